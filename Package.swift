@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "swiftfs",
+    products: [
+        .executable(name: "swiftfsd", targets: ["swiftfsd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // Wire formats shared with the Embedded Swift guest: FUSE, virtio-fs, split virtqueues.
+        .target(name: "SwiftFSProtocol", path: "protocol"),
+        // GNU declarations and macros Swift cannot import by itself.
+        .target(name: "CShim"),
+        // FUSE server core: request decoding, dispatch to a FileSystem, reply encoding;
+        // plus the /dev/fuse transport for host mounts.
+        .target(name: "FuseServer", dependencies: [
+            "SwiftFSProtocol", "CShim",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The passthrough filesystem over the shared directory.
+        .target(name: "Passthrough", dependencies: [
+            "FuseServer", "SwiftFSProtocol", "CShim",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The vhost-user back end and the device side of the virtqueues in guest memory.
+        .target(name: "VhostUser", dependencies: [
+            "FuseServer", "SwiftFSProtocol", "CShim",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "swiftfsd", dependencies: [
+            "VhostUser", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // The kernel's C headers, so tests can check our layouts against them.
+        .target(name: "CLinuxHeaders", path: "Tests/CLinuxHeaders"),
+        .testTarget(name: "ProtocolTests", dependencies: ["SwiftFSProtocol", "CLinuxHeaders"]),
+        .testTarget(name: "FuseServerTests", dependencies: ["FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
+        .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "FuseServer", "SwiftFSProtocol", "CShim"]),
+        .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

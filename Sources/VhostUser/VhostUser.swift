@@ -1,0 +1,1 @@
+// The vhost-user back end; see VhostUserBackend.swift.

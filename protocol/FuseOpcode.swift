@@ -1,0 +1,53 @@
+// FUSE opcodes (include/uapi/linux/fuse.h, protocol 7.38).
+
+public enum FuseOpcode: UInt32, Sendable {
+    case lookup = 1
+    case forget = 2          // no reply
+    case getattr = 3
+    case setattr = 4
+    case readlink = 5
+    case symlink = 6
+    case mknod = 8
+    case mkdir = 9
+    case unlink = 10
+    case rmdir = 11
+    case rename = 12
+    case link = 13
+    case open = 14
+    case read = 15
+    case write = 16
+    case statfs = 17
+    case release = 18
+    case fsync = 20
+    case setxattr = 21
+    case getxattr = 22
+    case listxattr = 23
+    case removexattr = 24
+    case flush = 25
+    case `init` = 26
+    case opendir = 27
+    case readdir = 28
+    case releasedir = 29
+    case fsyncdir = 30
+    case getlk = 31
+    case setlk = 32
+    case setlkw = 33
+    case access = 34
+    case create = 35
+    case interrupt = 36
+    case bmap = 37
+    case destroy = 38
+    case ioctl = 39
+    case poll = 40
+    case notifyReply = 41
+    case batchForget = 42    // no reply
+    case fallocate = 43
+    case readdirplus = 44
+    case rename2 = 45
+    case lseek = 46
+    case copyFileRange = 47
+    case setupMapping = 48
+    case removeMapping = 49
+    case syncfs = 50
+    case tmpfile = 51
+}
