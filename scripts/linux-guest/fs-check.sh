@@ -1,0 +1,305 @@
+#!/bin/sh
+# fs-check.sh DIR: file-system semantics checks on a shared directory, POSIX sh + guest-tools.
+# Runs inside the Linux test guest (busybox sh, DIR=/mnt) and on a host (e.g. a FUSE mount point).
+#
+# Environment:
+#   GUEST_TOOLS          path of the guest-tools helper (default: from PATH, else build/linux-guest/)
+#   FSCHECK_HOST_WAIT    seconds to wait for DIR/host-made.txt (default 60); whoever drives this check
+#                        must write DIR/host-made.bin (`guest-tools pattern F 300000 99`) and then
+#                        DIR/host-made.txt ("made on the host") while it runs
+#   FSCHECK_DROP_CACHES  1 = drop the page cache before read-backs, so data comes from the daemon
+# Output: "FSCHECK PASS name" / "FSCHECK FAIL name: why" per check, then
+# "FSCHECK SUMMARY: N passed, M failed"; the exit status is non-zero if any check failed.
+# Leaves DIR/guest-out/ for the driver's byte-for-byte checks (see verify_guest_out in run-check).
+#
+# Learned: against the C virtiofsd (default no_posix_lock/no_flock) the guest kernel never sends
+# GETLK/SETLK/SETLKW: without FUSE_POSIX_LOCKS/FUSE_FLOCK_LOCKS in the INIT reply it keeps locks
+# local, which is correct for processes of one guest. A daemon that does advertise them must handle
+# SETLKW (blocking) and report the holder's pid in GETLK, or the lock checks fail.
+
+DIR=${1:?usage: fs-check.sh DIR}
+if [ -z "${GUEST_TOOLS:-}" ]; then
+    GUEST_TOOLS=$(command -v guest-tools || echo "$(dirname "$0")/../../build/linux-guest/guest-tools")
+fi
+GT=$GUEST_TOOLS
+[ -x "$GT" ] || { echo "FSCHECK FAIL setup: guest-tools not found ($GT); set GUEST_TOOLS"; exit 1; }
+W=$DIR/fscheck-work   # scratch space, removed by the last check
+OUT=$DIR/guest-out    # left for the host to verify
+
+passed=0 failed=0
+
+# check NAME CMD...: run CMD in a subshell with set -e; any failing command fails the check.
+check() {
+    name=$1
+    shift
+    out=$( (set -e; "$@") 2>&1 )
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        passed=$((passed + 1))
+        echo "FSCHECK PASS $name"
+    else
+        failed=$((failed + 1))
+        echo "FSCHECK FAIL $name: $(printf '%s\n' "$out" | tail -n 3 | tr '\n' ' ')"
+    fi
+}
+
+eq() { [ "$1" = "$2" ] || { echo "got '$1', expected '$2'"; return 1; }; }
+size() { stat -c %s "$1"; }
+drop_caches() {
+    if [ "${FSCHECK_DROP_CACHES:-0}" = 1 ]; then sync; echo 3 >/proc/sys/vm/drop_caches; fi
+}
+
+t_create() {
+    : >"$W/created"
+    [ -f "$W/created" ]
+    eq "$(size "$W/created")" 0
+    ls "$W" | grep -qx created
+}
+
+t_write_read() {
+    printf 'hello swiftfs\nline two\n' >"$W/text"
+    eq "$(cat "$W/text")" "$(printf 'hello swiftfs\nline two')"
+    drop_caches
+    eq "$(cat "$W/text")" "$(printf 'hello swiftfs\nline two')"
+    eq "$(size "$W/text")" 23
+}
+
+t_append() {
+    printf 'one\n' >"$W/app"
+    printf 'two\n' >>"$W/app"
+    printf 'three\n' >>"$W/app"
+    drop_caches
+    eq "$(cat "$W/app")" "$(printf 'one\ntwo\nthree')"
+}
+
+t_truncate() {
+    "$GT" pattern "$W/trunc" 100000 3
+    truncate -s 1000 "$W/trunc"
+    eq "$(size "$W/trunc")" 1000
+    "$GT" verify "$W/trunc" 1000 3
+    truncate -s 5000 "$W/trunc" # grows with zeros
+    drop_caches
+    eq "$(size "$W/trunc")" 5000
+    eq "$(tail -c 4000 "$W/trunc" | tr -d '\000' | wc -c)" 0
+    "$GT" pattern "$W/trunc" 10 3 # O_TRUNC on open
+    eq "$(size "$W/trunc")" 10
+    truncate -s 0 "$W/trunc"
+    eq "$(size "$W/trunc")" 0
+}
+
+t_rename() {
+    echo moved >"$W/ren-a"
+    mv "$W/ren-a" "$W/ren-b"
+    [ ! -e "$W/ren-a" ]
+    eq "$(cat "$W/ren-b")" moved
+}
+
+t_rename_over() {
+    echo source >"$W/over-a"
+    echo target >"$W/over-b"
+    mv -f "$W/over-a" "$W/over-b"
+    [ ! -e "$W/over-a" ]
+    eq "$(cat "$W/over-b")" source
+    eq "$(ls "$W" | grep -c '^over-')" 1
+}
+
+t_rename_dirs() {
+    mkdir -p "$W/d1/sub" "$W/d2"
+    echo x >"$W/d1/file"
+    echo inside >"$W/d1/sub/inner"
+    mv "$W/d1/file" "$W/d2/renamed"
+    eq "$(cat "$W/d2/renamed")" x
+    [ ! -e "$W/d1/file" ]
+    mv "$W/d1/sub" "$W/d2/sub" # a directory with contents
+    drop_caches
+    eq "$(cat "$W/d2/sub/inner")" inside
+    eq "$(ls "$W/d1" | wc -l)" 0
+}
+
+t_rename_noreplace_exchange() {
+    mkdir "$W/r2"
+    "$GT" rename2 "$W/r2"
+}
+
+t_hardlink() {
+    echo shared >"$W/hl-a"
+    ln "$W/hl-a" "$W/hl-b"
+    eq "$(stat -c %h "$W/hl-a")" 2
+    eq "$(stat -c %i "$W/hl-a")" "$(stat -c %i "$W/hl-b")"
+    echo more >>"$W/hl-b"
+    drop_caches
+    eq "$(cat "$W/hl-a")" "$(printf 'shared\nmore')"
+    rm "$W/hl-b"
+    eq "$(stat -c %h "$W/hl-a")" 1
+}
+
+t_symlink() {
+    echo pointee >"$W/sl-target"
+    ln -s sl-target "$W/sl-link"
+    [ -L "$W/sl-link" ]
+    eq "$(readlink "$W/sl-link")" sl-target
+    eq "$(cat "$W/sl-link")" pointee
+    ln -s /nonexistent/far/away "$W/sl-dangling"
+    eq "$(readlink "$W/sl-dangling")" /nonexistent/far/away
+    [ ! -e "$W/sl-dangling" ]
+}
+
+t_chmod() {
+    : >"$W/mode"
+    chmod 640 "$W/mode"
+    eq "$(stat -c %a "$W/mode")" 640
+    chmod 0 "$W/mode"
+    eq "$(stat -c %a "$W/mode")" 0
+    chmod 755 "$W/mode"
+    drop_caches
+    eq "$(stat -c %a "$W/mode")" 755
+    mkdir "$W/mode-dir"
+    chmod 700 "$W/mode-dir"
+    eq "$(stat -c %a "$W/mode-dir")" 700
+}
+
+t_chown() {
+    : >"$W/owner"
+    chown 1234:5678 "$W/owner"
+    eq "$(stat -c %u:%g "$W/owner")" 1234:5678
+    chown 0:0 "$W/owner"
+    eq "$(stat -c %u:%g "$W/owner")" 0:0
+}
+
+t_utimes() {
+    : >"$W/times"
+    TZ=UTC0 touch -d '2001-02-03 04:05:06' "$W/times"
+    eq "$(stat -c %Y "$W/times")" 981173106
+    eq "$(stat -c %X "$W/times")" 981173106
+    TZ=UTC0 touch -t 199912312359.58 "$W/times"
+    drop_caches
+    eq "$(stat -c %Y "$W/times")" 946684798
+}
+
+t_mkdir_rmdir() {
+    mkdir "$W/dir"
+    [ -d "$W/dir" ]
+    mkdir -p "$W/dir/e/f"
+    if rmdir "$W/dir" 2>/dev/null; then echo "rmdir of a non-empty directory succeeded"; false; fi
+    rmdir "$W/dir/e/f" "$W/dir/e" "$W/dir"
+    [ ! -e "$W/dir" ]
+}
+
+t_bigdir() {
+    mkdir "$W/big"
+    i=1
+    while [ $i -le 2000 ]; do
+        : >"$W/big/entry-$i"
+        i=$((i + 1))
+    done
+    eq "$(ls "$W/big" | wc -l)" 2000
+    drop_caches
+    eq "$(ls -a "$W/big" | wc -l)" 2002 # with . and ..
+    eq "$(ls "$W/big" | sort | md5sum)" "$(seq 1 2000 | sed 's/^/entry-/' | sort | md5sum)"
+    eq "$(find "$W/big" -type f | wc -l)" 2000
+    rm -r "$W/big"
+    [ ! -e "$W/big" ]
+}
+
+t_unlink_open() { "$GT" unlink-open "$W/unlinked"; }
+
+t_xattr() {
+    : >"$W/xattr"
+    "$GT" xattr "$W/xattr"
+}
+
+t_statfs() {
+    "$GT" statfs "$DIR"
+    stat -f "$DIR" >/dev/null
+}
+
+t_fsync() { "$GT" fsync "$W/fsynced" "$W"; }
+
+t_sparse() { "$GT" sparse "$W/sparse"; }
+
+t_mmap() {
+    "$GT" pattern "$W/mapped" 300000 11
+    drop_caches
+    "$GT" mmap-read "$W/mapped" 300000 11
+    "$GT" mmap-write "$OUT/mmap-written.bin" 20000 12
+}
+
+t_flock() { "$GT" flock "$W/flocked"; }
+
+t_fcntl_lock() { "$GT" fcntl-lock "$W/fcntl-locked"; }
+
+# Data the host verifies after the guest is gone (run-check: verify_guest_out).
+t_large_files() {
+    "$GT" pattern "$OUT/pattern-1m.bin" 1048576 42
+    "$GT" pattern "$OUT/pattern-odd.bin" 1000003 7 4093 # odd write sizes
+    drop_caches
+    "$GT" verify "$OUT/pattern-1m.bin" 1048576 42
+    "$GT" verify "$OUT/pattern-odd.bin" 1000003 7 65536
+}
+
+t_guest_files() {
+    seq 1 20000 >"$OUT/seq.txt"
+    mkdir -p "$OUT/sub/a/b/c"
+    echo "deep file" >"$OUT/sub/a/b/c/deep.txt"
+    i=1
+    while [ $i -le 50 ]; do
+        echo "file $i" >"$OUT/sub/f$i.txt"
+        i=$((i + 1))
+    done
+    : >"$OUT/empty"
+    echo "mode 640" >"$OUT/mode640.txt"
+    chmod 640 "$OUT/mode640.txt"
+    ln -s pattern-1m.bin "$OUT/link-to-pattern"
+    ln "$OUT/seq.txt" "$OUT/seq-hardlink.txt"
+    drop_caches
+    eq "$(seq 1 20000 | md5sum)" "$(md5sum <"$OUT/seq.txt")"
+}
+
+t_host_file() {
+    wait=${FSCHECK_HOST_WAIT:-60}
+    t=0
+    while [ ! -f "$DIR/host-made.txt" ]; do
+        [ "$t" -ge $((wait * 4)) ] && { echo "no host-made.txt after ${wait}s"; return 1; }
+        sleep 0.25
+        t=$((t + 1))
+    done
+    eq "$(cat "$DIR/host-made.txt")" "made on the host"
+    "$GT" verify "$DIR/host-made.bin" 300000 99
+}
+
+t_remove_tree() {
+    rm -r "$W"
+    [ ! -e "$W" ]
+}
+
+rm -rf "$W" "$OUT"
+mkdir -p "$W" "$OUT" || { echo "FSCHECK FAIL setup: cannot create $W"; exit 1; }
+check create t_create
+check write-read t_write_read
+check append t_append
+check truncate t_truncate
+check rename t_rename
+check rename-over-existing t_rename_over
+check rename-across-dirs t_rename_dirs
+check rename-noreplace-exchange t_rename_noreplace_exchange
+check hardlink t_hardlink
+check symlink t_symlink
+check chmod t_chmod
+check chown t_chown
+check utimes t_utimes
+check mkdir-rmdir t_mkdir_rmdir
+check dir-2000-entries t_bigdir
+check unlink-open-file t_unlink_open
+check xattr t_xattr
+check statfs t_statfs
+check fsync t_fsync
+check sparse-file t_sparse
+check mmap t_mmap
+check flock t_flock
+check fcntl-lock t_fcntl_lock
+check large-files t_large_files
+check guest-files t_guest_files
+check host-made-file t_host_file
+check remove-tree t_remove_tree
+echo "FSCHECK SUMMARY: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

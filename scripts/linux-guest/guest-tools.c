@@ -1,0 +1,537 @@
+/*
+ * guest-tools: the file-system calls fs-check.sh needs that busybox lacks. Built static
+ * (gcc -static -O2) into the Linux test guest; it also runs on the host, where run-check uses it to
+ * regenerate the guest's data patterns for byte-for-byte comparison.
+ *
+ * Each subcommand is one self-contained check: it prints what went wrong on stderr and exits 1, or
+ * exits 0. Usage: guest-tools CMD ARGS... (run without arguments for the list).
+ *
+ * Locks are checked between two processes with separate open file descriptions (a forked child opens
+ * the file itself), because that is what a second program in the guest would see.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+static const char *cmd_name = "guest-tools";
+
+static void fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", cmd_name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+/* CHECK(cond, fmt, ...): fail with a message (and errno text when errno is set) unless cond holds. */
+#define CHECK(cond, ...)                                                                            \
+    do {                                                                                            \
+        errno = 0;                                                                                  \
+        if (!(cond)) {                                                                              \
+            int e_ = errno;                                                                         \
+            fprintf(stderr, "%s: line %d: check failed: %s", cmd_name, __LINE__, #cond);            \
+            if (e_) fprintf(stderr, " (errno %d %s)", e_, strerror(e_));                            \
+            fputs(": ", stderr);                                                                    \
+            fprintf(stderr, __VA_ARGS__);                                                           \
+            fputc('\n', stderr);                                                                    \
+            exit(1);                                                                                \
+        }                                                                                           \
+    } while (0)
+
+/* errno must be evaluated right after the call, so syscalls are wrapped in these. */
+#define SYS(call) ({ errno = 0; long r_ = (long)(call); if (r_ < 0) fail("line %d: %s: %s", __LINE__, #call, strerror(errno)); r_; })
+#define EXPECT_ERR(call, ...) ({ errno = 0; long e_r_ = (long)(call); expect_err_(e_r_, errno, #call, __LINE__, __VA_ARGS__, 0); })
+
+/* Fails unless the call failed with one of the listed errnos (0-terminated list). */
+static void expect_err_(long r, int err, const char *what, int line, ...) {
+    va_list ap;
+    int want;
+    if (r >= 0) fail("line %d: %s succeeded, expected it to fail", line, what);
+    va_start(ap, line);
+    while ((want = va_arg(ap, int)) != 0)
+        if (err == want) { va_end(ap); return; }
+    va_end(ap);
+    fail("line %d: %s failed with errno %d (%s), not the expected error", line, what, err, strerror(err));
+}
+
+/* --- deterministic data pattern: splitmix64 of (seed, 8-byte word index), little endian ------------- */
+static uint64_t mix(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static void fill_pattern(unsigned char *buf, uint64_t off, size_t len, uint64_t seed) {
+    for (size_t i = 0; i < len; i++) {
+        uint64_t pos = off + i;
+        buf[i] = (unsigned char)(mix(seed * 0x100000001b3ULL ^ (pos >> 3)) >> (8 * (pos & 7)));
+    }
+}
+
+static uint64_t num(const char *s) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end) fail("not a number: %s", s);
+    return v;
+}
+
+static void write_all(int fd, const void *buf, size_t len, off_t off) {
+    const char *p = buf;
+    while (len) {
+        ssize_t n = SYS(pwrite(fd, p, len, off));
+        CHECK(n > 0, "pwrite made no progress");
+        p += n, len -= (size_t)n, off += n;
+    }
+}
+
+static size_t read_full(int fd, void *buf, size_t len, off_t off) {
+    char *p = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = SYS(pread(fd, p + got, len - got, off + (off_t)got));
+        if (n == 0) break;
+        got += (size_t)n;
+    }
+    return got;
+}
+
+/* pattern FILE SIZE SEED [CHUNK]: write SIZE bytes of the pattern in CHUNK-sized writes. */
+static int cmd_pattern(int argc, char **argv) {
+    if (argc < 4) fail("usage: pattern FILE SIZE SEED [CHUNK]");
+    uint64_t size = num(argv[2]), seed = num(argv[3]), chunk = argc > 4 ? num(argv[4]) : 65536;
+    unsigned char *buf = malloc(chunk);
+    int fd = SYS(open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    for (uint64_t off = 0; off < size; off += chunk) {
+        size_t n = size - off < chunk ? size - off : chunk;
+        fill_pattern(buf, off, n, seed);
+        write_all(fd, buf, n, (off_t)off);
+    }
+    SYS(close(fd));
+    return 0;
+}
+
+/* verify FILE SIZE SEED [CHUNK]: the file holds exactly SIZE bytes of the pattern (read with read()). */
+static int cmd_verify(int argc, char **argv) {
+    if (argc < 4) fail("usage: verify FILE SIZE SEED [CHUNK]");
+    uint64_t size = num(argv[2]), seed = num(argv[3]), chunk = argc > 4 ? num(argv[4]) : 65536;
+    unsigned char *buf = malloc(chunk + 1), *want = malloc(chunk);
+    int fd = SYS(open(argv[1], O_RDONLY));
+    struct stat st;
+    SYS(fstat(fd, &st));
+    CHECK((uint64_t)st.st_size == size, "%s: size %lld, expected %" PRIu64, argv[1], (long long)st.st_size, size);
+    uint64_t off = 0;
+    for (;;) {
+        ssize_t n = SYS(read(fd, buf, chunk));
+        if (n == 0) break;
+        CHECK(off + (uint64_t)n <= size, "%s: more data than expected", argv[1]);
+        fill_pattern(want, off, (size_t)n, seed);
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] != want[i])
+                fail("%s: byte %" PRIu64 " is 0x%02x, expected 0x%02x", argv[1], off + (uint64_t)i, buf[i], want[i]);
+        off += (uint64_t)n;
+    }
+    CHECK(off == size, "%s: read %" PRIu64 " bytes, expected %" PRIu64, argv[1], off, size);
+    SYS(close(fd));
+    return 0;
+}
+
+/* mmap-read FILE SIZE SEED: a shared and a private read-only mapping both show the pattern. */
+static int cmd_mmap_read(int argc, char **argv) {
+    if (argc < 4) fail("usage: mmap-read FILE SIZE SEED");
+    uint64_t size = num(argv[2]), seed = num(argv[3]);
+    unsigned char *want = malloc(size);
+    fill_pattern(want, 0, size, seed);
+    int fd = SYS(open(argv[1], O_RDONLY));
+    int flags[2] = {MAP_SHARED, MAP_PRIVATE};
+    for (int k = 0; k < 2; k++) {
+        unsigned char *p = mmap(NULL, size, PROT_READ, flags[k], fd, 0);
+        CHECK(p != MAP_FAILED, "mmap %s", k ? "private" : "shared");
+        for (uint64_t i = 0; i < size; i++)
+            if (p[i] != want[i]) fail("mapped byte %" PRIu64 " is 0x%02x, expected 0x%02x", i, p[i], want[i]);
+        SYS(munmap(p, size));
+    }
+    SYS(close(fd));
+    return 0;
+}
+
+/* mmap-write FILE SIZE SEED: fill a new file through a shared writable mapping, msync, read it back. */
+static int cmd_mmap_write(int argc, char **argv) {
+    if (argc < 4) fail("usage: mmap-write FILE SIZE SEED");
+    uint64_t size = num(argv[2]), seed = num(argv[3]);
+    int fd = SYS(open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644));
+    SYS(ftruncate(fd, (off_t)size));
+    unsigned char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(p != MAP_FAILED, "mmap shared writable");
+    fill_pattern(p, 0, size, seed);
+    SYS(msync(p, size, MS_SYNC));
+    SYS(munmap(p, size));
+    SYS(close(fd));
+    char *args[] = {argv[0], argv[1], argv[2], argv[3], NULL};
+    return cmd_verify(4, args);
+}
+
+/* sparse FILE: a write far beyond EOF leaves a hole that reads back as zeros. */
+static int cmd_sparse(int argc, char **argv) {
+    if (argc < 2) fail("usage: sparse FILE");
+    const off_t at = 3 * 1024 * 1024 + 5;
+    int fd = SYS(open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644));
+    write_all(fd, "head", 4, 0);
+    write_all(fd, "tail", 4, at);
+    struct stat st;
+    SYS(fstat(fd, &st));
+    CHECK(st.st_size == at + 4, "size %lld", (long long)st.st_size);
+    size_t len = (size_t)at + 4;
+    char *buf = malloc(len);
+    SYS(close(fd));
+    fd = SYS(open(argv[1], O_RDONLY));
+    CHECK(read_full(fd, buf, len, 0) == len, "short read");
+    CHECK(memcmp(buf, "head", 4) == 0 && memcmp(buf + at, "tail", 4) == 0, "head/tail data wrong");
+    for (off_t i = 4; i < at; i++)
+        if (buf[i]) fail("hole byte %lld is 0x%02x", (long long)i, (unsigned char)buf[i]);
+    SYS(close(fd));
+    return 0;
+}
+
+/* --- helpers for two-process lock checks ------------------------------------------------------------ */
+
+/* Runs fn(path, arg) in a forked child and returns its exit status (0 = child's checks passed). */
+static int in_child(int (*fn)(const char *, long), const char *path, long arg) {
+    fflush(NULL);
+    pid_t pid = SYS(fork());
+    if (pid == 0) {
+        cmd_name = "guest-tools (child)";
+        alarm(20); /* never hang the guest */
+        _exit(fn(path, arg));
+    }
+    int status;
+    SYS(waitpid(pid, &status, 0));
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Starts a child that takes a blocking lock with fn and then writes one byte to a pipe. The parent
+ * verifies the byte does not come while it holds its lock, releases with unlock(), and then expects it. */
+static void check_blocking(const char *what, int (*fn)(const char *, long), const char *path,
+                           void (*unlock)(int), int fd) {
+    int p[2];
+    SYS(pipe(p));
+    fflush(NULL);
+    pid_t pid = SYS(fork());
+    if (pid == 0) {
+        cmd_name = "guest-tools (child)";
+        close(p[0]);
+        alarm(20);
+        if (fn(path, 0) != 0) _exit(1);
+        _exit(write(p[1], "L", 1) == 1 ? 0 : 1);
+    }
+    close(p[1]);
+    struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+    int n = SYS(poll(&pfd, 1, 500));
+    CHECK(n == 0, "%s: child got the lock while the parent still held it", what);
+    unlock(fd);
+    n = SYS(poll(&pfd, 1, 10000));
+    CHECK(n == 1, "%s: child did not get the lock within 10 s after the parent released it", what);
+    char c = 0;
+    CHECK(read(p[0], &c, 1) == 1 && c == 'L', "%s: child failed to lock", what);
+    int status;
+    SYS(waitpid(pid, &status, 0));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child status %d", what, status);
+    close(p[0]);
+}
+
+/* --- flock ------------------------------------------------------------------------------------------- */
+static int child_flock_try(const char *path, long op) {
+    /* op > 0: expect LOCK_NB lock op to succeed; op < 0: expect -op to fail with EWOULDBLOCK. */
+    int fd = SYS(open(path, O_RDWR));
+    if (op > 0) SYS(flock(fd, (int)op | LOCK_NB));
+    else EXPECT_ERR(flock(fd, (int)-op | LOCK_NB), EWOULDBLOCK);
+    return 0;
+}
+
+static int child_flock_wait(const char *path, long unused) {
+    (void)unused;
+    int fd = SYS(open(path, O_RDWR));
+    SYS(flock(fd, LOCK_EX));
+    return 0;
+}
+
+static void flock_unlock(int fd) { SYS(flock(fd, LOCK_UN)); }
+
+static int cmd_flock(int argc, char **argv) {
+    if (argc < 2) fail("usage: flock FILE");
+    const char *f = argv[1];
+    int fd = SYS(open(f, O_RDWR | O_CREAT, 0644));
+    SYS(flock(fd, LOCK_EX));
+    CHECK(in_child(child_flock_try, f, -LOCK_EX) == 0, "exclusive flock did not exclude another LOCK_EX");
+    CHECK(in_child(child_flock_try, f, -LOCK_SH) == 0, "exclusive flock did not exclude a LOCK_SH");
+    SYS(flock(fd, LOCK_UN));
+    CHECK(in_child(child_flock_try, f, LOCK_EX) == 0, "LOCK_EX failed after unlock");
+    SYS(flock(fd, LOCK_SH));
+    CHECK(in_child(child_flock_try, f, LOCK_SH) == 0, "two shared flocks did not coexist");
+    CHECK(in_child(child_flock_try, f, -LOCK_EX) == 0, "shared flock did not exclude LOCK_EX");
+    SYS(flock(fd, LOCK_EX)); /* upgrade */
+    check_blocking("blocking flock", child_flock_wait, f, flock_unlock, fd);
+    SYS(close(fd));
+    return 0;
+}
+
+/* --- fcntl (POSIX record) locks ---------------------------------------------------------------------- */
+static pid_t parent_pid;
+
+static int setlk(int fd, int cmd, short type, off_t start, off_t len) {
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+    return fcntl(fd, cmd, &fl);
+}
+
+static int child_fcntl_checks(const char *path, long unused) {
+    (void)unused;
+    int fd = SYS(open(path, O_RDWR));
+    /* F_GETLK reports the parent's write lock on [0,100) for a range inside it. */
+    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 50, .l_len = 10};
+    SYS(fcntl(fd, F_GETLK, &fl));
+    CHECK(fl.l_type == F_WRLCK, "F_GETLK type %d, expected F_WRLCK", fl.l_type);
+    CHECK(fl.l_start == 0 && fl.l_len == 100, "F_GETLK range %lld+%lld, expected 0+100",
+          (long long)fl.l_start, (long long)fl.l_len);
+    CHECK(fl.l_pid == parent_pid, "F_GETLK pid %d, expected %d", (int)fl.l_pid, (int)parent_pid);
+    /* Conflicting requests fail, a disjoint one succeeds. */
+    EXPECT_ERR(setlk(fd, F_SETLK, F_RDLCK, 50, 10), EAGAIN, EACCES);
+    EXPECT_ERR(setlk(fd, F_SETLK, F_WRLCK, 99, 0), EAGAIN, EACCES); /* len 0 = to EOF and beyond */
+    SYS(setlk(fd, F_SETLK, F_WRLCK, 200, 10));
+    fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 100, .l_len = 50};
+    SYS(fcntl(fd, F_GETLK, &fl));
+    CHECK(fl.l_type == F_UNLCK, "F_GETLK on a free range reported type %d", fl.l_type);
+    /* Read locks share: the parent holds a read lock on [300,310). */
+    SYS(setlk(fd, F_SETLK, F_RDLCK, 300, 10));
+    EXPECT_ERR(setlk(fd, F_SETLK, F_WRLCK, 305, 1), EAGAIN, EACCES);
+    return 0;
+}
+
+static int child_fcntl_after_unlock(const char *path, long unused) {
+    (void)unused;
+    int fd = SYS(open(path, O_RDWR));
+    SYS(setlk(fd, F_SETLK, F_WRLCK, 0, 100));
+    return 0;
+}
+
+static int child_fcntl_wait(const char *path, long unused) {
+    (void)unused;
+    int fd = SYS(open(path, O_RDWR));
+    SYS(setlk(fd, F_SETLKW, F_WRLCK, 10, 10));
+    return 0;
+}
+
+static void fcntl_unlock(int fd) { SYS(setlk(fd, F_SETLK, F_UNLCK, 0, 0)); }
+
+static int cmd_fcntl_lock(int argc, char **argv) {
+    if (argc < 2) fail("usage: fcntl-lock FILE");
+    const char *f = argv[1];
+    parent_pid = getpid();
+    int fd = SYS(open(f, O_RDWR | O_CREAT, 0644));
+    SYS(setlk(fd, F_SETLK, F_WRLCK, 0, 100));
+    SYS(setlk(fd, F_SETLK, F_RDLCK, 300, 10));
+    /* The owner's own F_GETLK sees no conflict with its own locks. */
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100};
+    SYS(fcntl(fd, F_GETLK, &fl));
+    CHECK(fl.l_type == F_UNLCK, "F_GETLK reported the caller's own lock (type %d)", fl.l_type);
+    CHECK(in_child(child_fcntl_checks, f, 0) == 0, "conflict checks failed (see above)");
+    SYS(setlk(fd, F_SETLK, F_UNLCK, 0, 100));
+    CHECK(in_child(child_fcntl_after_unlock, f, 0) == 0, "lock still held after F_UNLCK");
+    SYS(setlk(fd, F_SETLK, F_WRLCK, 0, 100));
+    check_blocking("F_SETLKW", child_fcntl_wait, f, fcntl_unlock, fd);
+    SYS(close(fd));
+    return 0;
+}
+
+/* --- xattrs ------------------------------------------------------------------------------------------ */
+static int has_name(const char *list, ssize_t len, const char *name) {
+    for (const char *p = list; p < list + len; p += strlen(p) + 1)
+        if (strcmp(p, name) == 0) return 1;
+    return 0;
+}
+
+static int cmd_xattr(int argc, char **argv) {
+    if (argc < 2) fail("usage: xattr FILE");
+    const char *f = argv[1], *a = "user.swiftfs.text", *b = "user.swiftfs.binary";
+    const char bin[] = {'x', 0, 'y', 0, (char)0xff};
+    char buf[4096];
+    SYS(setxattr(f, a, "hello xattr", 11, 0));
+    CHECK(getxattr(f, a, NULL, 0) == 11, "size query of %s", a);
+    ssize_t n = SYS(getxattr(f, a, buf, sizeof buf));
+    CHECK(n == 11 && memcmp(buf, "hello xattr", 11) == 0, "value of %s", a);
+    EXPECT_ERR(getxattr(f, a, buf, 3), ERANGE);
+    EXPECT_ERR(setxattr(f, a, "x", 1, XATTR_CREATE), EEXIST);
+    EXPECT_ERR(setxattr(f, "user.swiftfs.missing", "x", 1, XATTR_REPLACE), ENODATA);
+    SYS(setxattr(f, a, "replaced", 8, XATTR_REPLACE));
+    n = SYS(getxattr(f, a, buf, sizeof buf));
+    CHECK(n == 8 && memcmp(buf, "replaced", 8) == 0, "value after XATTR_REPLACE");
+    SYS(setxattr(f, b, bin, sizeof bin, XATTR_CREATE));
+    n = SYS(getxattr(f, b, buf, sizeof buf));
+    CHECK(n == (ssize_t)sizeof bin && memcmp(buf, bin, sizeof bin) == 0, "binary value");
+    SYS(setxattr(f, "user.swiftfs.empty", "", 0, 0));
+    CHECK(getxattr(f, "user.swiftfs.empty", buf, sizeof buf) == 0, "empty value");
+    ssize_t need = SYS(listxattr(f, NULL, 0));
+    n = SYS(listxattr(f, buf, sizeof buf));
+    CHECK(n == need, "listxattr size query %zd, list %zd", need, n);
+    CHECK(has_name(buf, n, a) && has_name(buf, n, b) && has_name(buf, n, "user.swiftfs.empty"),
+          "listxattr lacks a name");
+    SYS(removexattr(f, a));
+    EXPECT_ERR(getxattr(f, a, buf, sizeof buf), ENODATA);
+    EXPECT_ERR(removexattr(f, a), ENODATA);
+    n = SYS(listxattr(f, buf, sizeof buf));
+    CHECK(!has_name(buf, n, a) && has_name(buf, n, b), "list after remove");
+    SYS(removexattr(f, b));
+    SYS(removexattr(f, "user.swiftfs.empty"));
+    EXPECT_ERR(getxattr(f, "user.swiftfs.never", buf, sizeof buf), ENODATA);
+    return 0;
+}
+
+/* --- statfs, fsync, unlink of an open file, renameat2 ------------------------------------------------ */
+static int cmd_statfs(int argc, char **argv) {
+    if (argc < 2) fail("usage: statfs DIR");
+    struct statfs s, t;
+    SYS(statfs(argv[1], &s));
+    CHECK(s.f_bsize > 0 && s.f_blocks > 0 && s.f_bfree <= s.f_blocks && s.f_bavail <= s.f_blocks,
+          "bsize %ld blocks %llu bfree %llu bavail %llu", (long)s.f_bsize, (unsigned long long)s.f_blocks,
+          (unsigned long long)s.f_bfree, (unsigned long long)s.f_bavail);
+    CHECK(s.f_namelen >= 255, "namelen %ld", (long)s.f_namelen);
+    int fd = SYS(open(argv[1], O_RDONLY | O_DIRECTORY));
+    SYS(fstatfs(fd, &t));
+    CHECK(t.f_bsize == s.f_bsize && t.f_blocks == s.f_blocks, "fstatfs differs from statfs");
+    SYS(close(fd));
+    printf("type 0x%lx bsize %ld blocks %llu bfree %llu files %llu namelen %ld\n", (long)s.f_type,
+           (long)s.f_bsize, (unsigned long long)s.f_blocks, (unsigned long long)s.f_bfree,
+           (unsigned long long)s.f_files, (long)s.f_namelen);
+    return 0;
+}
+
+static int cmd_fsync(int argc, char **argv) {
+    if (argc < 3) fail("usage: fsync FILE DIR");
+    char buf[65536];
+    fill_pattern((unsigned char *)buf, 0, sizeof buf, 5);
+    int fd = SYS(open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644));
+    write_all(fd, buf, sizeof buf, 0);
+    SYS(fsync(fd));
+    write_all(fd, buf, 100, sizeof buf);
+    SYS(fdatasync(fd));
+    SYS(close(fd));
+    int dfd = SYS(open(argv[2], O_RDONLY | O_DIRECTORY));
+    SYS(fsync(dfd));
+    SYS(close(dfd));
+    struct stat st;
+    SYS(stat(argv[1], &st));
+    CHECK(st.st_size == sizeof buf + 100, "size %lld", (long long)st.st_size);
+    return 0;
+}
+
+static int cmd_unlink_open(int argc, char **argv) {
+    if (argc < 2) fail("usage: unlink-open FILE");
+    const char *f = argv[1];
+    char buf[64] = {0};
+    struct stat st;
+    int fd = SYS(open(f, O_RDWR | O_CREAT | O_TRUNC, 0644));
+    write_all(fd, "before", 6, 0);
+    SYS(unlink(f));
+    EXPECT_ERR(stat(f, &st), ENOENT);
+    SYS(fstat(fd, &st));
+    CHECK(st.st_nlink == 0, "nlink %lu after unlink", (unsigned long)st.st_nlink);
+    write_all(fd, "+after", 6, 6);
+    CHECK(read_full(fd, buf, sizeof buf, 0) == 12 && memcmp(buf, "before+after", 12) == 0,
+          "read through the fd: '%s'", buf);
+    /* A new file under the same name is independent of the open, unlinked one. */
+    int fd2 = SYS(open(f, O_RDWR | O_CREAT | O_EXCL, 0644));
+    write_all(fd2, "new", 3, 0);
+    SYS(ftruncate(fd, 3));
+    CHECK(read_full(fd2, buf, sizeof buf, 0) == 3 && memcmp(buf, "new", 3) == 0, "new file disturbed");
+    SYS(close(fd));
+    SYS(close(fd2));
+    SYS(unlink(f));
+    return 0;
+}
+
+static void put(const char *path, const char *text) {
+    int fd = SYS(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    write_all(fd, text, strlen(text), 0);
+    SYS(close(fd));
+}
+
+static void expect_content(const char *path, const char *text) {
+    char buf[256] = {0};
+    int fd = SYS(open(path, O_RDONLY));
+    size_t n = read_full(fd, buf, sizeof buf - 1, 0);
+    SYS(close(fd));
+    CHECK(n == strlen(text) && memcmp(buf, text, n) == 0, "%s holds '%s', expected '%s'", path, buf, text);
+}
+
+static int cmd_rename2(int argc, char **argv) {
+    if (argc < 2) fail("usage: rename2 DIR");
+    int d = SYS(open(argv[1], O_RDONLY | O_DIRECTORY));
+    char a[4096], b[4096], c[4096];
+    snprintf(a, sizeof a, "%s/a", argv[1]);
+    snprintf(b, sizeof b, "%s/b", argv[1]);
+    snprintf(c, sizeof c, "%s/c", argv[1]);
+    put(a, "A");
+    put(b, "B");
+    EXPECT_ERR(renameat2(d, "a", d, "b", RENAME_NOREPLACE), EEXIST);
+    expect_content(a, "A");
+    expect_content(b, "B");
+    SYS(renameat2(d, "a", d, "b", RENAME_EXCHANGE));
+    expect_content(a, "B");
+    expect_content(b, "A");
+    SYS(renameat2(d, "a", d, "c", RENAME_NOREPLACE));
+    EXPECT_ERR(access(a, F_OK), ENOENT);
+    expect_content(c, "B");
+    EXPECT_ERR(renameat2(d, "a", d, "b", RENAME_EXCHANGE), ENOENT);
+    SYS(unlink(b));
+    SYS(unlink(c));
+    SYS(close(d));
+    return 0;
+}
+
+static const struct {
+    const char *name, *usage;
+    int (*fn)(int, char **);
+} cmds[] = {
+    {"pattern", "FILE SIZE SEED [CHUNK]", cmd_pattern},
+    {"verify", "FILE SIZE SEED [CHUNK]", cmd_verify},
+    {"mmap-read", "FILE SIZE SEED", cmd_mmap_read},
+    {"mmap-write", "FILE SIZE SEED", cmd_mmap_write},
+    {"sparse", "FILE", cmd_sparse},
+    {"flock", "FILE", cmd_flock},
+    {"fcntl-lock", "FILE", cmd_fcntl_lock},
+    {"xattr", "FILE", cmd_xattr},
+    {"statfs", "DIR", cmd_statfs},
+    {"fsync", "FILE DIR", cmd_fsync},
+    {"unlink-open", "FILE", cmd_unlink_open},
+    {"rename2", "DIR", cmd_rename2},
+};
+
+int main(int argc, char **argv) {
+    for (size_t i = 0; argc > 1 && i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(argv[1], cmds[i].name) == 0) {
+            cmd_name = cmds[i].name;
+            return cmds[i].fn(argc - 1, argv + 1);
+        }
+    fprintf(stderr, "usage: guest-tools CMD ARGS...\n");
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        fprintf(stderr, "  %s %s\n", cmds[i].name, cmds[i].usage);
+    return 2;
+}
