@@ -226,7 +226,11 @@ t_mmap() {
 
 t_flock() { "$GT" flock "$W/flocked"; }
 
+t_flock_wait() { "$GT" flock-wait "$W/flock-waited"; }
+
 t_fcntl_lock() { "$GT" fcntl-lock "$W/fcntl-locked"; }
+
+t_fcntl_wait() { "$GT" fcntl-wait "$W/fcntl-waited"; }
 
 # Data the host verifies after the guest is gone (run-check: verify_guest_out).
 t_large_files() {
@@ -296,7 +300,9 @@ check fsync t_fsync
 check sparse-file t_sparse
 check mmap t_mmap
 check flock t_flock
+check flock-blocking t_flock_wait
 check fcntl-lock t_fcntl_lock
+check fcntl-setlkw t_fcntl_wait
 check large-files t_large_files
 check guest-files t_guest_files
 check host-made-file t_host_file

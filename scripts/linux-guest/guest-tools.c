@@ -245,14 +245,17 @@ static void check_blocking(const char *what, int (*fn)(const char *, long), cons
     }
     close(p[1]);
     struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-    int n = SYS(poll(&pfd, 1, 500));
-    CHECK(n == 0, "%s: child got the lock while the parent still held it", what);
+    char c = 0;
+    int n = SYS(poll(&pfd, 1, 500)), status;
+    if (n == 1) {
+        if (read(p[0], &c, 1) == 1) fail("%s: child got the lock while the parent still held it", what);
+        waitpid(pid, &status, 0);
+        fail("%s: child's blocking lock failed (see above)", what);
+    }
     unlock(fd);
     n = SYS(poll(&pfd, 1, 10000));
     CHECK(n == 1, "%s: child did not get the lock within 10 s after the parent released it", what);
-    char c = 0;
-    CHECK(read(p[0], &c, 1) == 1 && c == 'L', "%s: child failed to lock", what);
-    int status;
+    CHECK(read(p[0], &c, 1) == 1 && c == 'L', "%s: child failed to lock (see above)", what);
     SYS(waitpid(pid, &status, 0));
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child status %d", what, status);
     close(p[0]);
@@ -280,16 +283,25 @@ static int cmd_flock(int argc, char **argv) {
     if (argc < 2) fail("usage: flock FILE");
     const char *f = argv[1];
     int fd = SYS(open(f, O_RDWR | O_CREAT, 0644));
-    SYS(flock(fd, LOCK_EX));
+    SYS(flock(fd, LOCK_EX | LOCK_NB));
     CHECK(in_child(child_flock_try, f, -LOCK_EX) == 0, "exclusive flock did not exclude another LOCK_EX");
     CHECK(in_child(child_flock_try, f, -LOCK_SH) == 0, "exclusive flock did not exclude a LOCK_SH");
     SYS(flock(fd, LOCK_UN));
     CHECK(in_child(child_flock_try, f, LOCK_EX) == 0, "LOCK_EX failed after unlock");
-    SYS(flock(fd, LOCK_SH));
+    SYS(flock(fd, LOCK_SH | LOCK_NB));
     CHECK(in_child(child_flock_try, f, LOCK_SH) == 0, "two shared flocks did not coexist");
     CHECK(in_child(child_flock_try, f, -LOCK_EX) == 0, "shared flock did not exclude LOCK_EX");
-    SYS(flock(fd, LOCK_EX)); /* upgrade */
-    check_blocking("blocking flock", child_flock_wait, f, flock_unlock, fd);
+    SYS(flock(fd, LOCK_EX | LOCK_NB)); /* upgrade */
+    SYS(close(fd));
+    return 0;
+}
+
+/* flock-wait FILE: a blocking LOCK_EX waits for the holder's unlock (FUSE_SETLKW when remote). */
+static int cmd_flock_wait(int argc, char **argv) {
+    if (argc < 2) fail("usage: flock-wait FILE");
+    int fd = SYS(open(argv[1], O_RDWR | O_CREAT, 0644));
+    SYS(flock(fd, LOCK_EX | LOCK_NB));
+    check_blocking("blocking flock", child_flock_wait, argv[1], flock_unlock, fd);
     SYS(close(fd));
     return 0;
 }
@@ -311,7 +323,9 @@ static int child_fcntl_checks(const char *path, long unused) {
     CHECK(fl.l_type == F_WRLCK, "F_GETLK type %d, expected F_WRLCK", fl.l_type);
     CHECK(fl.l_start == 0 && fl.l_len == 100, "F_GETLK range %lld+%lld, expected 0+100",
           (long long)fl.l_start, (long long)fl.l_len);
-    CHECK(fl.l_pid == parent_pid, "F_GETLK pid %d, expected %d", (int)fl.l_pid, (int)parent_pid);
+    /* 0 means "holder unknown": a daemon that keeps the lock as an OFD lock on the host (C virtiofsd
+     * -o posix_lock) reports no pid. Any other value must be the holder. */
+    CHECK(fl.l_pid == parent_pid || fl.l_pid == 0, "F_GETLK pid %d, expected %d", (int)fl.l_pid, (int)parent_pid);
     /* Conflicting requests fail, a disjoint one succeeds. */
     EXPECT_ERR(setlk(fd, F_SETLK, F_RDLCK, 50, 10), EAGAIN, EACCES);
     EXPECT_ERR(setlk(fd, F_SETLK, F_WRLCK, 99, 0), EAGAIN, EACCES); /* len 0 = to EOF and beyond */
@@ -355,8 +369,16 @@ static int cmd_fcntl_lock(int argc, char **argv) {
     CHECK(in_child(child_fcntl_checks, f, 0) == 0, "conflict checks failed (see above)");
     SYS(setlk(fd, F_SETLK, F_UNLCK, 0, 100));
     CHECK(in_child(child_fcntl_after_unlock, f, 0) == 0, "lock still held after F_UNLCK");
+    SYS(close(fd));
+    return 0;
+}
+
+/* fcntl-wait FILE: F_SETLKW waits for the holder's F_UNLCK (FUSE_SETLKW when remote). */
+static int cmd_fcntl_wait(int argc, char **argv) {
+    if (argc < 2) fail("usage: fcntl-wait FILE");
+    int fd = SYS(open(argv[1], O_RDWR | O_CREAT, 0644));
     SYS(setlk(fd, F_SETLK, F_WRLCK, 0, 100));
-    check_blocking("F_SETLKW", child_fcntl_wait, f, fcntl_unlock, fd);
+    check_blocking("F_SETLKW", child_fcntl_wait, argv[1], fcntl_unlock, fd);
     SYS(close(fd));
     return 0;
 }
@@ -516,7 +538,9 @@ static const struct {
     {"mmap-write", "FILE SIZE SEED", cmd_mmap_write},
     {"sparse", "FILE", cmd_sparse},
     {"flock", "FILE", cmd_flock},
+    {"flock-wait", "FILE", cmd_flock_wait},
     {"fcntl-lock", "FILE", cmd_fcntl_lock},
+    {"fcntl-wait", "FILE", cmd_fcntl_wait},
     {"xattr", "FILE", cmd_xattr},
     {"statfs", "DIR", cmd_statfs},
     {"fsync", "FILE DIR", cmd_fsync},
