@@ -1,0 +1,118 @@
+// Kernel self-checks, run as the application when the command line starts
+// with their name (scripts/run-guest -- kernel.smoke):
+//   kernel.smoke     FUSE_INIT round trip on the first virtio-fs device
+//   kernel.trap      a deliberate Swift trap (array index out of range), to
+//                    check that traps fail the run and name the function
+//   kernel.heap      allocator stress: many sizes, alignments, frees, reuse
+//   kernel.clock     prints TSC time against a PIT-timed busy wait
+//   kernel.pci       lists PCI functions, their memory BARs and capabilities
+
+func runKernelSelfCheck(named name: String) -> Int32 {
+    switch name {
+    case "kernel.smoke": return runFuseInitSelfCheck() ? 0 : 1
+    case "kernel.trap":
+        print("trap: indexing past the end of an array on purpose")
+        let value = deliberateTrapSelfCheck([1, 2, 3])
+        print("trap: survived with \(value) (this must not happen)")
+        return 1
+    case "kernel.heap": return runHeapSelfCheck() ? 0 : 1
+    case "kernel.clock": return runClockSelfCheck() ? 0 : 1
+    case "kernel.pci": listPCIFunctions(); return 0
+    default:
+        print("unknown kernel self-check '\(name)' (known: kernel.smoke, kernel.trap, kernel.heap, kernel.clock, kernel.pci)")
+        return 2
+    }
+}
+
+@inline(never)
+func deliberateTrapSelfCheck(_ values: [Int]) -> Int {
+    let index = values.count + Int(truncatingIfNeeded: cpu_rdtsc() & 0)
+    return values[index]
+}
+
+/// Allocates and frees mixed sizes and alignments, checks contents survive
+/// and that freed memory is reused (the free bytes return to where they were).
+private func runHeapSelfCheck() -> Bool {
+    let before = heap_free_bytes()
+    var blocks: [(pointer: UnsafeMutableRawPointer, size: Int, fill: UInt8)] = []
+    var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+    for round in 0..<3 {
+        for i in 0..<2000 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            let size = i % 7 == 0 ? Int(seed >> 44) + 1 : Int(seed >> 56) + 1   // up to 1 MiB, or up to 256 B
+            let alignment = 1 << Int((seed >> 20) % 13)                      // 1 ... 4096
+            let pointer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: max(alignment, 1))
+            guard UInt(bitPattern: pointer) % UInt(alignment) == 0 else {
+                print("heap: misaligned block for alignment \(alignment)")
+                return false
+            }
+            let fill = UInt8(truncatingIfNeeded: i &+ round)
+            pointer.initializeMemory(as: UInt8.self, repeating: fill, count: size)
+            blocks.append((pointer, size, fill))
+            if i % 3 == 0, let victim = blocks.popLast() {   // free some as we go
+                victim.pointer.deallocate()
+            }
+        }
+        for block in blocks {
+            let bytes = UnsafeRawBufferPointer(start: block.pointer, count: block.size)
+            guard bytes[0] == block.fill, bytes[block.size - 1] == block.fill else {
+                print("heap: a block was overwritten")
+                return false
+            }
+            block.pointer.deallocate()
+        }
+        blocks.removeAll(keepingCapacity: true)
+    }
+    blocks = []
+    // Small-block slabs stay with their size class, so allow their footprint.
+    let after = heap_free_bytes()
+    print("heap: free before \(before >> 10) KiB, after \(after >> 10) KiB, total \(heap_total_bytes() >> 10) KiB")
+    guard after + 4 * 1024 * 1024 >= before else {
+        print("heap: memory was not returned")
+        return false
+    }
+    // Exhaustion must be reported, not crash: ask for more than the heap holds.
+    var huge: UnsafeMutableRawPointer? = nil
+    let status = posix_memalign(&huge, 16, Int(heap_total_bytes()) + 4096)
+    guard status == 12, huge == nil else {
+        print("heap: oversized request returned \(status) instead of ENOMEM")
+        return false
+    }
+    print("heap: ok")
+    return true
+}
+
+/// Busy-waits one second by PIT-calibrated TSC time; the host can compare the wall time.
+private func runClockSelfCheck() -> Bool {
+    let start = monotonicNanoseconds()
+    var previous = start
+    while true {
+        let now = monotonicNanoseconds()
+        guard now >= previous else {
+            print("clock: went backwards")
+            return false
+        }
+        previous = now
+        if now - start >= 1_000_000_000 { break }
+    }
+    print("clock: 1 s busy wait done (TSC \(timestampCounterFrequency) Hz)")
+    return true
+}
+
+private func listPCIFunctions() {
+    for function in enumeratePCIFunctions() {
+        print("pci \(function.description) \(hex(UInt64(function.vendorID), width: 4)):\(hex(UInt64(function.deviceID), width: 4)) class \(hex(UInt64(function.classCode), width: 2)).\(hex(UInt64(function.subclass), width: 2))")
+        guard function.headerType & 0x7F == 0 else { continue }
+        var index = 0
+        while index < 6 {
+            let raw = function.read32(UInt8(0x10 + 4 * index))
+            if let bar = function.bar(index), bar.size != 0 {
+                print("  BAR\(index): 0x\(hex(bar.base)) size 0x\(hex(bar.size))\(bar.is64Bit ? " 64-bit" : "")")
+            }
+            index += raw & 1 == 0 && (raw >> 1) & 3 == 2 ? 2 : 1
+        }
+        for (id, offset) in function.capabilities() {
+            print("  capability 0x\(hex(UInt64(id), width: 2)) at 0x\(hex(UInt64(offset), width: 2))")
+        }
+    }
+}

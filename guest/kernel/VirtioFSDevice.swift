@@ -1,0 +1,194 @@
+// A virtio-fs device (virtio 1.x, 5.11) on the modern PCI transport: queue 0
+// is the high-priority queue (FORGET), queues 1...n carry FUSE requests.
+// Requests are synchronous: one chain in flight, polled to completion.
+
+/// All virtio-fs devices found at boot (filled in before applicationMain runs).
+var virtioFSDevices: [VirtioFSDevice] = []
+
+final class VirtioFSDevice {
+    let tag: String
+    let requestQueueCount: Int
+    /// How long `call` waits for the device before declaring it broken.
+    var requestTimeoutNanoseconds: UInt64 = 30_000_000_000
+    /// The PCI function, for messages.
+    let location: String
+
+    private let transport: VirtioPCITransport
+    private let highPriorityQueue: SplitVirtqueueDriver
+    private let requestQueues: [SplitVirtqueueDriver]
+    private let cacheRegion: VirtioSharedMemoryRegion?
+    /// Set once the device misbehaved (timeout, bad used id); later calls fail fast.
+    private(set) var isBroken = false
+
+    /// Queue size we ask for; QEMU's vhost-user-fs-pci offers 128 by default
+    /// and up to 1024 with `queue-size=1024` (scripts/run-guest sets that).
+    static let preferredQueueSize = 1024
+    /// Features we accept when offered. We need VERSION_1 only; EVENT_IDX and
+    /// INDIRECT_DESC stay off (plain chains, polling).
+    static let acceptedFeatures = VirtioFeature.version1
+
+    /// Brings the device up: reset, feature negotiation, config, queues, DRIVER_OK.
+    init?(function: PCIFunction) {
+        location = function.description
+        guard let transport = VirtioPCITransport(function: function) else { return nil }
+        self.transport = transport
+
+        guard transport.reset() else {
+            print("virtio-fs \(location): reset did not complete")
+            return nil
+        }
+        transport.status = VirtioDeviceStatus.acknowledge
+        transport.status |= VirtioDeviceStatus.driver
+        let offered = transport.deviceFeatures
+        guard offered & VirtioFeature.version1 != 0 else {
+            print("virtio-fs \(location): device lacks VIRTIO_F_VERSION_1 (features 0x\(hex(offered)))")
+            transport.status |= VirtioDeviceStatus.failed
+            return nil
+        }
+        transport.setDriverFeatures(offered & VirtioFSDevice.acceptedFeatures)
+        transport.status |= VirtioDeviceStatus.featuresOK
+        guard transport.status & VirtioDeviceStatus.featuresOK != 0 else {
+            print("virtio-fs \(location): device refused our features")
+            transport.status |= VirtioDeviceStatus.failed
+            return nil
+        }
+
+        let configuration = VirtioFSDevice.readConfiguration(transport)
+        tag = configuration.tagString
+        let queuesOffered = transport.queueCount - 1
+        let requestQueuesWanted = min(Int(configuration.numRequestQueues), queuesOffered)
+        guard requestQueuesWanted >= 1 else {
+            print("virtio-fs \(location): no request queues (config says \(configuration.numRequestQueues), device has \(transport.queueCount) queues)")
+            transport.status |= VirtioDeviceStatus.failed
+            return nil
+        }
+
+        guard let highPriority = transport.setUpQueue(index: UInt16(VirtioFS.highPriorityQueue),
+                                                      preferredSize: VirtioFSDevice.preferredQueueSize) else {
+            transport.status |= VirtioDeviceStatus.failed
+            return nil
+        }
+        highPriorityQueue = highPriority
+        var queues: [SplitVirtqueueDriver] = []
+        for number in 0..<requestQueuesWanted {
+            guard let queue = transport.setUpQueue(index: UInt16(VirtioFS.firstRequestQueue + number),
+                                                   preferredSize: VirtioFSDevice.preferredQueueSize) else {
+                transport.status |= VirtioDeviceStatus.failed
+                return nil
+            }
+            queues.append(queue)
+        }
+        requestQueues = queues
+        requestQueueCount = queues.count
+
+        var cache: VirtioSharedMemoryRegion? = nil
+        for region in transport.sharedMemoryRegions where region.id == VirtioFS.cacheWindowID && region.length > 0 {
+            cache = region
+        }
+        cacheRegion = cache
+
+        transport.status |= VirtioDeviceStatus.driverOK
+        if transport.status & VirtioDeviceStatus.needsReset != 0 {
+            print("virtio-fs \(location): device needs reset right after DRIVER_OK")
+            return nil
+        }
+    }
+
+    /// Reads struct virtio_fs_config, retrying until the generation is stable.
+    private static func readConfiguration(_ transport: VirtioPCITransport) -> VirtioFSConfig {
+        let region = transport.deviceConfiguration
+        var configuration = VirtioFSConfig()
+        var generation: UInt8
+        repeat {
+            generation = transport.configurationGeneration
+            withUnsafeMutableBytes(of: &configuration) { bytes in
+                let length = min(bytes.count, region.length)
+                for offset in 0..<length { bytes[offset] = region.load8(offset) }
+            }
+        } while generation != transport.configurationGeneration
+        return configuration
+    }
+
+    /// Queue size of the request queues (the longest chain `call` accepts).
+    var queueSize: Int { requestQueues[0].size }
+
+    /// Sends one FUSE request on a request queue and polls until the device returns it.
+    /// `readable` are device-readable (in header + args + data), `writable` device-writable (out header + reply).
+    /// Returns the number of bytes the device wrote, or nil if the device is broken.
+    func call(readable: [DeviceBuffer], writable: [DeviceBuffer]) -> Int? {
+        guard let element = submitAndWait(requestQueues[0], readable: readable, writable: writable) else { return nil }
+        return Int(element.length)
+    }
+
+    /// Same on the high-priority queue (FORGET): no reply is expected.
+    func callHighPriority(readable: [DeviceBuffer]) {
+        _ = submitAndWait(highPriorityQueue, readable: readable, writable: [])
+    }
+
+    /// Shared-memory (DAX cache) window if the device has one: base and length; nil otherwise.
+    var cacheWindow: UnsafeMutableRawBufferPointer? {
+        guard let region = cacheRegion, let base = UnsafeMutableRawPointer(bitPattern: UInt(region.base)) else { return nil }
+        return UnsafeMutableRawBufferPointer(start: base, count: Int(region.length))
+    }
+
+    private func submitAndWait(_ queue: SplitVirtqueueDriver, readable: [DeviceBuffer],
+                               writable: [DeviceBuffer]) -> VirtqUsedElement? {
+        guard !isBroken else { return nil }
+        var chain: [VirtqueueBuffer] = []
+        chain.reserveCapacity(readable.count + writable.count)
+        for buffer in readable where buffer.count > 0 {
+            guard let entry = VirtioFSDevice.entry(buffer, deviceWritable: false) else { return nil }
+            chain.append(entry)
+        }
+        for buffer in writable where buffer.count > 0 {
+            guard let entry = VirtioFSDevice.entry(buffer, deviceWritable: true) else { return nil }
+            chain.append(entry)
+        }
+        guard chain.count <= queue.size else {
+            print("virtio-fs \(location): request of \(chain.count) buffers exceeds queue size \(queue.size)")
+            return nil
+        }
+        guard let head = queue.submit(chain) else {
+            print("virtio-fs \(location): queue \(queue.index) has no free descriptors")
+            return nil
+        }
+
+        let deadline = monotonicNanoseconds() &+ requestTimeoutNanoseconds
+        while true {
+            switch queue.poll() {
+            case .completed(let element):
+                if element.id == UInt32(head) { return element }
+                // A different chain completed: only one is ever in flight, so the device is confused.
+                print("virtio-fs \(location): queue \(queue.index) returned chain \(element.id), expected \(head)")
+                isBroken = true
+                return nil
+            case .invalid(let id):
+                print("virtio-fs \(location): queue \(queue.index) returned unknown chain id \(id)")
+                isBroken = true
+                return nil
+            case .none:
+                if monotonicNanoseconds() > deadline {
+                    print("virtio-fs \(location): no answer on queue \(queue.index) after \(requestTimeoutNanoseconds / 1_000_000) ms; device marked broken")
+                    isBroken = true
+                    return nil
+                }
+                cpu_pause()
+            }
+        }
+    }
+
+    private static func entry(_ buffer: DeviceBuffer, deviceWritable: Bool) -> VirtqueueBuffer? {
+        guard buffer.count >= 0, buffer.count <= Int(UInt32.max) else { return nil }
+        return VirtqueueBuffer(address: UInt64(UInt(bitPattern: buffer.base)), length: UInt32(buffer.count),
+                               deviceWritable: deviceWritable)
+    }
+}
+
+/// Finds and initialises every virtio-fs device (PCI 1af4:105a).
+func discoverVirtioFSDevices(in functions: [PCIFunction]) -> [VirtioFSDevice] {
+    var devices: [VirtioFSDevice] = []
+    for function in functions where function.vendorID == VirtioFS.pciVendorID && function.deviceID == VirtioFS.pciDeviceID {
+        if let device = VirtioFSDevice(function: function) { devices.append(device) }
+    }
+    return devices
+}
