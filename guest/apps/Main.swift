@@ -1,7 +1,25 @@
 // Entry point from the kernel into the applications. The kernel calls this once,
 // after devices are up, with the kernel command line; the return value becomes
 // QEMU's exit status (0 = success).
+//
+//   app=selftest  [roots=/ram,/host]
+//   app=dirtree   [root=/ram] [dirs=1000] [files=10000] [fanout=10] [size=128]
+//   app=postmark  [root=/ram] [files=500] [transactions=500] [min=500] [max=10000] [subdirs=0]
+//                 [seed=42] [read_block=512] [write_block=512] [bias_read=5] [bias_create=5]
+//   app=latency   [roots=/ram,/host] [iterations=1000]
+//   common:       [tag=share] (virtio-fs tag mounted at /host)
 func applicationMain(commandLine: String) -> Int32 {
-    print("swiftfs guest: command line '\(commandLine)'")
-    return 0
+    let arguments = ApplicationArguments(parsing: commandLine)
+    let tag = arguments.string("tag", default: "share")
+    for line in mountStandardFileSystems(virtioFSTag: tag) { print(line) }
+    let app = arguments.string("app", default: "selftest")
+    switch app {
+    case "selftest": return runSelftest(arguments)
+    case "dirtree": return runDirtree(arguments)
+    case "postmark": return runPostmark(arguments)
+    case "latency": return runLatency(arguments)
+    default:
+        print("unknown app '\(app)': expected selftest, dirtree, postmark or latency")
+        return 2
+    }
 }

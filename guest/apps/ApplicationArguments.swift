@@ -1,0 +1,27 @@
+// key=value words from the kernel command line; words without '=' are ignored
+// (the command line may carry options meant for the kernel).
+
+struct ApplicationArguments {
+    private var values: [String: String] = [:]
+
+    init(parsing commandLine: String) {
+        for word in commandLine.split(separator: " ") {
+            guard let equals = word.firstIndex(of: "=") else { continue }
+            let key = String(word[word.startIndex..<equals])
+            values[key] = String(word[word.index(after: equals)...])
+        }
+    }
+
+    func string(_ key: String, default fallback: String) -> String { values[key] ?? fallback }
+
+    func integer(_ key: String, default fallback: Int) -> Int {
+        guard let text = values[key], let value = Int(text) else { return fallback }
+        return value
+    }
+
+    /// A comma-separated list ("roots=/ram,/host").
+    func list(_ key: String, default fallback: [String]) -> [String] {
+        guard let text = values[key] else { return fallback }
+        return text.split(separator: ",").map { String($0) }
+    }
+}

@@ -1,0 +1,74 @@
+// app=latency: nanoseconds per call for the basic operations on each root,
+// `iterations` timed calls each, reported as median / mean / min.
+
+func runLatency(_ arguments: ApplicationArguments) -> Int32 {
+    let iterations = max(1, arguments.integer("iterations", default: 1000))
+    var failures = 0
+    for root in arguments.list("roots", default: ["/ram", "/host"]) {
+        guard systemVFS.fileSystem(mountedAt: root) != nil else {
+            print("latency: nothing mounted at \(root)")
+            failures += 1
+            continue
+        }
+        failures += measureLatencies(root: root, iterations: iterations)
+    }
+    print(failures == 0 ? "latency: done" : "latency: \(failures) failures")
+    return failures == 0 ? 0 : 1
+}
+
+private func measureLatencies(root: String, iterations: Int) -> Int {
+    let directory = root + "/latency"
+    let path = directory + "/file"
+    var block = [UInt8](repeating: 0x5A, count: 4096)
+    let fd: Int32
+    do {
+        try removeTree(directory)
+        try Posix.mkdir(directory)
+        try Posix.writeFile(path, block)
+        fd = try Posix.open(path, .readWrite)
+    } catch {
+        print("latency: setup on \(root) failed: \(error.name)")
+        return 1
+    }
+    var failures = 0
+    failures += timeOperation("open_close", root, iterations) { (_) throws(Errno) in
+        try Posix.close(try Posix.open(path, .readOnly))
+    }
+    failures += timeOperation("stat", root, iterations) { (_) throws(Errno) in _ = try Posix.stat(path) }
+    failures += timeOperation("read_4k", root, iterations) { (_) throws(Errno) in
+        guard try Posix.pread(fd, into: &block, at: 0) == 4096 else { throw .EIO }
+    }
+    failures += timeOperation("write_4k", root, iterations) { (_) throws(Errno) in
+        guard try Posix.pwrite(fd, block, at: 0) == 4096 else { throw .EIO }
+    }
+    failures += timeOperation("create_unlink", root, iterations) { (i) throws(Errno) in
+        let name = directory + "/c\(i)"
+        try Posix.close(try Posix.open(name, [.create, .exclusive, .writeOnly]))
+        try Posix.unlink(name)
+    }
+    try? Posix.close(fd)
+    do { try removeTree(directory) } catch { failures += 1 }
+    return failures
+}
+
+/// Times `body` once per iteration and prints the statistics; returns 1 on failure.
+private func timeOperation(_ name: String, _ root: String, _ iterations: Int,
+                           _ body: (Int) throws(Errno) -> Void) -> Int {
+    var samples = [UInt64](repeating: 0, count: iterations)
+    for i in 0..<iterations {
+        let start = monotonicNanoseconds()
+        do { try body(i) } catch {
+            print("latency: \(name) on \(root) failed: \(error.name)")
+            return 1
+        }
+        samples[i] = monotonicNanoseconds() - start
+    }
+    samples.sort()
+    var total: UInt64 = 0
+    for sample in samples { total += sample }
+    let median = samples[iterations / 2]
+    let mean = total / UInt64(iterations)
+    print("latency: \(root) \(name): median \(median) ns, mean \(mean) ns, min \(samples[0]) ns")
+    print("RESULT latency root=\(root) op=\(name) iterations=\(iterations) median_ns=\(median) mean_ns=\(mean) min_ns=\(samples[0])")
+    return 0
+}

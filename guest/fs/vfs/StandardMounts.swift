@@ -1,0 +1,31 @@
+// The guest's fixed layout: a RAM root holding /ram (another RAM filesystem)
+// and /host (the virtio-fs device with the requested tag, if present).
+
+/// Mounts /ram and /host; returns log lines describing what happened.
+func mountStandardFileSystems(virtioFSTag tag: String) -> [String] {
+    var log: [String] = []
+    let root = systemVFS.mounts[systemVFS.mounts.count - 1].fileSystem
+    for directory in ["ram", "host"] {
+        _ = try? root.makeDirectory(directory, in: root.rootNode, permissions: 0o755)
+    }
+    do {
+        try systemVFS.mount(RamFileSystem(label: "ramfs"), at: "/ram")
+        log.append("mount: ramfs on /ram")
+    } catch {
+        log.append("mount: /ram failed: \(error.name)")
+    }
+    guard let device = virtioFSDevices.first(where: { $0.tag == tag }) else {
+        var tags = ""
+        for device in virtioFSDevices { tags += " '" + device.tag + "'" }
+        log.append("mount: no virtio-fs device tagged '\(tag)' (found:\(tags.isEmpty ? " none" : tags)); /host not mounted")
+        return log
+    }
+    do {
+        let fileSystem = try FuseFileSystem(device: device)
+        try systemVFS.mount(fileSystem, at: "/host")
+        log.append("mount: virtio-fs '\(tag)' on /host (\(fileSystem.sessionSummary))")
+    } catch {
+        log.append("mount: virtio-fs '\(tag)' failed: \(error.name)")
+    }
+    return log
+}
