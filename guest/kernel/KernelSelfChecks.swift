@@ -6,6 +6,7 @@
 //   kernel.heap      allocator stress: many sizes, alignments, frees, reuse
 //   kernel.clock     prints TSC time against a PIT-timed busy wait
 //   kernel.pci       lists PCI functions, their memory BARs and capabilities
+//   kernel.memory    memcpy/memset throughput (they dominate data copies under TCG)
 
 func runKernelSelfCheck(named name: String) -> Int32 {
     switch name {
@@ -18,8 +19,12 @@ func runKernelSelfCheck(named name: String) -> Int32 {
     case "kernel.heap": return runHeapSelfCheck() ? 0 : 1
     case "kernel.clock": return runClockSelfCheck() ? 0 : 1
     case "kernel.pci": listPCIFunctions(); return 0
+    case "kernel.memory":
+        guard checkMemoryFunctions() else { return 1 }
+        measureMemoryThroughput()
+        return 0
     default:
-        print("unknown kernel self-check '\(name)' (known: kernel.smoke, kernel.trap, kernel.heap, kernel.clock, kernel.pci)")
+        print("unknown kernel self-check '\(name)' (known: kernel.smoke, kernel.trap, kernel.heap, kernel.clock, kernel.pci, kernel.memory)")
         return 2
     }
 }
@@ -33,6 +38,7 @@ func deliberateTrapSelfCheck(_ values: [Int]) -> Int {
 /// Allocates and frees mixed sizes and alignments, checks contents survive
 /// and that freed memory is reused (the free bytes return to where they were).
 private func runHeapSelfCheck() -> Bool {
+    let stressStart = monotonicNanoseconds()
     let before = heap_free_bytes()
     var blocks: [(pointer: UnsafeMutableRawPointer, size: Int, fill: UInt8)] = []
     var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -66,6 +72,7 @@ private func runHeapSelfCheck() -> Bool {
     blocks = []
     // Small-block slabs stay with their size class, so allow their footprint.
     let after = heap_free_bytes()
+    print("heap: stress took \((monotonicNanoseconds() - stressStart) / 1_000_000) ms")
     print("heap: free before \(before >> 10) KiB, after \(after >> 10) KiB, total \(heap_total_bytes() >> 10) KiB")
     guard after + 4 * 1024 * 1024 >= before else {
         print("heap: memory was not returned")
@@ -78,8 +85,41 @@ private func runHeapSelfCheck() -> Bool {
         print("heap: oversized request returned \(status) instead of ENOMEM")
         return false
     }
+    guard touchAllOfTheHeap() else { return false }
     print("heap: ok")
     return true
+}
+
+/// Takes the whole heap in 64 MiB blocks (so RAM above 4 GiB, mapped at boot,
+/// is used too), writes every 2 MiB page, checks, and gives it all back.
+private func touchAllOfTheHeap() -> Bool {
+    let blockSize = 64 << 20
+    var blocks: [UnsafeMutableRawPointer] = []
+    blocks.reserveCapacity(Int(heap_total_bytes()) / blockSize + 1)   // before measuring
+    let freeBefore = heap_free_bytes()
+    let start = monotonicNanoseconds()
+    var highest: UInt = 0
+    while true {
+        var block: UnsafeMutableRawPointer? = nil
+        guard posix_memalign(&block, 4096, blockSize) == 0, let taken = block else { break }
+        for offset in stride(from: 0, to: blockSize, by: 2 << 20) {
+            taken.storeBytes(of: UInt64(UInt(bitPattern: taken) + UInt(offset)), toByteOffset: offset, as: UInt64.self)
+        }
+        highest = max(highest, UInt(bitPattern: taken) + UInt(blockSize))
+        blocks.append(taken)
+    }
+    for block in blocks {
+        for offset in stride(from: 0, to: blockSize, by: 2 << 20) {
+            guard block.load(fromByteOffset: offset, as: UInt64.self) == UInt64(UInt(bitPattern: block) + UInt(offset)) else {
+                print("heap: RAM at 0x\(hex(UInt64(UInt(bitPattern: block) + UInt(offset)))) did not keep its value")
+                return false
+            }
+        }
+        block.deallocate()
+    }
+    let allReturned = heap_free_bytes() == freeBefore
+    print("heap: filled \(blocks.count) x 64 MiB up to 0x\(hex(UInt64(highest))) in \((monotonicNanoseconds() - start) / 1_000_000) ms, all returned: \(allReturned)")
+    return allReturned && !blocks.isEmpty
 }
 
 /// Busy-waits one second by PIT-calibrated TSC time; the host can compare the wall time.
@@ -115,4 +155,62 @@ private func listPCIFunctions() {
             print("  capability 0x\(hex(UInt64(id), width: 2)) at 0x\(hex(UInt64(offset), width: 2))")
         }
     }
+}
+
+private func measureMemoryThroughput() {
+    let size = 16 << 20
+    let source = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
+    let destination = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
+    defer { source.deallocate(); destination.deallocate() }
+    func rate(_ bytes: Int, _ nanoseconds: UInt64) -> String { "\(UInt64(bytes) * 1000 / max(nanoseconds, 1)) MB/s" }
+    for chunk in [64, 4096, 131_072, size / 2] {
+        var start = monotonicNanoseconds()
+        for offset in stride(from: 0, to: size, by: chunk) { memset(destination + offset, 0x5A, chunk) }
+        let setTime = monotonicNanoseconds() - start
+        start = monotonicNanoseconds()
+        for offset in stride(from: 0, to: size, by: chunk) { memcpy(destination + offset, source + offset, chunk) }
+        let copyTime = monotonicNanoseconds() - start
+        start = monotonicNanoseconds()
+        for offset in stride(from: 0, to: size - chunk, by: chunk) { memmove(destination + offset + 1, destination + offset, chunk) }
+        let moveTime = monotonicNanoseconds() - start
+        print("memory: \(chunk)-byte pieces: memset \(rate(size, setTime)), memcpy \(rate(size, copyTime)), overlapping memmove \(rate(size - chunk, moveTime))")
+    }
+}
+
+/// memset/memcpy/memmove against a byte-by-byte model, all small lengths,
+/// alignments and overlaps.
+private func checkMemoryFunctions() -> Bool {
+    let size = 256
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+    defer { buffer.deallocate() }
+    var model = [UInt8](repeating: 0, count: size)
+    func reset() {
+        for i in 0..<size { model[i] = UInt8(truncatingIfNeeded: i &* 7 &+ 3); buffer[i] = model[i] }
+    }
+    func same() -> Bool {
+        for i in 0..<size where buffer[i] != model[i] { return false }
+        return true
+    }
+    let base = buffer.baseAddress!
+    for length in 0..<80 {
+        for from in 0..<12 {
+            for to in 0..<12 {
+                reset()
+                memmove(base + 64 + to, base + 64 + from, length)
+                let copy = Array(model[(64 + from)..<(64 + from + length)])
+                for i in 0..<length { model[64 + to + i] = copy[i] }
+                guard same() else { print("memory: memmove(\(to), \(from), \(length)) wrong"); return false }
+                reset()
+                memcpy(base + to, base + 128 + from, length)
+                for i in 0..<length { model[to + i] = model[128 + from + i] }
+                guard same() else { print("memory: memcpy(\(to), \(from), \(length)) wrong"); return false }
+            }
+            reset()
+            memset(base + from, Int32(from), length)
+            for i in 0..<length { model[from + i] = UInt8(from) }
+            guard same() else { print("memory: memset(\(from), \(length)) wrong"); return false }
+        }
+    }
+    print("memory: memset/memcpy/memmove match the byte model")
+    return true
 }

@@ -10,8 +10,6 @@
 #define EXIT_CODE_APP_MAX  63
 #define EXIT_CODE_PANIC    0x60
 
-void *memset(void *destination, int value, size_t count);
-
 void serial_init(void);
 void serial_print(const char *text);
 void serial_print_hex(uint64_t value);

@@ -59,6 +59,12 @@ const char *boot_command_line(void);
 uint64_t boot_tsc_at_entry(void);
 uint64_t boot_usable_ram_bytes(void);
 
+/* libc memory functions (libc.c); the Swift runtime and LLVM call them too. */
+void *memset(void *destination, int value, size_t count);
+void *memcpy(void *restrict destination, const void *restrict source, size_t count);
+void *memmove(void *destination, const void *source, size_t count);
+int memcmp(const void *a, const void *b, size_t count);
+
 /* Heap statistics (the allocator itself is posix_memalign/free). */
 uint64_t heap_total_bytes(void);
 uint64_t heap_free_bytes(void);
