@@ -9,6 +9,7 @@
 @_cdecl("swiftfs_kernel_main")
 func kernelMain() -> Never {
     calibrateMonotonicClock()
+    readRealTimeClockAtBoot()
     let commandLine = String(cString: boot_command_line())
     print("swiftfs kernel: \(boot_usable_ram_bytes() >> 20) MiB RAM, heap \(heap_total_bytes() >> 20) MiB, TSC \(timestampCounterFrequency / 1_000_000) MHz")
 

@@ -16,6 +16,7 @@ func runKernelSelfCheck(named name: String) -> Int32 {
         let value = deliberateTrapSelfCheck([1, 2, 3])
         print("trap: survived with \(value) (this must not happen)")
         return 1
+    case "kernel.fatal": fatalError("deliberate fatalError from kernel.fatal")
     case "kernel.heap": return runHeapSelfCheck() ? 0 : 1
     case "kernel.clock": return runClockSelfCheck() ? 0 : 1
     case "kernel.pci": listPCIFunctions(); return 0
@@ -135,7 +136,7 @@ private func runClockSelfCheck() -> Bool {
         previous = now
         if now - start >= 1_000_000_000 { break }
     }
-    print("clock: 1 s busy wait done (TSC \(timestampCounterFrequency) Hz)")
+    print("clock: 1 s busy wait done (TSC \(timestampCounterFrequency) Hz); realtime \(realtimeNanoseconds() / 1_000_000_000) s since 1970")
     return true
 }
 

@@ -117,6 +117,13 @@ final class VirtioFSDevice {
     /// Returns the number of bytes the device wrote, or nil if the device is broken.
     func call(readable: [DeviceBuffer], writable: [DeviceBuffer]) -> Int? {
         guard let element = submitAndWait(requestQueues[0], readable: readable, writable: writable) else { return nil }
+        var capacity = 0
+        for buffer in writable { capacity += buffer.count }
+        guard Int(element.length) <= capacity else {
+            print("virtio-fs \(location): device claims \(element.length) bytes written into \(capacity); device marked broken")
+            isBroken = true
+            return nil
+        }
         return Int(element.length)
     }
 
