@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2054 # commas inside QEMU option strings are intended
 # The one place that knows how to start QEMU for the Linux test guest. Source after common.sh.
 #
 #   qemu_linux_cmd [--virtiofs SOCKET] [--tag TAG] [--queues N] [--queue-size N] [--9p DIR]

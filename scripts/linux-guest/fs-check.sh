@@ -17,6 +17,7 @@
 # local, which is correct for processes of one guest. A daemon that does advertise them must handle
 # SETLKW (blocking) and report the holder's pid in GETLK, or the lock checks fail.
 
+# shellcheck disable=SC2010,SC2012 # ls on purpose: listing is under test, and the names are ours
 DIR=${1:?usage: fs-check.sh DIR}
 if [ -z "${GUEST_TOOLS:-}" ]; then
     GUEST_TOOLS=$(command -v guest-tools || echo "$(dirname "$0")/../../build/linux-guest/guest-tools")
