@@ -78,6 +78,48 @@ static inline unsigned char *shim_cmsg_data(struct cmsghdr *cmsg) { return CMSG_
 static inline int shim_thread_setresuid(uid_t r, uid_t e, uid_t s) { return (int)syscall(SYS_setresuid, r, e, s); }
 static inline int shim_thread_setresgid(gid_t r, gid_t e, gid_t s) { return (int)syscall(SYS_setresgid, r, e, s); }
 
+// Virtqueue rings live in memory shared with the guest: index loads and
+// stores need real acquire/release ordering, and the EVENT_IDX handshake a
+// full fence, which Swift cannot express on raw pointers.
+static inline uint16_t shim_load_acquire_u16(const void *p) { return __atomic_load_n((const uint16_t *)p, __ATOMIC_ACQUIRE); }
+static inline void shim_store_release_u16(void *p, uint16_t v) { __atomic_store_n((uint16_t *)p, v, __ATOMIC_RELEASE); }
+static inline void shim_fence_seq_cst(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+// Sandboxing: unshare(2) is GNU-only, pivot_root(2) has no glibc wrapper.
+#include <sched.h>
+static const int shim_CLONE_NEWNS = CLONE_NEWNS;
+static inline int shim_unshare(int flags) { return unshare(flags); }
+static inline int shim_pivot_root(const char *new_root, const char *put_old) { return (int)syscall(SYS_pivot_root, new_root, put_old); }
+static const int shim_MSG_CMSG_CLOEXEC = MSG_CMSG_CLOEXEC;
+
+/// Names the calling thread (shown by top and gdb); prctl(2) is variadic.
+static inline int shim_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+/// accept4(2) takes a transparent union Swift cannot build from nil.
+static inline int shim_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
+static inline int shim_eventfd(unsigned initval) { return eventfd(initval, EFD_CLOEXEC); }
+
+/// getdents64(2): glibc declares it only with _GNU_SOURCE.
+static inline ssize_t shim_getdents64(int fd, void *buffer, size_t length) { return getdents64(fd, buffer, length); }
+
+/// FUSE_DEV_IOC_CLONE (linux/fuse.h): attach a new /dev/fuse descriptor to an
+/// existing session, so each worker thread reads from its own descriptor.
+static const unsigned long shim_FUSE_DEV_IOC_CLONE = _IOR(229, 0, uint32_t);
+static inline int shim_ioctl_fuse_clone(int fd, uint32_t session_fd) { return ioctl(fd, _IOR(229, 0, uint32_t), &session_fd); }
+
+/// mount(2) and umount2(2) for /dev/fuse mounts.
+static inline int shim_mount(const char *source, const char *target, const char *type, unsigned long flags, const char *data) {
+    return mount(source, target, type, flags, data);
+}
+static inline int shim_umount2(const char *target, int flags) { return umount2(target, flags); }
+static const unsigned long shim_MS_NOSUID = MS_NOSUID;
+static const unsigned long shim_MS_NODEV = MS_NODEV;
+static const unsigned long shim_MS_RDONLY = MS_RDONLY;
+static const int shim_MNT_DETACH = MNT_DETACH;
+
+/// utimensat(2) special values.
+static const long shim_UTIME_NOW = UTIME_NOW;
+static const long shim_UTIME_OMIT = UTIME_OMIT;
+
 static inline int shim_errno(void);
 #include <errno.h>
 static inline int shim_errno(void) { return errno; }

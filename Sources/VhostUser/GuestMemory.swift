@@ -1,0 +1,108 @@
+import Glibc
+import Synchronization
+
+/// An immutable snapshot of the guest's memory table. Workers take a
+/// reference to the current snapshot once per batch and translate through
+/// it without locking; a new table produces a new snapshot, and a region is
+/// unmapped only when no snapshot refers to it any more.
+public final class GuestMemory: Sendable {
+    /// Sorted by guest-physical address; never overlapping.
+    public let regions: [MemoryRegion]
+
+    public static let empty = GuestMemory(sorted: [])
+
+    public init(regions: [MemoryRegion]) throws(VhostUserError) {
+        let sorted = regions.sorted { $0.guestPhysicalAddress < $1.guestPhysicalAddress }
+        for i in sorted.indices.dropFirst() where sorted[i - 1].overlaps(sorted[i]) {
+            throw .invalidMemoryRegion("regions at 0x\(String(sorted[i - 1].guestPhysicalAddress, radix: 16)) and 0x\(String(sorted[i].guestPhysicalAddress, radix: 16)) overlap")
+        }
+        self.regions = sorted
+    }
+
+    private init(sorted: [MemoryRegion]) { self.regions = sorted }
+
+    /// A snapshot with `region` added.
+    public func adding(_ region: MemoryRegion) throws(VhostUserError) -> GuestMemory {
+        try GuestMemory(regions: regions + [region])
+    }
+
+    /// A snapshot without the region at this guest-physical address and
+    /// size, or nil if there is none. (The front end's user address of a
+    /// region can change between ADD and REM, so it is not compared.)
+    public func removing(guestPhysicalAddress: UInt64, size: UInt64) -> GuestMemory? {
+        guard let index = regions.firstIndex(where: {
+            $0.guestPhysicalAddress == guestPhysicalAddress && $0.size == size
+        }) else { return nil }
+        var remaining = regions
+        remaining.remove(at: index)
+        return GuestMemory(sorted: remaining)
+    }
+
+    /// The region holding guest-physical `address`, and the offset into it.
+    @inline(__always)
+    func region(containingGuestAddress address: UInt64) -> (MemoryRegion, UInt64)? {
+        // Few regions (typically 2-3): a linear scan beats a binary search.
+        for region in regions where address >= region.guestPhysicalAddress {
+            let offset = address - region.guestPhysicalAddress
+            if offset < region.size { return (region, offset) }
+        }
+        return nil
+    }
+
+    /// A pointer to `length` contiguous bytes at guest-physical `address`,
+    /// or nil if they are not entirely inside one region.
+    public func pointer(guestAddress address: UInt64, length: Int) -> UnsafeMutableRawPointer? {
+        guard length >= 0, let (region, offset) = region(containingGuestAddress: address),
+              UInt64(length) <= region.bytesAvailable(from: offset) else { return nil }
+        return region.base + Int(offset)
+    }
+
+    /// A pointer to `length` contiguous bytes at `address` in the front
+    /// end's (QEMU's) virtual address space, as ring addresses are given.
+    public func pointer(userAddress address: UInt64, length: Int) -> UnsafeMutableRawPointer? {
+        guard length >= 0 else { return nil }
+        for region in regions where address >= region.userAddress {
+            let offset = address - region.userAddress
+            if offset < region.size, UInt64(length) <= region.bytesAvailable(from: offset) {
+                return region.base + Int(offset)
+            }
+        }
+        return nil
+    }
+
+    /// Appends iovecs covering `length` bytes at guest-physical `address`;
+    /// a buffer may span adjacent regions. Returns false (leaving `segments`
+    /// as it was) if any byte lies outside guest memory.
+    public func appendSegments(guestAddress address: UInt64, length: UInt32, to segments: inout [iovec]) -> Bool {
+        let start = segments.count
+        var address = address
+        var left = UInt64(length)
+        while left > 0 {
+            guard let (region, offset) = region(containingGuestAddress: address) else {
+                segments.removeSubrange(start...)
+                return false
+            }
+            let take = min(left, region.bytesAvailable(from: offset))
+            segments.append(iovec(iov_base: region.base + Int(offset), iov_len: Int(take)))
+            left -= take
+            // Cannot overflow: region end - 1 fits in UInt64 and take ends at most there + 1,
+            // and if more is left the next lookup starts at the region's end.
+            let (next, overflow) = address.addingReportingOverflow(take)
+            if overflow && left > 0 { segments.removeSubrange(start...); return false }
+            address = next
+        }
+        return true
+    }
+}
+
+/// The current memory snapshot, swapped as a whole by the control thread.
+/// Readers take the lock only long enough to copy one reference.
+public final class GuestMemoryMap: Sendable {
+    private let current = Mutex(GuestMemory.empty)
+
+    public init() {}
+
+    public var snapshot: GuestMemory { current.withLock { $0 } }
+
+    public func replace(with memory: GuestMemory) { current.withLock { $0 = memory } }
+}

@@ -1,0 +1,70 @@
+import CShim
+import Glibc
+
+/// The listening Unix socket QEMU connects to (--socket-path), or one
+/// inherited from a parent (--fd). Keeps a descriptor of the socket's
+/// directory so the file can be removed even after the sandbox hides the path.
+public struct SocketListener: ~Copyable {
+    public let fd: Int32
+    private let directoryFd: Int32
+    private let name: String?
+
+    /// Creates and listens on `path`, replacing a stale socket file.
+    public init(path: String) throws(VhostUserError) {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.utf8.count < capacity else { throw .invalidMessage("socket path longer than \(capacity - 1) bytes") }
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFSOCK else { throw .invalidMessage("\(path) exists and is not a socket") }
+            unlink(path)
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .system("socket", errno: errno) }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(fd, 1) == 0 else {
+            let error = errno
+            close(fd)
+            throw .system("bind/listen \(path)", errno: error)
+        }
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        self.fd = fd
+        self.directoryFd = shim_openat(shim_AT_FDCWD, directory.isEmpty ? "/" : directory, shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0)
+        self.name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    }
+
+    /// Uses an already listening socket.
+    public init(listeningFd: Int32) {
+        self.fd = listeningFd
+        self.directoryFd = -1
+        self.name = nil
+    }
+
+    deinit {
+        close(fd)
+        if directoryFd >= 0 { close(directoryFd) }
+    }
+
+    /// Waits for the front end.
+    public func accept() throws(VhostUserError) -> VhostUserConnection {
+        while true {
+            let connection = shim_accept_cloexec(fd)
+            if connection >= 0 { return VhostUserConnection(fd: connection) }
+            if errno != EINTR { throw .system("accept", errno: errno) }
+        }
+    }
+
+    /// A closure that removes the socket file; safe to call from a signal-handling thread.
+    public var remover: @Sendable () -> Void {
+        guard let name, directoryFd >= 0 else { return {} }
+        let dir = directoryFd
+        return { _ = unlinkat(dir, name, 0) }
+    }
+}

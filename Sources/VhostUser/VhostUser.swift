@@ -1,1 +1,0 @@
-// The vhost-user back end; see VhostUserBackend.swift.

@@ -1,0 +1,347 @@
+import CShim
+import FuseServer
+import Glibc
+import Logging
+import SwiftFSProtocol
+
+/// The back end of a vhost-user-fs device: answers the front end's (QEMU's)
+/// control messages, keeps the memory table and ring setup, and runs a
+/// `QueueWorker` for every started and enabled queue. Runs on one thread.
+public final class VhostUserBackend {
+    public struct Configuration: Sendable {
+        /// Queues we accept: the high-priority queue plus request queues.
+        public var maxQueues: Int
+        /// 0: each queue thread processes its own requests; N: a shared pool of N threads.
+        public var threadPoolSize: Int
+        public var maxMemorySlots: Int
+
+        public init(maxQueues: Int = 1 + 16, threadPoolSize: Int = 0, maxMemorySlots: Int = 32) {
+            self.maxQueues = maxQueues
+            self.threadPoolSize = threadPoolSize
+            self.maxMemorySlots = maxMemorySlots
+        }
+    }
+
+    public static let offeredFeatures: UInt64 = VirtioFeature.version1 | VirtioFeature.ringIndirectDescriptors
+        | VirtioFeature.ringEventIndex | VirtioFeature.vhostUserProtocolFeatures
+    public static let offeredProtocolFeatures: UInt64 = VhostUserProtocolFeature.multiQueue
+        | VhostUserProtocolFeature.replyAck | VhostUserProtocolFeature.resetDevice
+        | VhostUserProtocolFeature.configureMemSlots
+
+    private let configuration: Configuration
+    private let handler: any FuseRequestHandler
+    private let logger: Logger
+    private let memoryMap = GuestMemoryMap()
+    private let pool: RequestPool?
+    private var vrings: [VringState]
+    private var ackedFeatures: UInt64 = 0
+    private var ackedProtocolFeatures: UInt64 = 0
+
+    public init(handler: any FuseRequestHandler, configuration: Configuration = .init(), logger: Logger) {
+        self.handler = handler
+        self.configuration = configuration
+        self.logger = logger
+        self.vrings = Array(repeating: VringState(), count: configuration.maxQueues)
+        self.pool = configuration.threadPoolSize > 0 ? RequestPool(threads: configuration.threadPoolSize) : nil
+    }
+
+    deinit {
+        stopAll()
+        pool?.shutdown()
+        for i in vrings.indices { closeDescriptors(of: i) }
+    }
+
+    /// Serves one front end until it disconnects. Throws only when the
+    /// stream itself is corrupt (bad framing); bad requests get error replies.
+    public func serve(_ connection: borrowing VhostUserConnection) throws(VhostUserError) {
+        while let message = try connection.receive() {
+            try dispatch(message, connection)
+        }
+        logger.info("front end disconnected")
+        stopAll()
+    }
+
+    /// Stops every queue worker (on disconnect or shutdown).
+    public func stopAll() {
+        for i in vrings.indices { stopWorker(i) }
+    }
+
+    /// The guest memory as currently mapped (for tests and diagnostics).
+    public var memory: GuestMemory { memoryMap.snapshot }
+
+    private var protocolFeaturesNegotiated: Bool { ackedFeatures & VirtioFeature.vhostUserProtocolFeatures != 0 }
+    private var replyAckNegotiated: Bool { ackedProtocolFeatures & VhostUserProtocolFeature.replyAck != 0 }
+
+    private func dispatch(_ message: VhostUserMessage, _ connection: borrowing VhostUserConnection) throws(VhostUserError) {
+        var fds = message.fds
+        defer { fds.forEach { if $0 >= 0 { close($0) } } }
+        let code = message.header.request
+        guard let request = message.request else {
+            logger.warning("unknown vhost-user request \(code)")
+            if message.header.needsReply && replyAckNegotiated { try connection.reply(to: code, VhostUserU64(1)) }
+            return
+        }
+        logger.trace("vhost-user \(request) size \(message.header.size) fds \(fds.count)")
+        var answered = false
+        var failure: VhostUserError?
+        do throws(VhostUserError) {
+            answered = try handle(request, message, fds: &fds, connection)
+        } catch {
+            logger.error("\(request): \(error)")
+            failure = error
+        }
+        if !answered {
+            if message.header.needsReply && replyAckNegotiated {
+                try connection.reply(to: code, VhostUserU64(failure == nil ? 0 : 1))
+            } else if isGetRequest(request) {
+                // A GET that failed still owes the front end a reply; an empty payload marks failure.
+                try connection.reply(to: code, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+            }
+        }
+    }
+
+    private func isGetRequest(_ request: VhostUserRequest) -> Bool {
+        switch request {
+        case .getFeatures, .getProtocolFeatures, .getVringBase, .getQueueNum, .getConfig, .getMaxMemSlots,
+             .getInflightFd, .getStatus, .setLogBase:
+            true
+        default:
+            false
+        }
+    }
+
+    /// Handles one request; returns true if it already sent its reply.
+    private func handle(_ request: VhostUserRequest, _ message: VhostUserMessage, fds: inout [Int32],
+                        _ connection: borrowing VhostUserConnection) throws(VhostUserError) -> Bool {
+        switch request {
+        case .getFeatures:
+            try connection.reply(to: request.rawValue, VhostUserU64(Self.offeredFeatures))
+            return true
+        case .setFeatures:
+            let features = try payload(message, VhostUserU64.self).value
+            guard features & ~Self.offeredFeatures == 0 else {
+                throw .invalidMessage("features 0x\(String(features, radix: 16)) not offered")
+            }
+            ackedFeatures = features
+            logger.debug("acked features 0x\(String(features, radix: 16))")
+        case .getProtocolFeatures:
+            try connection.reply(to: request.rawValue, VhostUserU64(Self.offeredProtocolFeatures))
+            return true
+        case .setProtocolFeatures:
+            let features = try payload(message, VhostUserU64.self).value
+            ackedProtocolFeatures = features & Self.offeredProtocolFeatures
+            logger.debug("acked protocol features 0x\(String(features, radix: 16))")
+        case .setOwner:
+            break
+        case .resetOwner, .resetDevice:
+            resetDevice()
+        case .getQueueNum:
+            try connection.reply(to: request.rawValue, VhostUserU64(UInt64(configuration.maxQueues)))
+            return true
+        case .getMaxMemSlots:
+            try connection.reply(to: request.rawValue, VhostUserU64(UInt64(configuration.maxMemorySlots)))
+            return true
+        case .setMemTable:
+            try setMemoryTable(message, fds: &fds)
+        case .addMemReg:
+            try addMemoryRegion(message, fds: &fds)
+        case .remMemReg:
+            let description = try payload(message, VhostUserSingleMemoryRegion.self).region
+            guard let smaller = memoryMap.snapshot.removing(guestPhysicalAddress: description.guestPhysicalAddress,
+                                                            size: description.memorySize)
+            else { throw .invalidMemoryRegion("no region at 0x\(String(description.guestPhysicalAddress, radix: 16)) to remove") }
+            replaceMemory(with: smaller)
+        case .setVringNum:
+            let state = try payload(message, VhostUserVringState.self)
+            let i = try queueIndex(state.index)
+            guard SplitVirtqueueLayout.isValidSize(Int(state.num)) else { throw .invalidQueue("size \(state.num)") }
+            vrings[i].size = Int(state.num)
+        case .setVringAddr:
+            let address = try payload(message, VhostUserVringAddress.self)
+            let i = try queueIndex(address.index)
+            vrings[i].descriptorsAddress = address.descriptors
+            vrings[i].availableAddress = address.available
+            vrings[i].usedAddress = address.used
+            vrings[i].addressesSet = true
+        case .setVringBase:
+            let state = try payload(message, VhostUserVringState.self)
+            let i = try queueIndex(state.index)
+            guard state.num <= UInt32(UInt16.max) else { throw .invalidQueue("base \(state.num)") }
+            vrings[i].lastAvailableIndex = UInt16(state.num)
+        case .getVringBase:
+            let state = try payload(message, VhostUserVringState.self)
+            let i = try queueIndex(state.index)
+            stopWorker(i)
+            vrings[i].started = false
+            // The ring is stopped; a later SET_VRING_KICK starts it again.
+            if vrings[i].kickFd >= 0 { close(vrings[i].kickFd); vrings[i].kickFd = -1 }
+            try connection.reply(to: request.rawValue,
+                                 VhostUserVringState(index: state.index, num: UInt32(vrings[i].lastAvailableIndex)))
+            return true
+        case .setVringKick, .setVringCall, .setVringErr:
+            try setVringDescriptor(request, message, fds: &fds)
+        case .setVringEnable:
+            let state = try payload(message, VhostUserVringState.self)
+            let i = try queueIndex(state.index)
+            vrings[i].enabled = state.num != 0
+            logger.debug("queue \(i) \(state.num != 0 ? "enabled" : "disabled")")
+            if state.num == 0 { stopWorker(i) } else { startWorkerIfReady(i) }
+        case .setLogBase:
+            // Dirty logging is not offered; answer so a confused front end does not hang.
+            try connection.reply(to: request.rawValue, VhostUserU64(0))
+            return true
+        case .setLogFd:
+            break
+        case .getConfig:
+            // CONFIG is not offered (QEMU keeps the tag); an empty reply means failure.
+            try connection.reply(to: request.rawValue, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+            return true
+        default:
+            throw .invalidMessage("\(request) is not supported")
+        }
+        return false
+    }
+
+    private func payload<T: WireRecord>(_ message: VhostUserMessage, _: T.Type) throws(VhostUserError) -> T {
+        guard let value = message.decode(T.self) else {
+            throw .invalidMessage("\(message.request.map { "\($0)" } ?? "request") payload of \(message.payload.count) bytes, need \(T.wireSize)")
+        }
+        return value
+    }
+
+    private func queueIndex(_ index: UInt32) throws(VhostUserError) -> Int {
+        guard Int(index) < vrings.count else { throw .invalidQueue("index \(index) of \(vrings.count)") }
+        return Int(index)
+    }
+
+    // MARK: memory
+
+    private func setMemoryTable(_ message: VhostUserMessage, fds: inout [Int32]) throws(VhostUserError) {
+        let count: Int
+        var descriptions: [VhostUserMemoryRegionDescription] = []
+        do {
+            let parsed: (Int, [VhostUserMemoryRegionDescription])? = message.payload.withUnsafeBytes { bytes in
+                var reader = ByteReader(bytes)
+                guard let header = reader.read(VhostUserMemoryTableHeader.self),
+                      Int(header.regionCount) <= VhostUserMemoryTableHeader.maxRegions else { return nil }
+                var list: [VhostUserMemoryRegionDescription] = []
+                for _ in 0..<Int(header.regionCount) {
+                    guard let region = reader.read(VhostUserMemoryRegionDescription.self) else { return nil }
+                    list.append(region)
+                }
+                return (Int(header.regionCount), list)
+            }
+            guard let parsed else { throw VhostUserError.invalidMessage("malformed memory table") }
+            (count, descriptions) = parsed
+        }
+        guard fds.count == count else { throw .invalidMessage("\(count) regions but \(fds.count) descriptors") }
+        var regions: [MemoryRegion] = []
+        for (description, fd) in zip(descriptions, fds) {
+            regions.append(try MemoryRegion(fd: fd, guestPhysicalAddress: description.guestPhysicalAddress,
+                                            size: description.memorySize, userAddress: description.userAddress,
+                                            mmapOffset: description.mmapOffset))
+            logger.debug("region gpa 0x\(String(description.guestPhysicalAddress, radix: 16)) size 0x\(String(description.memorySize, radix: 16)) uaddr 0x\(String(description.userAddress, radix: 16)) offset 0x\(String(description.mmapOffset, radix: 16))")
+        }
+        replaceMemory(with: try GuestMemory(regions: regions))
+    }
+
+    private func addMemoryRegion(_ message: VhostUserMessage, fds: inout [Int32]) throws(VhostUserError) {
+        let description = try payload(message, VhostUserSingleMemoryRegion.self).region
+        guard fds.count == 1 else { throw .invalidMessage("ADD_MEM_REG with \(fds.count) descriptors") }
+        let current = memoryMap.snapshot
+        guard current.regions.count < configuration.maxMemorySlots else { throw .invalidMemoryRegion("all memory slots in use") }
+        let region = try MemoryRegion(fd: fds[0], guestPhysicalAddress: description.guestPhysicalAddress,
+                                      size: description.memorySize, userAddress: description.userAddress,
+                                      mmapOffset: description.mmapOffset)
+        logger.debug("added region gpa 0x\(String(description.guestPhysicalAddress, radix: 16)) size 0x\(String(description.memorySize, radix: 16))")
+        replaceMemory(with: try current.adding(region))
+    }
+
+    /// Installs a new memory snapshot. Running queues restart so their ring
+    /// pointers are translated through the new table.
+    private func replaceMemory(with memory: GuestMemory) {
+        let running = vrings.indices.filter { vrings[$0].worker != nil }
+        running.forEach { stopWorker($0) }
+        memoryMap.replace(with: memory)
+        running.forEach { startWorkerIfReady($0) }
+    }
+
+    // MARK: queues
+
+    private func setVringDescriptor(_ request: VhostUserRequest, _ message: VhostUserMessage,
+                                    fds: inout [Int32]) throws(VhostUserError) {
+        let word = try payload(message, VhostUserU64.self).value
+        let i = try queueIndex(UInt32(word & VhostUserVringFileDescriptor.indexMask))
+        var fd: Int32 = -1
+        if word & VhostUserVringFileDescriptor.noFileDescriptorFlag == 0 {
+            guard fds.count == 1 else { throw .invalidMessage("\(request) with \(fds.count) descriptors") }
+            fd = fds[0]
+            fds[0] = -1  // taken: not closed by dispatch
+        }
+        switch request {
+        case .setVringKick:
+            stopWorker(i)
+            if vrings[i].kickFd >= 0 { close(vrings[i].kickFd) }
+            vrings[i].kickFd = fd
+            // Polling mode (no kick fd) is not supported: the queue then waits for a real kick fd.
+            vrings[i].started = fd >= 0
+            if fd < 0 { logger.warning("queue \(i): no kick descriptor; polling is not supported") }
+            startWorkerIfReady(i)
+        case .setVringCall:
+            let old = vrings[i].worker.map { $0.replaceCallFd(fd) } ?? vrings[i].callFd
+            if old >= 0 { close(old) }
+            vrings[i].callFd = fd
+        default:
+            if vrings[i].errFd >= 0 { close(vrings[i].errFd) }
+            vrings[i].errFd = fd
+            // The worker captured the old one; restart it with the new descriptor.
+            if vrings[i].worker != nil { stopWorker(i); startWorkerIfReady(i) }
+        }
+    }
+
+    private func isEnabled(_ i: Int) -> Bool {
+        // Without protocol features a ring is enabled as soon as it starts.
+        !protocolFeaturesNegotiated || vrings[i].enabled
+    }
+
+    private func startWorkerIfReady(_ i: Int) {
+        let vring = vrings[i]
+        guard vring.worker == nil, vring.started, isEnabled(i), vring.addressesSet, vring.size > 0 else { return }
+        let setup = QueueSetup(index: i, size: vring.size, descriptorsAddress: vring.descriptorsAddress,
+                               availableAddress: vring.availableAddress, usedAddress: vring.usedAddress,
+                               lastAvailableIndex: vring.lastAvailableIndex,
+                               eventIndex: ackedFeatures & VirtioFeature.ringEventIndex != 0,
+                               indirectDescriptors: ackedFeatures & VirtioFeature.ringIndirectDescriptors != 0,
+                               kickFd: vring.kickFd, callFd: vring.callFd, errFd: vring.errFd)
+        do {
+            let worker = try QueueWorker(setup: setup, memoryMap: memoryMap, handler: handler, pool: pool, logger: logger)
+            vrings[i].worker = worker
+            worker.start()
+            logger.debug("queue \(i) started: size \(vring.size), base \(vring.lastAvailableIndex)")
+        } catch {
+            logger.error("queue \(i) cannot start: \(error)")
+        }
+    }
+
+    private func stopWorker(_ i: Int) {
+        guard let worker = vrings[i].worker else { return }
+        vrings[i].lastAvailableIndex = worker.stop()
+        vrings[i].worker = nil
+        logger.debug("queue \(i) stopped at \(vrings[i].lastAvailableIndex)")
+    }
+
+    private func closeDescriptors(of i: Int) {
+        for fd in [vrings[i].kickFd, vrings[i].callFd, vrings[i].errFd] where fd >= 0 { close(fd) }
+        vrings[i].kickFd = -1; vrings[i].callFd = -1; vrings[i].errFd = -1
+    }
+
+    private func resetDevice() {
+        stopAll()
+        for i in vrings.indices {
+            closeDescriptors(of: i)
+            vrings[i] = VringState()
+        }
+        ackedFeatures = 0
+        logger.debug("device reset")
+    }
+}

@@ -1,0 +1,124 @@
+import CShim
+import Glibc
+import SwiftFSProtocol
+
+/// One vhost-user connection (a connected Unix stream socket): receives
+/// messages with their file descriptors and sends replies.
+public struct VhostUserConnection: ~Copyable {
+    public let fd: Int32
+    /// QEMU sends at most 8 descriptors (one per memory region) per message.
+    static let maxFileDescriptors = 8
+
+    public init(fd: Int32) { self.fd = fd }
+
+    deinit { close(fd) }
+
+    /// The next message, or nil when the front end closed the connection.
+    public func receive() throws(VhostUserError) -> VhostUserMessage? {
+        var header = VhostUserHeader()
+        var fds: [Int32] = []
+        let got = withUnsafeMutableBytes(of: &header) { receiveWithDescriptors(into: $0, fds: &fds) }
+        switch got {
+        case .failure(let error): throw error
+        case .success(0): return nil
+        case .success(let count) where count < VhostUserHeader.wireSize:
+            // The rest of a split header; descriptors come only with the first byte.
+            let rest = withUnsafeMutableBytes(of: &header) {
+                readFully(UnsafeMutableRawBufferPointer(rebasing: $0[count...]))
+            }
+            guard rest else { fds.forEach { close($0) }; throw .invalidMessage("connection closed inside a header") }
+        default: break
+        }
+        guard header.flags & VhostUserHeader.versionMask == VhostUserHeader.version else {
+            fds.forEach { close($0) }
+            throw .invalidMessage("unsupported vhost-user version in flags 0x\(String(header.flags, radix: 16))")
+        }
+        guard Int(header.size) <= VhostUserHeader.maxPayload else {
+            fds.forEach { close($0) }
+            throw .invalidMessage("payload of \(header.size) bytes")
+        }
+        var payload = [UInt8](repeating: 0, count: Int(header.size))
+        let ok = payload.withUnsafeMutableBytes { readFully($0) }
+        guard ok else { fds.forEach { close($0) }; throw .invalidMessage("connection closed inside a payload") }
+        return VhostUserMessage(header: header, payload: payload, fds: fds)
+    }
+
+    /// Sends a reply to `request` with `payload`.
+    public func reply(to request: UInt32, payload: UnsafeRawBufferPointer) throws(VhostUserError) {
+        let header = VhostUserHeader(request: request, flags: VhostUserHeader.version | VhostUserHeader.replyFlag,
+                                     size: UInt32(payload.count))
+        var bytes = [UInt8](repeating: 0, count: VhostUserHeader.wireSize + payload.count)
+        bytes.withUnsafeMutableBytes { out in
+            var writer = ByteWriter(out)
+            writer.write(header)
+            writer.writeBytes(payload)
+        }
+        let error = bytes.withUnsafeBytes { writeFully($0) }
+        if error != 0 { throw .system("send", errno: error) }
+    }
+
+    public func reply<T: WireRecord>(to request: UInt32, _ value: T) throws(VhostUserError) {
+        var copy = value
+        try withUnsafeBytes(of: &copy) { (bytes) throws(VhostUserError) in try reply(to: request, payload: bytes) }
+    }
+
+    private func receiveWithDescriptors(into buffer: UnsafeMutableRawBufferPointer, fds: inout [Int32]) -> Result<Int, VhostUserError> {
+        let controlLength = shim_cmsg_space(MemoryLayout<Int32>.size * Self.maxFileDescriptors)
+        let control = UnsafeMutableRawPointer.allocate(byteCount: controlLength, alignment: 8)
+        defer { control.deallocate() }
+        var iov = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
+        return withUnsafeMutablePointer(to: &iov) { iovPointer in
+            var message = msghdr()
+            message.msg_iov = iovPointer
+            message.msg_iovlen = 1
+            message.msg_control = control
+            message.msg_controllen = controlLength
+            var count: Int
+            repeat { count = recvmsg(fd, &message, shim_MSG_CMSG_CLOEXEC) } while count < 0 && errno == EINTR
+            if count < 0 {
+                if errno == ECONNRESET { return .success(0) }
+                return .failure(.system("recvmsg", errno: errno))
+            }
+            var cmsg = shim_cmsg_firsthdr(&message)
+            while let header = cmsg {
+                if header.pointee.cmsg_level == SOL_SOCKET && header.pointee.cmsg_type == Int32(SCM_RIGHTS) {
+                    let bytes = header.pointee.cmsg_len - shim_cmsg_len(0)
+                    let data = UnsafeRawPointer(shim_cmsg_data(header)!)
+                    for i in 0..<(bytes / MemoryLayout<Int32>.size) {
+                        fds.append(data.loadUnaligned(fromByteOffset: i * MemoryLayout<Int32>.size, as: Int32.self))
+                    }
+                }
+                cmsg = shim_cmsg_nxthdr(&message, header)
+            }
+            if message.msg_flags & Int32(MSG_CTRUNC) != 0 {
+                fds.forEach { close($0) }
+                fds.removeAll()
+                return .failure(.invalidMessage("too many file descriptors"))
+            }
+            return .success(count)
+        }
+    }
+
+    private func readFully(_ buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        var done = 0
+        while done < buffer.count {
+            let n = read(fd, buffer.baseAddress! + done, buffer.count - done)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            done += n
+        }
+        return true
+    }
+
+    /// Returns 0, or the errno of the failed send.
+    private func writeFully(_ buffer: UnsafeRawBufferPointer) -> Int32 {
+        var done = 0
+        while done < buffer.count {
+            let n = send(fd, buffer.baseAddress! + done, buffer.count - done, Int32(MSG_NOSIGNAL))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return errno }
+            done += n
+        }
+        return 0
+    }
+}

@@ -1,0 +1,74 @@
+import CShim
+import FuseServer
+import Glibc
+import Logging
+import VhostUser
+
+/// The daemon's life: listen, open the share, enter the sandbox, serve one
+/// front end, exit 0 when it goes away (as virtiofsd does).
+struct Daemon {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    let settings: DaemonSettings
+    let logger: Logger
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        if let mountPoint = settings.fuseMountPoint {
+            try serveFuseMount(at: mountPoint)
+            return
+        }
+        let listener: SocketListener
+        if let path = settings.socketPath {
+            listener = try SocketListener(path: path)
+        } else {
+            listener = SocketListener(listeningFd: settings.listeningFd!)
+        }
+        let removeSocket = listener.remover
+        installSignalHandling(cleanup: removeSocket)
+        defer { removeSocket() }
+
+        let handler = try FileSystemFactory.makeHandler(settings: settings, logger: logger)
+        try Sandbox.enter(settings.sandbox, sharedDirectory: settings.sharedDirectory!)
+        logger.info("waiting for a vhost-user front end on \(settings.socketPath ?? "fd \(settings.listeningFd!)")")
+
+        let connection = try listener.accept()
+        logger.info("front end connected\(settings.tag.map { " (tag \($0))" } ?? "")")
+        let backend = VhostUserBackend(handler: handler,
+                                       configuration: .init(threadPoolSize: settings.threadPoolSize),
+                                       logger: logger)
+        do {
+            try backend.serve(connection)
+        } catch {
+            // A corrupt control stream ends the session like a disconnect would.
+            logger.error("vhost-user connection: \(error)")
+        }
+        backend.stopAll()
+    }
+
+    private func serveFuseMount(at mountPoint: String) throws {
+        // The /dev/fuse transport (FuseServer) is being written in parallel.
+        throw Failure(description: "--fuse-mount is not yet available")
+    }
+
+    /// SIGTERM/SIGINT/SIGHUP: remove the socket and exit 0. A dedicated
+    /// thread waits for them with sigwait, so no work happens in a signal handler.
+    private func installSignalHandling(cleanup: @escaping @Sendable () -> Void) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
+        // Blocked before any other thread exists, so every thread inherits the mask.
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        let logger = self.logger
+        _ = NativeThread(name: "signals") { [set] in
+            var set = set
+            var received: Int32 = 0
+            sigwait(&set, &received)
+            logger.info("signal \(received): exiting")
+            cleanup()
+            exit(0)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Glibc
+import Logging
+
+/// swiftfsd: a virtio-fs back end (vhost-user) serving a host directory,
+/// with the command line of virtiofsd.
+@main
+struct Swiftfsd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swiftfsd",
+        abstract: "Share a host directory with a virtual machine over virtio-fs (vhost-user).",
+        version: "swiftfsd 0.1.0")
+
+    @Option(help: "Directory to share.")
+    var sharedDir: String?
+
+    @Option(help: "vhost-user socket path to listen on.")
+    var socketPath: String?
+
+    @Option(help: "Already listening vhost-user socket descriptor.")
+    var fd: Int32?
+
+    @Option(help: "Tag (QEMU's vhost-user-fs sets the guest-visible tag; used for logs).")
+    var tag: String?
+
+    @Option(help: "Cache mode: never, metadata, auto, always.")
+    var cache: CacheMode?
+
+    @Option(help: "Threads processing requests in parallel (0: one thread per queue).")
+    var threadPoolSize: Int?
+
+    @Option(help: "Sandbox mode: namespace, chroot, none.")
+    var sandbox: SandboxMode?
+
+    @Flag(inversion: .prefixedNo, help: "Enable extended attributes.")
+    var xattr: Bool?
+
+    @Flag(help: "Share read-only.")
+    var readonly = false
+
+    @Option(help: "Log level: error, warn, info, debug, trace.")
+    var logLevel: LogLevel?
+
+    @Flag(help: "Print the vhost-user back-end capabilities (JSON) and exit.")
+    var printCapabilities = false
+
+    @Option(help: ArgumentHelp("Serve the host kernel through /dev/fuse at this mount point instead of vhost-user.",
+                               valueName: "mountpoint"))
+    var fuseMount: String?
+
+    @Option(name: .customShort("o"), help: ArgumentHelp("virtiofsd compatible options: source=DIR,cache=MODE,xattr,no_xattr,sandbox=MODE,log_level=LEVEL,... (others are passed to --fuse-mount).", valueName: "options"))
+    var compatOptions: [String] = []
+
+    @Flag(name: .customShort("f"), help: "Foreground (always; accepted for compatibility).")
+    var foreground = false
+
+    @Flag(name: .customShort("d"), help: "Debug logging (same as --log-level debug).")
+    var debug = false
+
+    /// Long options win over -o, as they are more specific.
+    func settings() throws -> DaemonSettings {
+        var settings = DaemonSettings()
+        for argument in compatOptions { try settings.apply(compatOptions: argument) }
+        if let sharedDir { settings.sharedDirectory = sharedDir }
+        if let socketPath { settings.socketPath = socketPath }
+        if let fd { settings.listeningFd = fd }
+        if let tag { settings.tag = tag }
+        if let cache { settings.cache = cache }
+        if let threadPoolSize { settings.threadPoolSize = threadPoolSize }
+        if let sandbox { settings.sandbox = sandbox }
+        if let xattr { settings.xattr = xattr }
+        if readonly { settings.readOnly = true }
+        if debug { settings.logLevel = .debug }
+        if let logLevel { settings.logLevel = logLevel }
+        settings.fuseMountPoint = fuseMount
+        return settings
+    }
+
+    func validate() throws {
+        if printCapabilities { return }
+        let settings = try settings()
+        guard settings.sharedDirectory != nil else { throw ValidationError("--shared-dir (or -o source=DIR) is required") }
+        guard settings.threadPoolSize >= 0 && settings.threadPoolSize <= 1024 else {
+            throw ValidationError("--thread-pool-size must be between 0 and 1024")
+        }
+        let transports = [settings.socketPath != nil, settings.listeningFd != nil, settings.fuseMountPoint != nil]
+        guard transports.filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --socket-path, --fd, --fuse-mount")
+        }
+    }
+
+    func run() throws {
+        if printCapabilities {
+            print(Capabilities.json)
+            return
+        }
+        let settings = try settings()
+        let level = settings.logLevel.level
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "swiftfsd")
+        logger.logLevel = level
+        do {
+            try Daemon(settings: settings, logger: logger).run()
+        } catch {
+            logger.error("\(error)")
+            throw ExitCode.failure
+        }
+    }
+}

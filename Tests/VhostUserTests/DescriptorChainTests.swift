@@ -1,0 +1,137 @@
+import Glibc
+import SwiftFSProtocol
+import Testing
+@testable import VhostUser
+
+/// Walking descriptor chains into readable and writable segments.
+@Suite struct DescriptorChainTests {
+    let guest = TestGuest(queueSize: 16)
+    let memory: GuestMemory
+    let walker: DescriptorChainWalker
+    let next = VirtqDescriptor.flagNext, write = VirtqDescriptor.flagWrite, indirect = VirtqDescriptor.flagIndirect
+
+    init() throws {
+        memory = try guest.memory()
+        walker = DescriptorChainWalker(table: UnsafeRawPointer(guest.bytes + Int(TestGuest.descriptorTable)),
+                                       queueSize: 16, indirectAllowed: true)
+    }
+
+    func walk(_ head: UInt16) -> Result<ChainBuffers, DescriptorChainError> {
+        var buffers = ChainBuffers()
+        do { try walker.walk(head: head, memory: memory, into: &buffers); return .success(buffers) }
+        catch { return .failure(error) }
+    }
+
+    func failure(_ head: UInt16) -> DescriptorChainError? {
+        if case .failure(let error) = walk(head) { return error }
+        return nil
+    }
+
+    @Test func splitsAChainIntoReadableThenWritableSegments() throws {
+        guest.setDescriptor(3, address: 0x10000, length: 40, flags: next, next: 7)
+        guest.setDescriptor(7, address: 0x11000, length: 24, flags: next, next: 1)
+        guest.setDescriptor(1, address: 0x12000, length: 4096, flags: write)
+        let buffers = try walk(3).get()
+        #expect(buffers.readable.count == 2 && buffers.readableBytes == 64)
+        #expect(buffers.writable.count == 1 && buffers.writableBytes == 4096)
+        #expect(guest.maps(buffers.readable[0].iov_base, to: 0x10000))
+        #expect(guest.maps(buffers.writable[0].iov_base, to: 0x12000))
+    }
+
+    @Test func followsAnIndirectTable() throws {
+        let table: UInt64 = 0x20000
+        guest.setDescriptor(0, address: 0x10000, length: 48, flags: next, next: 1, table: table)
+        guest.setDescriptor(1, address: 0x11000, length: 100, flags: write | next, next: 2, table: table)
+        guest.setDescriptor(2, address: 0x12000, length: 200, flags: write, table: table)
+        guest.setDescriptor(5, address: table, length: 48, flags: indirect)
+        let buffers = try walk(5).get()
+        #expect(buffers.readableBytes == 48 && buffers.writableBytes == 300 && buffers.writable.count == 2)
+    }
+
+    @Test func refusesIndirectWhenNotNegotiated() {
+        guest.setDescriptor(0, address: 0x20000, length: 16, flags: indirect)
+        let strict = DescriptorChainWalker(table: walker.table, queueSize: 16, indirectAllowed: false)
+        var buffers = ChainBuffers()
+        #expect(throws: DescriptorChainError.indirectNotNegotiated) { try strict.walk(head: 0, memory: memory, into: &buffers) }
+    }
+
+    @Test func refusesNestedIndirectTables() {
+        guest.setDescriptor(0, address: 0x20000, length: 16, flags: indirect, table: 0x20000)
+        guest.setDescriptor(0, address: 0x20000, length: 16, flags: indirect)
+        #expect(failure(0) == .nestedIndirect)
+    }
+
+    @Test func refusesIndirectTablesOfBadSizeOrOutsideMemory() {
+        guest.setDescriptor(0, address: 0x20000, length: 24, flags: indirect)
+        guest.setDescriptor(1, address: 0x20000, length: 0, flags: indirect)
+        guest.setDescriptor(2, address: UInt64(TestGuest.size - 16), length: 32, flags: indirect)
+        #expect(failure(0) == .badIndirectTable(address: 0x20000, length: 24))
+        #expect(failure(1) == .badIndirectTable(address: 0x20000, length: 0))
+        #expect(failure(2) == .badIndirectTable(address: UInt64(TestGuest.size - 16), length: 32))
+    }
+
+    @Test func refusesALoopInsideAnIndirectTable() {
+        guest.setDescriptor(0, address: 0x10000, length: 8, flags: next, next: 1, table: 0x20000)
+        guest.setDescriptor(1, address: 0x10000, length: 8, flags: next, next: 0, table: 0x20000)
+        guest.setDescriptor(4, address: 0x20000, length: 32, flags: indirect)
+        #expect(failure(4) == .tooLong)
+    }
+
+    @Test func refusesBuffersOutsideGuestMemory() {
+        guest.setDescriptor(0, address: UInt64(TestGuest.size), length: 16)
+        guest.setDescriptor(1, address: UInt64(TestGuest.size - 8), length: 16, flags: write)
+        #expect(failure(0) == .bufferOutsideMemory(address: UInt64(TestGuest.size), length: 16))
+        #expect(failure(1) == .bufferOutsideMemory(address: UInt64(TestGuest.size - 8), length: 16))
+    }
+
+    @Test func refusesAddressPlusLengthOverflow() {
+        guest.setDescriptor(0, address: UInt64.max - 15, length: UInt32.max, flags: write)
+        #expect(failure(0) == .bufferOutsideMemory(address: UInt64.max - 15, length: UInt32.max))
+    }
+
+    @Test func refusesLoops() {
+        guest.setDescriptor(0, address: 0x10000, length: 8, flags: next, next: 1)
+        guest.setDescriptor(1, address: 0x10000, length: 8, flags: next, next: 0)
+        guest.setDescriptor(2, address: 0x10000, length: 8, flags: next, next: 2)
+        #expect(failure(0) == .tooLong)
+        #expect(failure(2) == .tooLong)
+    }
+
+    @Test func refusesChainsLongerThanTheQueue() {
+        for i in 0..<16 { guest.setDescriptor(i, address: 0x10000, length: 1, flags: next, next: UInt16((i + 1) % 16)) }
+        #expect(failure(0) == .tooLong)
+    }
+
+    @Test func refusesIndicesOutsideTheTable() {
+        guest.setDescriptor(0, address: 0x10000, length: 8, flags: next, next: 16)
+        #expect(failure(0) == .nextOutOfRange(16))
+        #expect(failure(16) == .headOutOfRange(16))
+        #expect(failure(0xffff) == .headOutOfRange(0xffff))
+    }
+
+    @Test func refusesReadableAfterWritable() {
+        guest.setDescriptor(0, address: 0x10000, length: 8, flags: write | next, next: 1)
+        guest.setDescriptor(1, address: 0x11000, length: 8)
+        // Even a zero-length writable descriptor ends the readable part.
+        guest.setDescriptor(2, address: 0x10000, length: 0, flags: write | next, next: 1)
+        #expect(failure(0) == .readableAfterWritable)
+        #expect(failure(2) == .readableAfterWritable)
+    }
+
+    @Test func skipsZeroLengthBuffers() throws {
+        guest.setDescriptor(0, address: 0x10000, length: 0, flags: next, next: 1)
+        guest.setDescriptor(1, address: 0x11000, length: 16, flags: write)
+        let buffers = try walk(0).get()
+        #expect(buffers.readable.isEmpty && buffers.readableBytes == 0 && buffers.writableBytes == 16)
+    }
+
+    @Test func refusesTotalsBeyondFourGigabytes() throws {
+        // A region larger than the memfd: translation never touches the pages, so this is cheap.
+        let huge = try GuestMemory(regions: [MemoryRegion(fd: guest.fd, guestPhysicalAddress: 0, size: 6 << 30,
+                                                          userAddress: 0, mmapOffset: 0)])
+        guest.setDescriptor(0, address: 0x10000, length: 0xffff_0000, flags: write | next, next: 1)
+        guest.setDescriptor(1, address: 0x10000, length: 0xffff_0000, flags: write)
+        var buffers = ChainBuffers()
+        #expect(throws: DescriptorChainError.totalTooLarge) { try walker.walk(head: 0, memory: huge, into: &buffers) }
+    }
+}

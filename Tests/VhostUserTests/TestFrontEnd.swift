@@ -1,0 +1,150 @@
+import CShim
+import FuseServer
+import Glibc
+import Logging
+import SwiftFSProtocol
+@testable import VhostUser
+
+/// Plays QEMU: sends vhost-user messages (with descriptors over
+/// SCM_RIGHTS) on one end of a socketpair while a `VhostUserBackend` serves
+/// the other end on its own thread.
+final class TestFrontEnd {
+    let fd: Int32
+    private let backendThread: NativeThread
+
+    init(handler: any FuseRequestHandler, threadPoolSize: Int = 0) {
+        var pair: [Int32] = [0, 0]
+        precondition(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
+        fd = pair[0]
+        let backendFd = pair[1]
+        var logger = Logger(label: "test.vhost")
+        logger.logLevel = .critical
+        backendThread = NativeThread(name: "backend") { [logger] in
+            let backend = VhostUserBackend(handler: handler, configuration: .init(maxQueues: 3, threadPoolSize: threadPoolSize),
+                                           logger: logger)
+            try? backend.serve(VhostUserConnection(fd: backendFd))
+        }
+    }
+
+    /// Hangs up and waits for the back end to finish.
+    func disconnect() {
+        close(fd)
+        backendThread.join()
+    }
+
+    func send(_ request: VhostUserRequest, flags: UInt32 = VhostUserHeader.version, payload: [UInt8] = [], fds: [Int32] = []) {
+        var bytes = [UInt8](repeating: 0, count: VhostUserHeader.wireSize)
+        bytes.withUnsafeMutableBytes {
+            $0.storeBytes(of: VhostUserHeader(request: request.rawValue, flags: flags, size: UInt32(payload.count)), as: VhostUserHeader.self)
+        }
+        bytes += payload
+        let controlLength = fds.isEmpty ? 0 : shim_cmsg_space(4 * fds.count)
+        let control = UnsafeMutableRawPointer.allocate(byteCount: max(controlLength, 8), alignment: 8)
+        defer { control.deallocate() }
+        bytes.withUnsafeMutableBytes { raw in
+            var iov = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
+            var message = msghdr()
+            withUnsafeMutablePointer(to: &iov) { iovPointer in
+                message.msg_iov = iovPointer
+                message.msg_iovlen = 1
+                if !fds.isEmpty {
+                    message.msg_control = control
+                    message.msg_controllen = controlLength
+                    let cmsg = shim_cmsg_firsthdr(&message)!
+                    cmsg.pointee.cmsg_level = SOL_SOCKET
+                    cmsg.pointee.cmsg_type = Int32(SCM_RIGHTS)
+                    cmsg.pointee.cmsg_len = shim_cmsg_len(4 * fds.count)
+                    let data = UnsafeMutableRawPointer(shim_cmsg_data(cmsg)!)
+                    for (i, fd) in fds.enumerated() { data.storeBytes(of: fd, toByteOffset: 4 * i, as: Int32.self) }
+                }
+                precondition(sendmsg(fd, &message, 0) == raw.count)
+            }
+        }
+    }
+
+    func send<T: WireRecord>(_ request: VhostUserRequest, _ value: T, needReply: Bool = false, fds: [Int32] = []) {
+        var copy = value
+        let payload = withUnsafeBytes(of: &copy) { Array($0) }
+        send(request, flags: VhostUserHeader.version | (needReply ? VhostUserHeader.needReplyFlag : 0), payload: payload, fds: fds)
+    }
+
+    /// Reads one reply; returns its header and payload.
+    func receive() -> (VhostUserHeader, [UInt8]) {
+        var header = VhostUserHeader()
+        withUnsafeMutableBytes(of: &header) { precondition(recv(fd, $0.baseAddress, $0.count, Int32(MSG_WAITALL)) == $0.count) }
+        var payload = [UInt8](repeating: 0, count: Int(header.size))
+        if header.size > 0 {
+            payload.withUnsafeMutableBytes { precondition(recv(fd, $0.baseAddress, $0.count, Int32(MSG_WAITALL)) == $0.count) }
+        }
+        return (header, payload)
+    }
+
+    func receiveU64() -> UInt64 {
+        let (_, payload) = receive()
+        return payload.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    }
+
+    /// The usual QEMU start-up for one queue of `guest`, with EVENT_IDX off unless asked.
+    func setUp(guest: TestGuest, queue: UInt32, callFd: Int32, kickFd: Int32, features: UInt64? = nil) {
+        send(.getFeatures)
+        let offered = receiveU64()
+        send(.setFeatures, VhostUserU64(features ?? offered))
+        send(.getProtocolFeatures)
+        let protocolFeatures = receiveU64()
+        send(.setProtocolFeatures, VhostUserU64(protocolFeatures & (VhostUserProtocolFeature.replyAck | VhostUserProtocolFeature.multiQueue)))
+        send(.setOwner)
+        var table = [UInt8]()
+        var header = VhostUserMemoryTableHeader()
+        header.regionCount = 1
+        withUnsafeBytes(of: &header) { table += $0 }
+        var region = VhostUserMemoryRegionDescription()
+        region.guestPhysicalAddress = 0
+        region.memorySize = UInt64(TestGuest.size)
+        region.userAddress = TestGuest.userBase
+        withUnsafeBytes(of: &region) { table += $0 }
+        send(.setMemTable, flags: VhostUserHeader.version | VhostUserHeader.needReplyFlag, payload: table, fds: [guest.fd])
+        precondition(receiveU64() == 0, "SET_MEM_TABLE acknowledged")
+        send(.setVringNum, VhostUserVringState(index: queue, num: UInt32(guest.queueSize)))
+        var address = VhostUserVringAddress()
+        address.index = queue
+        address.descriptors = TestGuest.userBase + TestGuest.descriptorTable
+        address.available = TestGuest.userBase + TestGuest.availableRing
+        address.used = TestGuest.userBase + TestGuest.usedRing
+        send(.setVringAddr, address)
+        send(.setVringBase, VhostUserVringState(index: queue, num: 0))
+        send(.setVringCall, VhostUserU64(UInt64(queue)), fds: [callFd])
+        send(.setVringKick, VhostUserU64(UInt64(queue)), fds: [kickFd])
+        send(.setVringEnable, VhostUserVringState(index: queue, num: 1), needReply: true)
+        precondition(receiveU64() == 0, "SET_VRING_ENABLE acknowledged")
+    }
+}
+
+/// Waits up to `milliseconds` for an eventfd to be signalled and consumes it.
+func waitForEvent(_ fd: Int32, milliseconds: Int32 = 5000) -> Bool {
+    var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    guard poll(&descriptor, 1, milliseconds) == 1 else { return false }
+    EventNotifier.drain(fd)
+    return true
+}
+
+/// The smallest FUSE peer: answers INIT, takes FORGET silently, and says
+/// ENOSYS to everything else. Stands in for the FUSE server in transport tests.
+struct MiniFuseHandler: FuseRequestHandler {
+    func handle(request: inout ScatterReader, reply: inout ScatterWriter) -> Int {
+        guard let header = request.read(FuseInHeader.self) else { return 0 }
+        if header.opcode == FuseOpcode.forget.rawValue { return 0 }
+        var out = FuseOutHeader()
+        out.unique = header.unique
+        if header.opcode == FuseOpcode.`init`.rawValue {
+            var initOut = FuseInitOut()
+            initOut.major = 7; initOut.minor = 38; initOut.maxWrite = 1 << 20
+            out.len = UInt32(FuseOutHeader.wireSize + FuseInitOut.wireSize)
+            guard reply.write(out), reply.write(initOut) else { return 0 }
+        } else {
+            out.error = -ENOSYS
+            out.len = UInt32(FuseOutHeader.wireSize)
+            guard reply.write(out) else { return 0 }
+        }
+        return Int(out.len)
+    }
+}

@@ -1,0 +1,156 @@
+import Glibc
+import SwiftFSProtocol
+import Testing
+@testable import VhostUser
+
+/// The back end over a real socketpair: QEMU's start-up sequence, a FUSE
+/// request through guest memory, bad input, and stopping the ring.
+@Suite(.serialized) struct VhostUserProtocolTests {
+    let next = VirtqDescriptor.flagNext, write = VirtqDescriptor.flagWrite
+
+    /// Places an INIT request in chain `head` (descriptors head, head+1).
+    func placeInit(_ guest: TestGuest, head: Int, unique: UInt64) {
+        let request = TestGuest.buffers + UInt64(head) * 0x2000
+        var header = FuseInHeader()
+        header.len = UInt32(FuseInHeader.wireSize + FuseInitIn.wireSize)
+        header.opcode = FuseOpcode.`init`.rawValue
+        header.unique = unique
+        var initIn = FuseInitIn()
+        initIn.major = 7; initIn.minor = 38
+        guest.write(header, at: request)
+        guest.write(initIn, at: request + UInt64(FuseInHeader.wireSize))
+        guest.setDescriptor(head, address: request, length: header.len, flags: next, next: UInt16(head + 1))
+        guest.setDescriptor(head + 1, address: request + 0x1000, length: 0x1000, flags: write)
+    }
+
+    @Test func answersAFuseRequestPlacedInGuestMemory() throws {
+        let guest = TestGuest()
+        let call = EventNotifier.make(), kick = EventNotifier.make()
+        let frontEnd = TestFrontEnd(handler: MiniFuseHandler())
+        frontEnd.setUp(guest: guest, queue: 1, callFd: call, kickFd: kick)
+
+        placeInit(guest, head: 0, unique: 42)
+        guest.offer(0)
+        EventNotifier.signal(kick)
+        #expect(waitForEvent(call))
+        #expect(guest.usedIndex == 1)
+        let used = guest.usedElement(0)
+        #expect(used.id == 0 && Int(used.length) == FuseOutHeader.wireSize + FuseInitOut.wireSize)
+        let reply = guest.read(FuseOutHeader.self, at: TestGuest.buffers + 0x1000)
+        #expect(reply.unique == 42 && reply.error == 0)
+
+        frontEnd.send(.getVringBase, VhostUserVringState(index: 1, num: 0))
+        let (_, payload) = frontEnd.receive()
+        let state = payload.withUnsafeBytes { $0.loadUnaligned(as: VhostUserVringState.self) }
+        #expect(state.index == 1 && state.num == 1)
+        frontEnd.disconnect()
+        close(call); close(kick)
+    }
+
+    @Test func returnsBadChainsWithLengthZeroAndKeepsServing() throws {
+        let guest = TestGuest()
+        let call = EventNotifier.make(), kick = EventNotifier.make()
+        let frontEnd = TestFrontEnd(handler: MiniFuseHandler())
+        frontEnd.setUp(guest: guest, queue: 1, callFd: call, kickFd: kick)
+
+        // Outside memory, a loop, readable after writable, then a good request.
+        guest.setDescriptor(0, address: UInt64(TestGuest.size) + 0x1000, length: 64, flags: next, next: 1)
+        guest.setDescriptor(1, address: TestGuest.buffers, length: 64, flags: write)
+        guest.setDescriptor(2, address: TestGuest.buffers, length: 8, flags: next, next: 3)
+        guest.setDescriptor(3, address: TestGuest.buffers, length: 8, flags: next, next: 2)
+        guest.setDescriptor(4, address: TestGuest.buffers, length: 8, flags: write | next, next: 5)
+        guest.setDescriptor(5, address: TestGuest.buffers, length: 8)
+        placeInit(guest, head: 6, unique: 7)
+        for head: UInt16 in [0, 2, 4, 6] { guest.offer(head) }
+        EventNotifier.signal(kick)
+        #expect(waitForEvent(call))
+        // Wait for all four (the call may come after the first ones).
+        for _ in 0..<100 where guest.usedIndex < 4 { usleep(10_000) }
+        #expect(guest.usedIndex == 4)
+        #expect((0..<3).map { guest.usedElement($0).length } == [0, 0, 0])
+        #expect(guest.usedElement(3).id == 6 && guest.usedElement(3).length > 0)
+        #expect(guest.read(FuseOutHeader.self, at: TestGuest.buffers + 6 * 0x2000 + 0x1000).unique == 7)
+        frontEnd.disconnect()
+        close(call); close(kick)
+    }
+
+    @Test func processesRequestsThroughTheThreadPool() throws {
+        let guest = TestGuest()
+        let call = EventNotifier.make(), kick = EventNotifier.make()
+        let frontEnd = TestFrontEnd(handler: MiniFuseHandler(), threadPoolSize: 3)
+        frontEnd.setUp(guest: guest, queue: 1, callFd: call, kickFd: kick)
+        for head in stride(from: 0, to: 16, by: 2) {
+            placeInit(guest, head: head, unique: UInt64(100 + head))
+            guest.offer(UInt16(head))
+        }
+        EventNotifier.signal(kick)
+        for _ in 0..<500 where guest.usedIndex < 8 { usleep(10_000) }
+        #expect(guest.usedIndex == 8)
+        #expect(Set((0..<8).map { guest.usedElement($0).id }) == Set(stride(from: 0, to: 16, by: 2).map { UInt32($0) }))
+        frontEnd.send(.getVringBase, VhostUserVringState(index: 1, num: 0))
+        let (_, payload) = frontEnd.receive()
+        #expect(payload.withUnsafeBytes { $0.loadUnaligned(as: VhostUserVringState.self) }.num == 8)
+        frontEnd.disconnect()
+        close(call); close(kick)
+    }
+
+    @Test func acknowledgesOrRefusesRequestsWhenAskedTo() throws {
+        let frontEnd = TestFrontEnd(handler: MiniFuseHandler())
+        frontEnd.send(.getFeatures)
+        let features = frontEnd.receiveU64()
+        #expect(features & VirtioFeature.version1 != 0 && features & VirtioFeature.ringEventIndex != 0)
+        #expect(features & VirtioFeature.ringIndirectDescriptors != 0 && features & VirtioFeature.vhostUserProtocolFeatures != 0)
+        frontEnd.send(.setFeatures, VhostUserU64(features))
+        frontEnd.send(.getProtocolFeatures)
+        let protocolFeatures = frontEnd.receiveU64()
+        #expect(protocolFeatures & VhostUserProtocolFeature.replyAck != 0)
+        #expect(protocolFeatures & VhostUserProtocolFeature.config == 0)
+        frontEnd.send(.setProtocolFeatures, VhostUserU64(protocolFeatures))
+        frontEnd.send(.getQueueNum)
+        #expect(frontEnd.receiveU64() == 3)
+        frontEnd.send(.getMaxMemSlots)
+        #expect(frontEnd.receiveU64() == 32)
+        // A queue index out of range, a bad ring size, an unknown request: errors, not crashes.
+        frontEnd.send(.setVringNum, VhostUserVringState(index: 9, num: 16), needReply: true)
+        #expect(frontEnd.receiveU64() != 0)
+        frontEnd.send(.setVringNum, VhostUserVringState(index: 1, num: 100), needReply: true)
+        #expect(frontEnd.receiveU64() != 0)
+        frontEnd.send(.setStatus, VhostUserU64(0), needReply: true)
+        #expect(frontEnd.receiveU64() != 0)
+        frontEnd.send(.setVringNum, VhostUserVringState(index: 1, num: 16), needReply: true)
+        #expect(frontEnd.receiveU64() == 0)
+        // A memory table with more regions than descriptors.
+        var header = VhostUserMemoryTableHeader()
+        header.regionCount = 2
+        var table = withUnsafeBytes(of: &header) { Array($0) }
+        table += [UInt8](repeating: 0, count: 2 * VhostUserMemoryRegionDescription.wireSize)
+        frontEnd.send(.setMemTable, flags: VhostUserHeader.version | VhostUserHeader.needReplyFlag, payload: table)
+        #expect(frontEnd.receiveU64() != 0)
+        // A short payload.
+        frontEnd.send(.setVringBase, flags: VhostUserHeader.version | VhostUserHeader.needReplyFlag, payload: [1, 2])
+        #expect(frontEnd.receiveU64() != 0)
+        frontEnd.send(.getFeatures)
+        #expect(frontEnd.receiveU64() == features)
+        frontEnd.disconnect()
+    }
+
+    @Test func addsAndRemovesMemoryRegions() throws {
+        let guest = TestGuest()
+        let frontEnd = TestFrontEnd(handler: MiniFuseHandler())
+        frontEnd.send(.getProtocolFeatures)
+        frontEnd.send(.setProtocolFeatures, VhostUserU64(frontEnd.receiveU64()))
+        var single = VhostUserSingleMemoryRegion()
+        single.region.guestPhysicalAddress = 0x100000
+        single.region.memorySize = 0x10000
+        single.region.userAddress = 0x5000_0000
+        frontEnd.send(.addMemReg, single, needReply: true, fds: [guest.fd])
+        #expect(frontEnd.receiveU64() == 0)
+        frontEnd.send(.addMemReg, single, needReply: true, fds: [guest.fd])
+        #expect(frontEnd.receiveU64() != 0, "overlaps the first")
+        frontEnd.send(.remMemReg, single, needReply: true)
+        #expect(frontEnd.receiveU64() == 0)
+        frontEnd.send(.remMemReg, single, needReply: true)
+        #expect(frontEnd.receiveU64() != 0, "already removed")
+        frontEnd.disconnect()
+    }
+}
