@@ -1,7 +1,8 @@
 /*
  * PVH entry: QEMU jumps here in 32-bit protected mode, paging off, with %ebx
  * pointing at the hvm_start_info structure. We zero the BSS, build identity
- * page tables for the first 4 GiB (2 MiB pages), switch to long mode with SSE
+ * page tables for the first 4 GiB (2 MiB pages; 4 KiB pages for the first
+ * 2 MiB), switch to long mode with SSE
  * enabled and call kernel_early_main(start_info) in C.
  */
 
@@ -68,6 +69,20 @@ pvh_start:
     cmp $2048, %ecx
     jne 2b
 
+    /* The first 2 MiB use 4 KiB pages so that page 0 can be unmapped once
+       the start_info (which QEMU puts there) has been read: see paging.c. */
+    xor %ecx, %ecx
+3:  mov %ecx, %eax
+    shl $12, %eax
+    or $(PAGE_PRESENT | PAGE_WRITABLE), %eax
+    mov %eax, boot_pt0(,%ecx,8)
+    inc %ecx
+    cmp $512, %ecx
+    jne 3b
+    mov $boot_pt0, %eax
+    or $(PAGE_PRESENT | PAGE_WRITABLE), %eax
+    mov %eax, boot_pd
+
     lgdt boot_gdt_pointer
 
     mov %cr4, %eax
@@ -125,6 +140,8 @@ boot_gdt_pointer:
 boot_pml4:  .skip 4096
 boot_pdpt:  .skip 4096
 boot_pd:    .skip 4 * 4096
+    .globl boot_pt0
+boot_pt0:   .skip 4096
     .balign 16
     .globl boot_stack_bottom, boot_stack_top
 boot_stack_bottom:

@@ -135,12 +135,25 @@ static int refill_class(int index) {
 
 /* ---- The libc interface ---- */
 
+/* Exhaustion is reported (the Swift runtime then traps in swift_slowAlloc
+   or swift_allocObject, which run-guest symbolizes). */
+static int out_of_memory(size_t size, size_t alignment) {
+    serial_print("heap: out of memory for ");
+    serial_print_decimal(size);
+    serial_print(" bytes (alignment ");
+    serial_print_decimal(alignment);
+    serial_print(", free ");
+    serial_print_decimal(heap_free_bytes());
+    serial_print(")\n");
+    return ENOMEM;
+}
+
 int posix_memalign(void **result, size_t alignment, size_t size) {
     if (alignment < sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
     uint64_t small_size = size > alignment ? size : alignment;
     if (small_size <= LARGEST_SMALL) {
         int index = small_class(small_size);
-        if (!small_free[index] && !refill_class(index)) return ENOMEM;
+        if (!small_free[index] && !refill_class(index)) return out_of_memory(size, alignment);
         struct small_block *block = small_free[index];
         small_free[index] = block->next;
         small_free_bytes -= (uint64_t)1 << (index + SMALLEST_SHIFT);
@@ -148,7 +161,7 @@ int posix_memalign(void **result, size_t alignment, size_t size) {
         return 0;
     }
     void *pointer = large_allocate(size, alignment);
-    if (!pointer) return ENOMEM;
+    if (!pointer) return out_of_memory(size, alignment);
     *result = pointer;
     return 0;
 }

@@ -15,6 +15,7 @@
 #define POOL_TABLES   64
 
 extern uint64_t boot_pml4[512];
+extern uint64_t boot_pt0[512];   /* 4 KiB pages of the first 2 MiB (entry.S) */
 static uint64_t table_pool[POOL_TABLES][512] __attribute__((aligned(4096)));
 static int tables_used;
 
@@ -49,4 +50,12 @@ int paging_identity_map(uint64_t physical, uint64_t length, int device) {
     uint64_t cr3;
     __asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
     return 0;
+}
+
+/* Unmaps page 0 so that a null pointer dereference faults (#PF, cr2 < 4096)
+   instead of silently writing over low memory. Called after the PVH
+   start_info, which QEMU places in page 0, has been copied. */
+void paging_unmap_null_page(void) {
+    boot_pt0[0] = 0;
+    __asm__ volatile("invlpg (%0)" : : "r"((uintptr_t)0) : "memory");
 }

@@ -3,6 +3,8 @@
 //   kernel.smoke     FUSE_INIT round trip on the first virtio-fs device
 //   kernel.trap      a deliberate Swift trap (array index out of range), to
 //                    check that traps fail the run and name the function
+//   kernel.oom       allocation beyond the heap: must fail the run visibly
+//   kernel.null      load from page 0: must page-fault (page 0 is unmapped)
 //   kernel.heap      allocator stress: many sizes, alignments, frees, reuse
 //   kernel.clock     prints TSC time against a PIT-timed busy wait
 //   kernel.pci       lists PCI functions, their memory BARs and capabilities
@@ -16,7 +18,16 @@ func runKernelSelfCheck(named name: String) -> Int32 {
         let value = deliberateTrapSelfCheck([1, 2, 3])
         print("trap: survived with \(value) (this must not happen)")
         return 1
-    case "kernel.fatal": fatalError("deliberate fatalError from kernel.fatal")
+    case "kernel.oom":
+        print("oom: asking for more memory than the heap has")
+        let huge = [UInt8](repeating: 1, count: Int(heap_total_bytes()) + 1)
+        print("oom: survived with \(huge.count) bytes (this must not happen)")
+        return 1
+    case "kernel.null":
+        print("null: reading through a null pointer")
+        let pointer = UnsafePointer<UInt64>(bitPattern: UInt(cpu_rdtsc() & 0) + 8)!
+        print("null: read \(pointer.pointee) (this must not happen)")
+        return 1
     case "kernel.heap": return runHeapSelfCheck() ? 0 : 1
     case "kernel.clock": return runClockSelfCheck() ? 0 : 1
     case "kernel.pci": listPCIFunctions(); return 0
@@ -25,7 +36,7 @@ func runKernelSelfCheck(named name: String) -> Int32 {
         measureMemoryThroughput()
         return 0
     default:
-        print("unknown kernel self-check '\(name)' (known: kernel.smoke, kernel.trap, kernel.heap, kernel.clock, kernel.pci, kernel.memory)")
+        print("unknown kernel self-check '\(name)' (known: kernel.smoke, kernel.trap, kernel.oom, kernel.null, kernel.heap, kernel.clock, kernel.pci, kernel.memory)")
         return 2
     }
 }

@@ -18,6 +18,7 @@ void serial_print_decimal(uint64_t value);
 void boot_info_capture(uint32_t start_info_physical);
 void interrupts_init(void);
 void heap_init(void);
+void paging_unmap_null_page(void);
 
 /* One usable RAM range from the PVH memory map. */
 struct ram_range { uint64_t base, length; };
