@@ -8,7 +8,9 @@
 # Fills the array QEMU_CMD. The guest (scripts/linux-guest/build) mounts the virtio-fs tag at /mnt and
 # a 9p share at /mnt (or /mnt9p when virtio-fs is there too), runs swiftfs.script=... and powers off.
 # Facts: vhost-user needs all guest RAM in a shared memfd (-numa node,memdev=...); no KVM here, so
-# always TCG; -no-reboot turns the guest's poweroff/panic into a QEMU exit.
+# always TCG; -no-reboot turns the guest's poweroff/panic into a QEMU exit. The guest script may live on
+# the share (--append swiftfs.script=/mnt/bench.sh): init resolves it after mounting. The C virtiofsd
+# serves one request queue only: with --queues 2 it panics ("Invalid queue index: 2").
 
 LINUX_GUEST_DIR=${LINUX_GUEST_DIR:-$REPO_ROOT/build/linux-guest}
 

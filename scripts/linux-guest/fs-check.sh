@@ -12,10 +12,22 @@
 # "FSCHECK SUMMARY: N passed, M failed"; the exit status is non-zero if any check failed.
 # Leaves DIR/guest-out/ for the driver's byte-for-byte checks (see verify_guest_out in run-check).
 #
-# Learned: against the C virtiofsd (default no_posix_lock/no_flock) the guest kernel never sends
-# GETLK/SETLK/SETLKW: without FUSE_POSIX_LOCKS/FUSE_FLOCK_LOCKS in the INIT reply it keeps locks
-# local, which is correct for processes of one guest. A daemon that does advertise them must handle
-# SETLKW (blocking) and report the holder's pid in GETLK, or the lock checks fail.
+# Learned (Linux 6.1 guest, QEMU 7.2, checked with virtiofsd -o log_level=debug):
+# - Against the C virtiofsd (default no_posix_lock/no_flock) the guest never sends GETLK/SETLK/SETLKW:
+#   without FUSE_POSIX_LOCKS/FUSE_FLOCK_LOCKS in the INIT reply the kernel keeps locks local, which is
+#   correct for processes of one guest. A daemon that advertises them must answer SETLKW without
+#   stalling its queue (the unlock arrives on the same queue), and flock(LOCK_UN) arrives as SETLKW
+#   too. virtiofsd -o posix_lock -o flock fails flock, flock-blocking and fcntl-setlkw (EOPNOTSUPP for
+#   every SETLKW) and reports F_GETLK pid 0 (accepted here as "holder unknown").
+# - The kernel asks GETXATTR security.capability around writes (hundreds per run): it must answer
+#   ENODATA; after one ENOSYS every getxattr on the mount fails with EOPNOTSUPP.
+# - renameat2 flags go out as RENAME2, plain renames as RENAME; ENOSYS for RENAME2 becomes EINVAL.
+# - "unlink-open-file" needs the daemon to serve I/O on an open handle after UNLINK (fd-based, not
+#   reopening by path); "dir-2000-entries" needs READDIR(PLUS) offsets to resume correctly and
+#   the "." and ".." entries (`ls -a` counts 2002).
+# - QEMU's 9p (run-check 9p) fails rename-noreplace-exchange (no RENAME_EXCHANGE) and xattr (an
+#   empty value removes the attribute); libfuse passthrough_ll on a host FUSE mount fails the same
+#   rename (and xattr unless -o xattr).
 
 # shellcheck disable=SC2010,SC2012 # ls on purpose: listing is under test, and the names are ours
 DIR=${1:?usage: fs-check.sh DIR}
