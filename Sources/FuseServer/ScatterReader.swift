@@ -67,6 +67,49 @@ public struct ScatterReader {
         return result
     }
 
+    /// Like `withIOVecs(count:scratch:_:)`, with the iovec list in temporary
+    /// (stack) storage: no allocation per request.
+    public mutating func withIOVecs<R, E: Error>(count: Int,
+                                                 _ body: (UnsafeBufferPointer<iovec>) throws(E) -> R) throws(E) -> R? {
+        guard count >= 0, remaining >= count else { return nil }
+        let needed = segmentsCovering(count)
+        let result: Result<R, E> = withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(needed, 1)) { list in
+            var index = segmentIndex, offset = segmentOffset, left = count, used = 0
+            while left > 0 {
+                let segment = segments[index]
+                let take = min(segment.iov_len - offset, left)
+                if take > 0 {
+                    list[used] = iovec(iov_base: segment.iov_base! + offset, iov_len: take)
+                    used += 1
+                }
+                left -= take
+                index += 1; offset = 0
+            }
+            do throws(E) { return .success(try body(UnsafeBufferPointer(rebasing: list[0..<used]))) } catch { return .failure(error) }
+        }
+        let value = try result.get()
+        advance(count)
+        return value
+    }
+
+    /// Stops the reader `count` bytes from here (e.g. at fuse_in_header.len):
+    /// bytes beyond are never read. No effect if fewer remain.
+    public mutating func limit(to count: Int) {
+        if count >= 0 && count < remaining { remaining = count }
+    }
+
+    /// How many segments the next `count` bytes touch.
+    private func segmentsCovering(_ count: Int) -> Int {
+        var index = segmentIndex, offset = segmentOffset, left = count, n = 0
+        while left > 0 && index < segments.count {
+            let take = min(segments[index].iov_len - offset, left)
+            if take > 0 { n += 1 }
+            left -= take
+            index += 1; offset = 0
+        }
+        return n
+    }
+
     private mutating func copyOut(into destination: UnsafeMutableRawBufferPointer) {
         var copied = 0
         while copied < destination.count {

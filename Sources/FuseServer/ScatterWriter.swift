@@ -103,6 +103,45 @@ public struct ScatterWriter {
         return accepted
     }
 
+    /// Like `withIOVecs(count:scratch:_:)`, with the iovec list in temporary
+    /// (stack) storage: no allocation per request.
+    public mutating func withIOVecs<E: Error>(count: Int,
+                                              _ body: (UnsafeBufferPointer<iovec>) throws(E) -> Int) throws(E) -> Int {
+        let wanted = max(0, min(count, remaining))
+        var needed = 0
+        do {
+            var index = segmentIndex, offset = segmentOffset, left = wanted
+            while left > 0 {
+                let take = min(segments[index].iov_len - offset, left)
+                if take > 0 { needed += 1 }
+                left -= take
+                index += 1; offset = 0
+            }
+        }
+        let result: Result<Int, E> = withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(needed, 1)) { list in
+            var index = segmentIndex, offset = segmentOffset, left = wanted, used = 0
+            while left > 0 {
+                let segment = segments[index]
+                let take = min(segment.iov_len - offset, left)
+                if take > 0 {
+                    list[used] = iovec(iov_base: segment.iov_base! + offset, iov_len: take)
+                    used += 1
+                }
+                left -= take
+                index += 1; offset = 0
+            }
+            do throws(E) { return .success(try body(UnsafeBufferPointer(rebasing: list[0..<used]))) } catch { return .failure(error) }
+        }
+        let accepted = max(0, min(try result.get(), wanted))
+        var left = accepted
+        while left > 0 {
+            let take = min(segments[segmentIndex].iov_len - segmentOffset, left)
+            left -= take
+            consume(take)
+        }
+        return accepted
+    }
+
     private mutating func copyIn(from source: UnsafeRawBufferPointer) {
         var copied = 0
         while copied < source.count {

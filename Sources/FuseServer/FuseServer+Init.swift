@@ -1,0 +1,66 @@
+import SwiftFSProtocol
+
+/// INIT negotiation and DESTROY.
+extension FuseServer {
+    /// The protocol version we answer with (at most the kernel's).
+    static var ourMinor: UInt32 { 38 }
+    /// Oldest minor we accept: fuse_mknod_in, fuse_getattr_in, 40-byte fuse_write_in all exist from 7.12.
+    static var oldestMinor: UInt32 { 12 }
+    /// Flags the server itself supports regardless of the filesystem.
+    static var serverFlags: FuseInitFlags {
+        [.asyncRead, .bigWrites, .maxPages, .parallelDirops, .initExt]
+    }
+
+    func initialize(request: inout ScatterReader, reply: inout ScatterWriter) throws(Errno) {
+        // 7.36+ kernels send 64 bytes (with flags2); older ones 16.
+        guard request.remaining >= FuseCompatSize.initIn else { throw Errno.invalid }
+        var initIn = FuseInitIn()
+        withUnsafeMutableBytes(of: &initIn) { raw in
+            request.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<min(raw.count, request.remaining)]))
+        }
+        var out = FuseInitOut()
+        out.major = FuseProtocol.kernelMajor
+        out.minor = Self.ourMinor
+        if initIn.major > FuseProtocol.kernelMajor {
+            // A newer major: answer with ours only; the kernel retries with 7.x.
+            try reply.put(out, truncatedTo: FuseCompatSize.initOut)
+            return
+        }
+        guard initIn.major == FuseProtocol.kernelMajor, initIn.minor >= Self.oldestMinor else {
+            logger.error("unsupported FUSE protocol \(initIn.major).\(initIn.minor)")
+            throw Errno.protocolError
+        }
+        if initialized.load(ordering: .acquiring) {
+            // A new session (guest reboot) on a live server: start from nothing.
+            fileSystem.destroy()
+        }
+
+        var offered = FuseInitFlags(rawValue: UInt64(initIn.flags))
+        if offered.contains(.initExt) { offered.formUnion(FuseInitFlags(rawValue: UInt64(initIn.flags2) << 32)) }
+        let wanted = try fileSystem.initialize(offered: offered)
+        let granted = offered.intersection(wanted.union(Self.serverFlags))
+
+        out.minor = min(initIn.minor, Self.ourMinor)
+        out.maxReadahead = min(initIn.maxReadahead, UInt32(options.maxReadahead))
+        out.flags = UInt32(truncatingIfNeeded: granted.rawValue)
+        out.flags2 = granted.contains(.initExt) ? UInt32(truncatingIfNeeded: granted.rawValue >> 32) : 0
+        out.maxBackground = options.maxBackground
+        out.congestionThreshold = options.congestionThreshold
+        out.maxWrite = UInt32(options.maxWrite)
+        out.timeGran = 1
+        // Without MAX_PAGES the kernel clamps requests to 32 pages whatever max_write says.
+        out.maxPages = granted.contains(.maxPages) ? UInt16(min(65535, (options.maxWrite + 4095) / 4096)) : 0
+
+        let size = out.minor < 23 ? FuseCompatSize.initOut22 : FuseInitOut.wireSize
+        try reply.put(out, truncatedTo: size)
+        initialized.store(true, ordering: .releasing)
+        logger.info("FUSE session \(out.major).\(out.minor): flags \(hex(granted.rawValue)), max_write \(out.maxWrite), max_pages \(out.maxPages)")
+    }
+
+    func destroy() {
+        initialized.store(false, ordering: .releasing)
+        fileSystem.destroy()
+    }
+}
+
+private func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }

@@ -1,0 +1,34 @@
+import CShim
+import FuseServer
+import Glibc
+
+/// Runs file-creating operations as the calling guest user, so new files get
+/// the caller's owner and the host checks the caller's permissions. The
+/// switch is per thread (raw setresuid/setresgid system calls; glibc's
+/// wrappers would change every thread of the process), so concurrent
+/// requests of different users do not interfere.
+struct Credentials {
+    /// Only root can switch; otherwise operations run as the daemon's user.
+    static let canSwitch = geteuid() == 0
+
+    static func asCaller<R>(_ context: RequestContext, _ body: () throws(Errno) -> R) throws(Errno) -> R {
+        guard canSwitch, context.uid != 0 || context.gid != 0 else { return try body() }
+        // The group first: once the uid is not 0 we may no longer change it.
+        if context.gid != 0 {
+            guard shim_thread_setresgid(gid_t.max, context.gid, gid_t.max) == 0 else { throw Errno.current }
+        }
+        if context.uid != 0 {
+            guard shim_thread_setresuid(uid_t.max, context.uid, uid_t.max) == 0 else {
+                let error = Errno.current
+                _ = shim_thread_setresgid(gid_t.max, 0, gid_t.max)
+                throw error
+            }
+        }
+        defer {
+            // Back to root (the saved uid is still 0), then the group.
+            if context.uid != 0 { _ = shim_thread_setresuid(uid_t.max, 0, uid_t.max) }
+            if context.gid != 0 { _ = shim_thread_setresgid(gid_t.max, 0, gid_t.max) }
+        }
+        return try body()
+    }
+}

@@ -1,0 +1,44 @@
+import FuseServer
+import Synchronization
+
+/// Open handles (fh → object) for files or directories. One mutex, held only
+/// for the dictionary; the objects close their descriptors when the last
+/// reference goes, so RELEASE during a READ in flight is safe.
+final class HandleTable<Handle: AnyObject & Sendable>: Sendable {
+    private struct State {
+        var handles: [UInt64: Handle] = [:]
+        var next: UInt64 = 1
+    }
+    private let state = Mutex(State())
+
+    func insert(_ handle: Handle) -> FileHandle {
+        state.withLock { state in
+            let id = state.next
+            state.next += 1
+            state.handles[id] = handle
+            return FileHandle(id)
+        }
+    }
+
+    /// EBADF for handles never opened or already released.
+    func get(_ handle: FileHandle) throws(Errno) -> Handle {
+        guard let value = state.withLock({ $0.handles[handle.rawValue] }) else { throw Errno.badHandle }
+        return value
+    }
+
+    func remove(_ handle: FileHandle) throws(Errno) -> Handle {
+        guard let value = state.withLock({ $0.handles.removeValue(forKey: handle.rawValue) }) else { throw Errno.badHandle }
+        return value
+    }
+
+    func removeAll() {
+        let old = state.withLock { state -> [UInt64: Handle] in
+            let old = state.handles
+            state.handles = [:]
+            return old
+        }
+        _ = old
+    }
+
+    var count: Int { state.withLock { $0.handles.count } }
+}

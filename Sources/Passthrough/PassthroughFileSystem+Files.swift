@@ -1,0 +1,106 @@
+import CShim
+import FuseServer
+import Glibc
+import SwiftFSProtocol
+
+/// Open files: OPEN, CREATE, READ, WRITE, FLUSH, RELEASE, FSYNC, FALLOCATE,
+/// LSEEK, COPY_FILE_RANGE.
+extension PassthroughFileSystem {
+    /// The guest's open flags we pass to the host: access mode and data
+    /// semantics only. Creation is CREATE's business; O_DIRECT would demand
+    /// aligned buffers from the transport; O_NOFOLLOW/O_PATH make no sense here.
+    static func hostOpenFlags(_ flags: OpenFlags) -> Int32 {
+        let kept = LinuxOpenFlags.accessModeMask | LinuxOpenFlags.append | LinuxOpenFlags.truncate |
+            LinuxOpenFlags.nonblock | LinuxOpenFlags.sync | LinuxOpenFlags.dsync | LinuxOpenFlags.noAccessTime |
+            LinuxOpenFlags.largefile
+        return Int32(bitPattern: flags.rawValue & kept)
+    }
+
+    func file(_ handle: FileHandle) throws(Errno) -> OpenFile { try files.get(handle) }
+
+    public func open(_ context: RequestContext, node: NodeID, flags: OpenFlags) throws(Errno) -> OpenedHandle {
+        let inode = try inodes.inode(node)
+        // Only regular files: the guest kernel opens devices, FIFOs and sockets
+        // itself, and a symlink is resolved by the guest, never by us.
+        if inode.isDirectory { throw Errno.isDirectory }
+        if inode.isSymlink { throw Errno(ELOOP) }
+        guard inode.isRegularFile else { throw Errno.accessDenied }
+        let fd = try reopen(inode, flags: Self.hostOpenFlags(flags))
+        return OpenedHandle(handle: files.insert(OpenFile(fd: fd, node: node)), flags: options.cache.fileOpenFlags)
+    }
+
+    public func create(_ context: RequestContext, parent: NodeID, name: FileName, mode: UInt32, umask: UInt32,
+                       flags: OpenFlags) throws(Errno) -> (Entry, OpenedHandle) {
+        let dir = try directory(parent)
+        let hostFlags = Self.hostOpenFlags(flags) | O_CREAT | shim_O_NOFOLLOW | shim_O_CLOEXEC |
+            (flags.rawValue & LinuxOpenFlags.exclusive != 0 ? O_EXCL : 0)
+        let fd = try Credentials.asCaller(context) { () throws(Errno) in
+            try systemCall { shim_openat(dir.fd, name.pointer, hostFlags, mode & (LinuxFileMode.permissionMask)) }
+        }
+        let entry: Entry
+        do throws(Errno) { entry = try lookupEntry(in: dir, name: name.pointer) } catch { close(fd); throw error }
+        let handle = files.insert(OpenFile(fd: fd, node: entry.node))
+        return (entry, OpenedHandle(handle: handle, flags: options.cache.fileOpenFlags))
+    }
+
+    public func read(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
+                     into destination: inout ReadDestination) throws(Errno) {
+        let file = try file(handle)
+        // Straight into the transport's buffers (guest memory for virtio-fs).
+        _ = try destination.fill { (iovecs) throws(Errno) -> Int in
+            try systemCall { preadv(file.fd, iovecs.baseAddress, Int32(iovecs.count), off_t(offset)) }
+        }
+    }
+
+    public func write(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
+                      from source: WriteSource, flags: UInt32) throws(Errno) -> Int {
+        let file = try file(handle)
+        return try source.drain { (iovecs) throws(Errno) -> Int in
+            try systemCall { pwritev(file.fd, iovecs.baseAddress, Int32(iovecs.count), off_t(offset)) }
+        }
+    }
+
+    public func flush(_ context: RequestContext, node: NodeID, handle: FileHandle, lockOwner: UInt64) throws(Errno) {
+        let file = try file(handle)
+        posixLocks.releaseAll(node: file.node, owner: lockOwner)
+        // close(2) semantics for the host file system (NFS flushes on close) without closing ours.
+        let duplicate = try systemCall { dup(file.fd) }
+        _ = try systemCall { close(duplicate) }
+    }
+
+    public func release(_ context: RequestContext, node: NodeID, handle: FileHandle, flags: OpenFlags,
+                        flockUnlock: Bool, lockOwner: UInt64) throws(Errno) {
+        let file = try files.remove(handle)
+        if flockUnlock { _ = flock(file.fd, LOCK_UN) }
+    }
+
+    public func fsync(_ context: RequestContext, node: NodeID, handle: FileHandle, dataOnly: Bool) throws(Errno) {
+        let file = try file(handle)
+        _ = try systemCall { dataOnly ? fdatasync(file.fd) : Glibc.fsync(file.fd) }
+    }
+
+    public func fallocate(_ context: RequestContext, node: NodeID, handle: FileHandle, mode: UInt32,
+                          offset: UInt64, length: UInt64) throws(Errno) {
+        let file = try file(handle)
+        _ = try systemCall { shim_fallocate(file.fd, Int32(bitPattern: mode), off_t(offset), off_t(length)) }
+    }
+
+    public func lseek(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
+                      whence: UInt32) throws(Errno) -> UInt64 {
+        let file = try file(handle)
+        guard whence <= LinuxSeekWhence.hole else { throw Errno.invalid }
+        // All I/O is positional (preadv/pwritev), so moving the descriptor's offset is harmless.
+        let result = try systemCall { Glibc.lseek(file.fd, off_t(offset), Int32(whence)) }
+        return UInt64(result)
+    }
+
+    public func copyFileRange(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
+                              to outputNode: NodeID, handle outputHandle: FileHandle, offset outputOffset: UInt64,
+                              length: UInt64, flags: UInt64) throws(Errno) -> Int {
+        let input = try file(handle)
+        let output = try file(outputHandle)
+        guard flags == 0 else { throw Errno.invalid }
+        var inOffset = off_t(offset), outOffset = off_t(outputOffset)
+        return try systemCall { shim_copy_file_range(input.fd, &inOffset, output.fd, &outOffset, Int(length), 0) }
+    }
+}

@@ -1,0 +1,177 @@
+import CShim
+import FuseServer
+import Glibc
+import Logging
+import SwiftFSProtocol
+
+/// Serves a host directory: every node is an O_PATH descriptor, every
+/// operation a *at() call relative to one (or /proc/self/fd/N to reopen
+/// one). No host path is ever built from guest names, symlinks are never
+/// followed on the host, and ".." at the root stays at the root, so the
+/// guest cannot reach outside the shared directory.
+public final class PassthroughFileSystem: FileSystem {
+    public let options: PassthroughOptions
+    let logger: Logger
+    let inodes: InodeStore
+    let files = HandleTable<OpenFile>()
+    let directories = HandleTable<OpenDirectory>()
+    let posixLocks = PosixLockTable()
+    let lockWaiters: LockWaiters
+    /// /proc/self/fd, to reopen O_PATH descriptors with real access modes.
+    let procSelfFD: Int32
+
+    public init(options: PassthroughOptions, logger: Logger = Logger(label: "swiftfs.passthrough")) throws(Errno) {
+        self.options = options
+        self.logger = logger
+        self.lockWaiters = LockWaiters(limit: options.lockWaitLimit)
+        let proc = try systemCall { shim_openat(shim_AT_FDCWD, "/proc/self/fd", shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0) }
+        let rootFD: Int32
+        do throws(Errno) {
+            rootFD = try systemCall { shim_openat(shim_AT_FDCWD, options.sharedDir, shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0) }
+        } catch {
+            close(proc)
+            throw error
+        }
+        self.procSelfFD = proc
+        var st = stat()
+        do throws(Errno) { try Self.statNode(rootFD, &st) } catch { close(rootFD); close(proc); throw error }
+        inodes = InodeStore(root: Inode(node: .root, fd: rootFD, key: InodeKey(st), fileType: LinuxFileMode.directory))
+        // The kernel already applied the caller's umask to every mode it sends.
+        umask(0)
+    }
+
+    deinit { close(procSelfFD) }
+
+    public func initialize(offered: FuseInitFlags) throws(Errno) -> FuseInitFlags {
+        var wanted: FuseInitFlags = [.atomicOTrunc, .exportSupport, .doReaddirplus, .readdirplusAuto]
+        if options.posixLocks { wanted.insert(.posixLocks) }
+        if options.flockLocks { wanted.insert(.flockLocks) }
+        if options.cache == .always { wanted.insert(.cacheSymlinks) }
+        return wanted
+    }
+
+    public func destroy() {
+        files.removeAll()
+        directories.removeAll()
+        posixLocks.removeAll()
+        inodes.removeAll()
+    }
+
+    // MARK: Node helpers
+
+    static func statNode(_ fd: Int32, _ st: inout stat) throws(Errno) {
+        _ = try systemCall { fstatat(fd, "", &st, shim_AT_EMPTY_PATH | shim_AT_SYMLINK_NOFOLLOW) }
+    }
+
+    var timeout: CacheTimeout { options.cache.timeout }
+
+    /// Looks `name` up in `parent` and counts one lookup of the result.
+    func lookupEntry(in parent: Inode, name: UnsafePointer<CChar>) throws(Errno) -> Entry {
+        let fd = try systemCall { shim_openat(parent.fd, name, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0) }
+        var st = stat()
+        do throws(Errno) { try Self.statNode(fd, &st) } catch { close(fd); throw error }
+        let (inode, adopted) = inodes.reference(fd: fd, stat: st)
+        if !adopted { close(fd) }
+        return Entry(node: inode.node, attr: FuseAttr(st), entryTimeout: timeout, attrTimeout: timeout)
+    }
+
+    /// The entry for a node the caller already holds, counting one more lookup.
+    func entry(for inode: Inode) throws(Errno) -> Entry {
+        var st = stat()
+        try Self.statNode(inode.fd, &st)
+        if inode.node != .root {
+            // Re-reference through a fresh descriptor so the count goes up by one.
+            let fd = try systemCall { withProcFDNameOpen(procSelfFD, inode.fd, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC) }
+            let (_, adopted) = inodes.reference(fd: fd, stat: st)
+            if !adopted { close(fd) }
+        }
+        return Entry(node: inode.node, attr: FuseAttr(st), entryTimeout: timeout, attrTimeout: timeout)
+    }
+
+    func attributes(of inode: Inode) throws(Errno) -> Attributes {
+        var st = stat()
+        try Self.statNode(inode.fd, &st)
+        return Attributes(attr: FuseAttr(st), timeout: timeout)
+    }
+
+    /// Reopens a node's O_PATH descriptor with a real access mode.
+    func reopen(_ inode: Inode, flags: Int32) throws(Errno) -> Int32 {
+        try systemCall { withProcFDNameOpen(procSelfFD, inode.fd, flags | shim_O_CLOEXEC) }
+    }
+
+    // MARK: Lookup and forget
+
+    public func lookup(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) -> Entry {
+        let directory = try inodes.inode(parent)
+        guard directory.isDirectory else { throw Errno.notDirectory }
+        if name.isDot { return try entry(for: directory) }
+        if name.isDotDot {
+            // ".." of the root is the root; elsewhere only a directory the guest
+            // already knows (a directory moved out of the share must not lead out).
+            if directory.node == .root { return try entry(for: directory) }
+            let fd = try systemCall { shim_openat(directory.fd, "..", shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0) }
+            var st = stat()
+            defer { close(fd) }
+            try Self.statNode(fd, &st)
+            guard let known = inodes.known(InodeKey(st)) else { throw Errno.accessDenied }
+            return try entry(for: known)
+        }
+        return try lookupEntry(in: directory, name: name.pointer)
+    }
+
+    public func forget(node: NodeID, count: UInt64) {
+        if inodes.forget(node, count: count) { posixLocks.removeNode(node) }
+    }
+
+    // MARK: Attributes
+
+    public func getattr(_ context: RequestContext, node: NodeID, handle: FileHandle?) throws(Errno) -> Attributes {
+        if let handle, let file = try? files.get(handle) {
+            var st = stat()
+            _ = try systemCall { fstat(file.fd, &st) }
+            return Attributes(attr: FuseAttr(st), timeout: timeout)
+        }
+        return try attributes(of: try inodes.inode(node))
+    }
+
+    public func statfs(_ context: RequestContext, node: NodeID) throws(Errno) -> FuseKStatfs {
+        let inode = try inodes.inode(node)
+        var st = statvfs()
+        _ = try systemCall { fstatvfs(inode.fd, &st) }
+        var out = FuseKStatfs()
+        out.blocks = UInt64(st.f_blocks)
+        out.bfree = UInt64(st.f_bfree)
+        out.bavail = UInt64(st.f_bavail)
+        out.files = UInt64(st.f_files)
+        out.ffree = UInt64(st.f_ffree)
+        out.bsize = UInt32(truncatingIfNeeded: st.f_bsize)
+        out.namelen = UInt32(truncatingIfNeeded: st.f_namemax)
+        out.frsize = UInt32(truncatingIfNeeded: st.f_frsize)
+        return out
+    }
+
+    public func access(_ context: RequestContext, node: NodeID, mask: UInt32) throws(Errno) {
+        let inode = try inodes.inode(node)
+        try Credentials.asCaller(context) { () throws(Errno) in
+            _ = try withProcFDName(inode.fd) { (name) throws(Errno) in
+                try systemCall { faccessat(procSelfFD, name, Int32(bitPattern: mask), AT_EACCESS) }
+            }
+        }
+    }
+
+    public func syncfs(_ context: RequestContext, node: NodeID) throws(Errno) {
+        let inode = try inodes.inode(node)
+        let fd = try reopen(inode, flags: O_RDONLY | O_NONBLOCK)
+        defer { close(fd) }
+        _ = try systemCall { shim_syncfs(fd) }
+    }
+
+    public func interrupt(unique: UInt64) {
+        lockWaiters.interrupt(unique: unique)
+    }
+}
+
+/// openat(/proc/self/fd, "<fd>", flags): reopens an O_PATH descriptor.
+func withProcFDNameOpen(_ procSelfFD: Int32, _ fd: Int32, _ flags: Int32) -> Int32 {
+    (try? withProcFDName(fd) { (name) throws(Errno) in shim_openat(procSelfFD, name, flags, 0) }) ?? -1
+}
