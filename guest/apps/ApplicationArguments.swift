@@ -3,10 +3,15 @@
 
 struct ApplicationArguments {
     private var values: [String: String] = [:]
+    /// The first word if it has no '=' (an app name given bare).
+    private(set) var firstBareWord: String? = nil
 
     init(parsing commandLine: String) {
-        for word in commandLine.split(separator: " ") {
-            guard let equals = word.firstIndex(of: "=") else { continue }
+        for (index, word) in commandLine.split(separator: " ").enumerated() {
+            guard let equals = word.firstIndex(of: "=") else {
+                if index == 0 { firstBareWord = String(word) }
+                continue
+            }
             let key = String(word[word.startIndex..<equals])
             values[key] = String(word[word.index(after: equals)...])
         }

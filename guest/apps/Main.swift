@@ -8,11 +8,14 @@
 //                 [seed=42] [read_block=512] [write_block=512] [bias_read=5] [bias_create=5]
 //   app=latency   [roots=/ram,/host] [iterations=1000]
 //   common:       [tag=share] (virtio-fs tag mounted at /host)
+//                 [fuse_cache=1] (0: no read-ahead/write-behind in the FUSE client)
+// The app may also be given as the first word without "app=" ("selftest roots=/ram").
 func applicationMain(commandLine: String) -> Int32 {
     let arguments = ApplicationArguments(parsing: commandLine)
     let tag = arguments.string("tag", default: "share")
-    for line in mountStandardFileSystems(virtioFSTag: tag) { print(line) }
-    let app = arguments.string("app", default: "selftest")
+    let dataCaching = arguments.integer("fuse_cache", default: 1) != 0
+    for line in mountStandardFileSystems(virtioFSTag: tag, dataCaching: dataCaching) { print(line) }
+    let app = arguments.string("app", default: arguments.firstBareWord ?? "selftest")
     switch app {
     case "selftest": return runSelftest(arguments)
     case "dirtree": return runDirtree(arguments)

@@ -27,6 +27,7 @@ struct Errno: Error, Equatable {
     static let ENAMETOOLONG = Errno(36)
     static let ENOSYS = Errno(38)
     static let ENOTEMPTY = Errno(39)
+    static let EPROTO = Errno(71)
     static let EOVERFLOW = Errno(75)
     static let EOPNOTSUPP = Errno(95)
 
@@ -54,6 +55,7 @@ struct Errno: Error, Equatable {
         case 36: return "ENAMETOOLONG"
         case 38: return "ENOSYS"
         case 39: return "ENOTEMPTY"
+        case 71: return "EPROTO"
         case 75: return "EOVERFLOW"
         case 95: return "EOPNOTSUPP"
         default: return "errno \(code)"

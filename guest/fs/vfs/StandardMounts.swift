@@ -2,7 +2,7 @@
 // and /host (the virtio-fs device with the requested tag, if present).
 
 /// Mounts /ram and /host; returns log lines describing what happened.
-func mountStandardFileSystems(virtioFSTag tag: String) -> [String] {
+func mountStandardFileSystems(virtioFSTag tag: String, dataCaching: Bool = true) -> [String] {
     var log: [String] = []
     let root = systemVFS.mounts[systemVFS.mounts.count - 1].fileSystem
     for directory in ["ram", "host"] {
@@ -21,7 +21,7 @@ func mountStandardFileSystems(virtioFSTag tag: String) -> [String] {
         return log
     }
     do {
-        let fileSystem = try FuseFileSystem(device: device)
+        let fileSystem = try FuseFileSystem(device: device, dataCaching: dataCaching)
         try systemVFS.mount(fileSystem, at: "/host")
         log.append("mount: virtio-fs '\(tag)' on /host (\(fileSystem.sessionSummary))")
     } catch {

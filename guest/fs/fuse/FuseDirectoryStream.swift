@@ -1,0 +1,87 @@
+// Listing a server directory: OPENDIR, then READDIRPLUS (or READDIR) batches
+// decoded into entries, RELEASEDIR on close. READDIRPLUS entries also fill the
+// lookup cache, so reading the listed files costs no LOOKUPs.
+
+final class FuseDirectoryStream: DirectoryStream {
+    private let fileSystem: FuseFileSystem
+    private let directory: FuseNode
+    private let handle: UInt64
+    private var batch: [DirectoryEntry] = []
+    private var position = 0
+    private var nextOffset: UInt64 = 0
+    private var atEnd = false
+    private var isClosed = false
+
+    // Linux d_type values.
+    private static let typeDirectory: UInt32 = 4
+    private static let typeRegular: UInt32 = 8
+
+    init(fileSystem: FuseFileSystem, directory: FuseNode, handle: UInt64) {
+        self.fileSystem = fileSystem
+        self.directory = directory
+        self.handle = handle
+    }
+
+    override func next() throws(Errno) -> DirectoryEntry? {
+        while position >= batch.count {
+            if atEnd || isClosed { return nil }
+            try fetchBatch()
+        }
+        defer { position += 1 }
+        return batch[position]
+    }
+
+    private func fetchBatch() throws(Errno) {
+        let session = fileSystem.session
+        let plus = session.usesReaddirPlus
+        let buffer = fileSystem.directoryBuffer
+        var arguments = FuseReadIn()
+        arguments.fh = handle
+        arguments.offset = nextOffset
+        arguments.size = UInt32(buffer.count)
+        var writer = try session.begin(plus ? .readdirplus : .readdir, nodeID: directory.nodeID)
+        writer.write(arguments)
+        let reply = try session.complete(writer, replyPayload: buffer)
+        batch.removeAll(keepingCapacity: true)
+        position = 0
+        guard reply.payloadCount > 0 else {
+            atEnd = true
+            return
+        }
+        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: buffer[0..<reply.payloadCount]))
+        while reader.remaining > 0 {
+            var entry: FuseEntryOut? = nil
+            if plus {
+                guard let record = reader.read(FuseEntryOut.self) else { throw .EIO }
+                entry = record
+            }
+            guard let dirent = reader.read(FuseDirent.self),
+                  dirent.namelen > 0, dirent.namelen <= 1024,
+                  let nameBytes = reader.readBytes(Int(dirent.namelen)) else { throw .EIO }
+            let recordSize = FuseDirent.wireSize + Int(dirent.namelen)
+            _ = reader.skip(FuseProtocol.recordAlign(recordSize) - recordSize)
+            let name = String(decoding: nameBytes, as: UTF8.self)
+            nextOffset = dirent.off
+            let kind: FileKind = dirent.type == FuseDirectoryStream.typeDirectory ? .directory
+                : dirent.type == FuseDirectoryStream.typeRegular ? .regular : .other
+            batch.append(DirectoryEntry(name: name, inode: dirent.ino, kind: kind))
+            // "." and ".." are not counted lookups (the kernel skips them too).
+            if let entry = entry, entry.nodeID != 0, name != ".", name != ".." {
+                fileSystem.table.record(entry, name: name, in: directory)
+            }
+        }
+    }
+
+    override func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        var arguments = FuseReleaseIn()
+        arguments.fh = handle
+        arguments.flags = LinuxOpenFlags.readOnly | LinuxOpenFlags.directory
+        if var writer = try? fileSystem.session.begin(.releasedir, nodeID: directory.nodeID) {
+            writer.write(arguments)
+            _ = try? fileSystem.session.complete(writer)
+        }
+        fileSystem.table.closed(directory)
+    }
+}

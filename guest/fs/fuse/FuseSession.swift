@@ -1,0 +1,175 @@
+// One FUSE connection over a virtio-fs device: INIT, request framing, reply
+// checking, and the preallocated buffers every request reuses. Requests are
+// synchronous (the device API polls), so one request buffer and one reply
+// buffer suffice and no call allocates.
+
+final class FuseSession {
+    let device: VirtioFSDevice
+
+    // Negotiated at INIT.
+    private(set) var minorVersion: UInt32 = 0
+    private(set) var maxWrite = 4096
+    private(set) var maxRead = 32 * 4096
+    private(set) var maxReadahead = 0
+    private(set) var grantedFlags = FuseInitFlags()
+    /// log2 of the DAX mapping alignment, if the server granted FUSE_MAP_ALIGNMENT.
+    private(set) var mapAlignment: Int? = nil
+    var usesReaddirPlus: Bool { grantedFlags.contains(.doReaddirplus) }
+    var hasAtomicTruncate: Bool { grantedFlags.contains(.atomicOTrunc) }
+
+    /// in header + the largest argument record + two names with their NULs.
+    static let requestCapacity = 4096
+    /// out header + the largest fixed reply (entry_out + open_out).
+    static let replyCapacity = 4096
+    static let headerSize = FuseInHeader.wireSize
+
+    private let request: UnsafeMutableRawBufferPointer
+    private let reply: UnsafeMutableRawBufferPointer
+    private let forgetBuffer: UnsafeMutableRawBufferPointer
+    private var nextUnique: UInt64 = 1
+    private var currentOpcode: UInt32 = 0
+    private var currentNodeID: UInt64 = 0
+
+    /// Called before any request that is not a data transfer of the stream being staged
+    /// (FuseDataStaging flushes pending writes here).
+    var beforeRequest: ((_ opcode: FuseOpcode) throws(Errno) -> Void)? = nil
+
+    init(device: VirtioFSDevice) throws(Errno) {
+        self.device = device
+        request = .allocate(byteCount: FuseSession.requestCapacity, alignment: 64)
+        reply = .allocate(byteCount: FuseSession.replyCapacity, alignment: 64)
+        forgetBuffer = .allocate(byteCount: FuseSession.headerSize + FuseForgetIn.wireSize, alignment: 64)
+        try initialize()
+    }
+
+    deinit {
+        request.deallocate()
+        reply.deallocate()
+        forgetBuffer.deallocate()
+    }
+
+    // MARK: Framing
+
+    /// Starts a request; the caller appends argument records and names to the writer.
+    func begin(_ opcode: FuseOpcode, nodeID: UInt64) throws(Errno) -> ByteWriter {
+        if let hook = beforeRequest { try hook(opcode) }
+        currentOpcode = opcode.rawValue
+        currentNodeID = nodeID
+        var writer = ByteWriter(request)
+        writer.writeZeros(FuseSession.headerSize)
+        return writer
+    }
+
+    /// Sends the request in `writer` (plus `payload`, e.g. WRITE data) and checks the reply.
+    /// With `replyPayload` (READ, READDIR) the device writes the out header into the reply
+    /// buffer and everything after it straight into `replyPayload`.
+    func complete(_ writer: ByteWriter, payload: UnsafeRawBufferPointer? = nil,
+                  replyPayload: UnsafeMutableRawBufferPointer? = nil) throws(Errno) -> FuseReply {
+        let payloadCount = payload?.count ?? 0
+        let unique = nextUnique
+        nextUnique &+= 1
+        var header = FuseInHeader()
+        header.len = UInt32(writer.offset + payloadCount)
+        header.opcode = currentOpcode
+        header.unique = unique
+        header.nodeID = currentNodeID
+        writer.patch(header, at: 0)
+
+        var readable = [DeviceBuffer(base: request.baseAddress!, count: writer.offset)]
+        if let payload = payload, payloadCount > 0 {
+            readable.append(DeviceBuffer(base: UnsafeMutableRawPointer(mutating: payload.baseAddress!), count: payloadCount))
+        }
+        let fixedCapacity = replyPayload == nil ? FuseSession.replyCapacity : FuseOutHeader.wireSize
+        var writable = [DeviceBuffer(base: reply.baseAddress!, count: fixedCapacity)]
+        if let replyPayload = replyPayload, replyPayload.count > 0 {
+            writable.append(DeviceBuffer(base: replyPayload.baseAddress!, count: replyPayload.count))
+        }
+        guard let written = device.call(readable: readable, writable: writable) else { throw .EIO }
+
+        // Every length from the device is checked before use.
+        guard written >= FuseOutHeader.wireSize,
+              written <= fixedCapacity + (replyPayload?.count ?? 0) else { throw .EIO }
+        let out = reply.loadUnaligned(as: FuseOutHeader.self)
+        guard out.unique == unique, Int(out.len) == written else { throw .EIO }
+        if out.error != 0 { throw errnoFromFuse(out.error) }
+        let fixedEnd = min(written, fixedCapacity)
+        let fixed = UnsafeRawBufferPointer(rebasing: reply[FuseOutHeader.wireSize..<fixedEnd])
+        return FuseReply(reader: ByteReader(fixed), payloadCount: written - fixedEnd)
+    }
+
+    /// Appends a NUL-terminated name; ENAMETOOLONG if it does not fit.
+    static func writeName(_ name: String, into writer: inout ByteWriter) throws(Errno) {
+        var contiguous = name
+        let fits = contiguous.withUTF8 { bytes in
+            writer.writeBytes(UnsafeRawBufferPointer(bytes)) && writer.writeZeros(1)
+        }
+        if !fits { throw .ENAMETOOLONG }
+    }
+
+    // MARK: FORGET
+
+    /// Tells the server we drop `count` lookups of `nodeID` (high-priority queue, no reply).
+    func forget(nodeID: UInt64, count: UInt64) {
+        guard count > 0, nodeID != FuseProtocol.rootNodeID else { return }
+        var header = FuseInHeader()
+        header.len = UInt32(FuseSession.headerSize + FuseForgetIn.wireSize)
+        header.opcode = FuseOpcode.forget.rawValue
+        header.unique = nextUnique
+        nextUnique &+= 1
+        header.nodeID = nodeID
+        var body = FuseForgetIn()
+        body.nlookup = count
+        var writer = ByteWriter(forgetBuffer)
+        writer.write(header)
+        writer.write(body)
+        device.callHighPriority(readable: [DeviceBuffer(base: forgetBuffer.baseAddress!, count: writer.offset)])
+    }
+
+    // MARK: INIT
+
+    private func initialize() throws(Errno) {
+        var arguments = FuseInitIn()
+        arguments.major = FuseProtocol.kernelMajor
+        arguments.minor = FuseProtocol.kernelMinor
+        arguments.maxReadahead = 128 * 1024
+        let wanted: FuseInitFlags = [.asyncRead, .atomicOTrunc, .bigWrites, .doReaddirplus, .maxPages,
+                                     .mapAlignment, .initExt]
+        arguments.flags = UInt32(truncatingIfNeeded: wanted.rawValue)
+        arguments.flags2 = UInt32(truncatingIfNeeded: wanted.rawValue >> 32)
+        var writer = try begin(.`init`, nodeID: 0)
+        writer.write(arguments)
+        var response = try complete(writer)
+
+        // Servers older than 7.23 send a shorter fuse_init_out: read what is there, zero the rest.
+        let available = response.reader.remaining
+        guard available >= FuseCompatSize.initOut else { throw .EIO }
+        var out = FuseInitOut()
+        withUnsafeMutableBytes(of: &out) { destination in
+            let bytes = response.reader.readBytes(min(available, destination.count))!
+            destination.copyMemory(from: bytes)
+        }
+        guard out.major == FuseProtocol.kernelMajor else { throw .EPROTO }
+        minorVersion = out.minor
+        var flags = UInt64(out.flags)
+        if out.minor >= 36 && flags & FuseInitFlags.initExt.rawValue != 0 {
+            flags |= UInt64(out.flags2) << 32
+        }
+        grantedFlags = FuseInitFlags(rawValue: flags & wanted.rawValue)
+        if out.minor >= 5 && out.maxWrite >= 4096 { maxWrite = min(Int(out.maxWrite), 1 << 20) }
+        maxReadahead = Int(out.maxReadahead)
+        if grantedFlags.contains(.maxPages) && out.maxPages > 0 {
+            maxRead = min(Int(out.maxPages) * 4096, 1 << 20)
+        }
+        // Only 7.31+ replies carry map_alignment; it is meaningful when the flag was granted.
+        if out.minor >= 31 && grantedFlags.contains(.mapAlignment) {
+            mapAlignment = Int(out.mapAlignment)
+        }
+    }
+
+    var summary: String {
+        var text = "FUSE 7.\(minorVersion), max_write \(maxWrite), max_read \(maxRead), max_readahead \(maxReadahead)"
+        text += usesReaddirPlus ? ", readdirplus" : ", readdir"
+        if let alignment = mapAlignment { text += ", map_alignment 2^\(alignment)" }
+        return text
+    }
+}
