@@ -27,6 +27,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *cmd_name = "guest-tools";
@@ -252,10 +253,18 @@ static void check_blocking(const char *what, int (*fn)(const char *, long), cons
         waitpid(pid, &status, 0);
         fail("%s: child's blocking lock failed (see above)", what);
     }
+    time_t before = time(NULL);
     unlock(fd);
+    long unlock_secs = (long)(time(NULL) - before);
     n = SYS(poll(&pfd, 1, 10000));
     CHECK(n == 1, "%s: child did not get the lock within 10 s after the parent released it", what);
-    CHECK(read(p[0], &c, 1) == 1 && c == 'L', "%s: child failed to lock (see above)", what);
+    if (read(p[0], &c, 1) != 1 || c != 'L') {
+        waitpid(pid, &status, 0);
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+            fail("%s: the child's blocking lock never returned (killed after 20 s); the parent's unlock "
+                 "took %ld s: was it queued behind the blocked request?", what, unlock_secs);
+        fail("%s: child failed to lock (status 0x%x, see above)", what, status);
+    }
     SYS(waitpid(pid, &status, 0));
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child status %d", what, status);
     close(p[0]);
