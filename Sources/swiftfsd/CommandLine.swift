@@ -45,9 +45,12 @@ struct DaemonSettings: Sendable {
     var listeningFd: Int32?
     var tag: String?
     var cache: CacheMode = .auto
-    var threadPoolSize = 0
+    /// As the C virtiofsd: a blocking request (F_SETLKW, flock) holds a
+    /// pool thread, not the queue, so the request that releases it can run.
+    var threadPoolSize = 64
     var sandbox: SandboxMode = .namespace
-    var xattr = false
+    /// On by default (unlike virtiofsd): guests expect xattrs to work.
+    var xattr = true
     var readOnly = false
     var logLevel: LogLevel = .info
     var fuseMountPoint: String?

@@ -1,16 +1,24 @@
 import FuseServer
 import Logging
+import Passthrough
 
 /// Builds the FUSE request handler for the shared directory: the
-/// passthrough filesystem behind the FUSE server. Opens the directory, so it
-/// runs before the sandbox hides the host.
+/// passthrough filesystem behind the FUSE server. Opens the directory (and
+/// /proc/self/fd), so it runs before the sandbox hides the host.
 enum FileSystemFactory {
-    struct Unavailable: Error, CustomStringConvertible {
+    struct Failure: Error, CustomStringConvertible {
         let description: String
     }
 
     static func makeHandler(settings: DaemonSettings, logger: Logger) throws -> any FuseRequestHandler {
-        // The passthrough filesystem (Sources/Passthrough) is being written in parallel.
-        throw Unavailable(description: "the passthrough filesystem is not yet available")
+        var options = PassthroughOptions(sharedDir: settings.sharedDirectory!)
+        options.cache = CachePolicy(rawValue: settings.cache.rawValue) ?? .auto
+        options.xattr = settings.xattr
+        options.readOnly = settings.readOnly
+        do {
+            return try makePassthroughServer(options: options, logger: logger)
+        } catch {
+            throw Failure(description: "cannot share \(settings.sharedDirectory!): \(error)")
+        }
     }
 }

@@ -26,7 +26,7 @@ struct Swiftfsd: ParsableCommand {
     @Option(help: "Cache mode: never, metadata, auto, always.")
     var cache: CacheMode?
 
-    @Option(help: "Threads processing requests in parallel (0: one thread per queue).")
+    @Option(help: "Threads processing requests in parallel (default 64; 0: each queue's thread does the work, and a blocking lock request stalls its queue).")
     var threadPoolSize: Int?
 
     @Option(help: "Sandbox mode: namespace, chroot, none.")
