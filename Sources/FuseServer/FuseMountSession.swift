@@ -1,0 +1,183 @@
+import CShim
+import Glibc
+import Logging
+import Synchronization
+
+/// Serves the host kernel through /dev/fuse: mounts, runs worker threads
+/// that read requests and write replies, unmounts on SIGINT/SIGTERM and
+/// when `run` ends.
+///
+///     let server = try makePassthroughServer(options: options, logger: logger)
+///     let session = try FuseMountSession(mountPoint: "/mnt/share", handler: server,
+///                                        options: ["ro"], threads: 4, logger: logger)
+///     try session.run()   // returns once the file system is unmounted
+///
+/// - `options`: `-o` style mount options, each possibly comma-separated
+///   (ro, noexec, allow_other, default_permissions, max_read=N, fsname=,
+///   subtype=...). allow_other and default_permissions are on by default.
+/// - `threads`: worker threads; each beyond the first reads its own
+///   /dev/fuse descriptor cloned with FUSE_DEV_IOC_CLONE. Use at least 2 if
+///   the file system answers SETLKW by waiting (another worker must serve
+///   the unlock).
+/// - `bufferSize`: per-thread request and reply buffer (allocated once);
+///   must hold the largest request: FuseServerOptions.requestBufferSize.
+///
+/// Mounting uses mount(2), so the daemon must run as root (CAP_SYS_ADMIN).
+/// `run` blocks SIGINT and SIGTERM in the calling thread and the workers and
+/// waits for them there: call it from the main thread before other threads
+/// exist (or block those signals in them). `unmount()` may be called from
+/// any thread to end the session.
+public final class FuseMountSession: Sendable {
+    public let mountPoint: String
+    let handler: any FuseRequestHandler
+    let mountOptions: FuseMountOptions
+    let threadCount: Int
+    let bufferSize: Int
+    let logger: Logger
+    private let mounted = Atomic<Bool>(false)
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(mountPoint: String, handler: any FuseRequestHandler, options: [String] = [], threads: Int = 4,
+                bufferSize: Int = FuseServerOptions().requestBufferSize,
+                logger: Logger = Logger(label: "swiftfs.fuse-mount")) throws {
+        self.mountPoint = mountPoint
+        self.handler = handler
+        do { self.mountOptions = try FuseMountOptions(options) } catch { throw Failure(description: error.description) }
+        self.threadCount = max(1, threads)
+        self.bufferSize = max(bufferSize, FuseProtocolLimits.minimumReadBuffer)
+        self.logger = logger
+    }
+
+    /// Mounts, serves until the file system is unmounted (by `unmount()`, a
+    /// signal, or `umount` from outside), then makes sure it is unmounted.
+    public func run() throws {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let sessionFD = try mount()
+        defer { close(sessionFD) }
+
+        let done = Atomic<Int>(0)
+        var workers: [WorkerThread] = []
+        for index in 0..<threadCount {
+            let fd = index == 0 ? sessionFD : cloneSession(sessionFD)
+            let worker = WorkerThread(name: "swiftfs-fuse-\(index)") { [self] in
+                serve(fd: fd, worker: index)
+                if fd != sessionFD { close(fd) }
+                done.add(1, ordering: .releasing)
+            }
+            guard let worker else {
+                if fd != sessionFD { close(fd) }
+                logger.warning("could not start worker \(index); serving with \(workers.count)")
+                break
+            }
+            workers.append(worker)
+        }
+        if workers.isEmpty {
+            unmount()
+            throw Failure(description: "no worker thread could be started")
+        }
+
+        // Wait for the workers, turning SIGINT/SIGTERM into an unmount.
+        var pause = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+        while done.load(ordering: .acquiring) < workers.count {
+            let signal = sigtimedwait(&signals, nil, &pause)
+            if signal == SIGINT || signal == SIGTERM {
+                logger.info("signal \(signal): unmounting \(mountPoint)")
+                unmount()
+            }
+        }
+        for worker in workers { worker.join() }
+        unmount()
+        logger.info("unmounted \(mountPoint)")
+    }
+
+    /// Detaches the mount; the kernel then ends the connection (once nothing
+    /// on it is in use), and the workers' reads fail with ENODEV.
+    public func unmount() {
+        guard mounted.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        if shim_umount2(mountPoint, shim_MNT_DETACH) != 0 {
+            logger.warning("umount \(mountPoint): errno \(errno)")
+        }
+    }
+
+    private func mount() throws -> Int32 {
+        var st = stat()
+        guard stat(mountPoint, &st) == 0 else { throw Failure(description: "mount point \(mountPoint): errno \(errno)") }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw Failure(description: "mount point \(mountPoint) is not a directory") }
+        let fd = shim_openat(shim_AT_FDCWD, "/dev/fuse", O_RDWR | shim_O_CLOEXEC, 0)
+        guard fd >= 0 else { throw Failure(description: "open /dev/fuse: errno \(errno)") }
+        let data = mountOptions.dataString(fd: fd, uid: getuid(), gid: getgid())
+        guard shim_mount(mountOptions.source, mountPoint, mountOptions.type, mountOptions.flags, data) == 0 else {
+            let error = errno
+            close(fd)
+            throw Failure(description: "mount \(mountPoint) (\(mountOptions.type), \(data)): errno \(error)")
+        }
+        mounted.store(true, ordering: .releasing)
+        logger.info("mounted \(mountOptions.source) at \(mountPoint) (\(data))")
+        return fd
+    }
+
+    /// A new /dev/fuse descriptor on the same connection, or the session's own on failure.
+    private func cloneSession(_ sessionFD: Int32) -> Int32 {
+        let fd = shim_openat(shim_AT_FDCWD, "/dev/fuse", O_RDWR | shim_O_CLOEXEC, 0)
+        guard fd >= 0 else { return sessionFD }
+        guard shim_ioctl_fuse_clone(fd, UInt32(sessionFD)) == 0 else {
+            logger.debug("FUSE_DEV_IOC_CLONE: errno \(errno); workers share one descriptor")
+            close(fd)
+            return sessionFD
+        }
+        return fd
+    }
+
+    /// One worker: read a request, let the handler answer, write the reply.
+    private func serve(fd: Int32, worker: Int) {
+        let request = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
+        let reply = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
+        defer {
+            request.deallocate()
+            reply.deallocate()
+        }
+        var replyVector = iovec(iov_base: reply, iov_len: bufferSize)
+        while true {
+            let count = Glibc.read(fd, request, bufferSize)
+            if count < 0 {
+                switch errno {
+                case EINTR, EAGAIN, ENOENT: continue // ENOENT: the request was interrupted before we read it
+                case ENODEV: return // unmounted
+                default:
+                    logger.error("read /dev/fuse: errno \(errno)")
+                    return
+                }
+            }
+            if count == 0 { return }
+            var requestVector = iovec(iov_base: request, iov_len: count)
+            let length = withUnsafePointer(to: &requestVector) { requestSegment in
+                withUnsafePointer(to: &replyVector) { replySegment in
+                    var reader = ScatterReader(segments: UnsafeBufferPointer(start: requestSegment, count: 1))
+                    var writer = ScatterWriter(segments: UnsafeBufferPointer(start: replySegment, count: 1))
+                    return handler.handle(request: &reader, reply: &writer)
+                }
+            }
+            guard length > 0 else { continue }
+            if Glibc.write(fd, reply, length) < 0 {
+                switch errno {
+                case ENOENT: break // the kernel dropped the request (interrupted)
+                case ENODEV: return
+                default: logger.warning("write /dev/fuse: errno \(errno)")
+                }
+            }
+        }
+    }
+}
+
+enum FuseProtocolLimits {
+    /// FUSE_MIN_READ_BUFFER: the kernel refuses smaller reads.
+    static let minimumReadBuffer = 8192
+}

@@ -1,0 +1,152 @@
+import FuseServer
+import Glibc
+import Passthrough
+import Synchronization
+import Testing
+
+/// The /dev/fuse transport against the real kernel: mount a share, use it
+/// through ordinary system calls, unmount. Needs root and /dev/fuse.
+@Suite(.serialized, .enabled(if: geteuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0))
+struct FuseMountSessionTests {
+    /// A mounted share: `share` on the host, `mountPoint` through FUSE.
+    final class MountedShare: @unchecked Sendable {
+        let share: String
+        let mountPoint: String
+        let session: FuseMountSession
+        private var thread: pthread_t?
+        let finished = Atomic<Bool>(false)
+
+        init(options: [String] = [], threads: Int = 3) throws {
+            var shareTemplate = Array("/tmp/swiftfs-share.XXXXXX".utf8CString)
+            var mountTemplate = Array("/tmp/swiftfs-mnt.XXXXXX".utf8CString)
+            share = String(cString: mkdtemp(&shareTemplate)!)
+            mountPoint = String(cString: mkdtemp(&mountTemplate)!)
+            let server = try makePassthroughServer(options: PassthroughOptions(sharedDir: share))
+            session = try FuseMountSession(mountPoint: mountPoint, handler: server, options: options, threads: threads)
+            let started = Atomic<Bool>(false)
+            _ = WorkerThreadForTests.start { [self] in
+                started.store(true, ordering: .releasing)
+                do { try session.run() } catch { print("run failed: \(error)") }
+                finished.store(true, ordering: .releasing)
+            }
+            while !started.load(ordering: .acquiring) { usleep(1000) }
+            // Mounted once the mount point's device differs from its parent's.
+            var parent = stat(), mounted = stat()
+            stat("/tmp", &parent)
+            for _ in 0..<500 {
+                if stat(mountPoint, &mounted) == 0 && mounted.st_dev != parent.st_dev { break }
+                usleep(10_000)
+            }
+        }
+
+        func stop() {
+            session.unmount()
+            for _ in 0..<500 where !finished.load(ordering: .acquiring) { usleep(10_000) }
+            rmdir(mountPoint)
+            _ = system("rm -rf '\(share)'")
+        }
+
+        func path(_ name: String) -> String { mountPoint + "/" + name }
+    }
+
+    @Test func filesWrittenThroughTheMountArriveOnTheHost() throws {
+        let mounted = try MountedShare()
+        defer { mounted.stop() }
+        let data = (0..<2_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 1) }
+        HostFiles.write(mounted.path("big.bin"), data)
+        #expect(HostFiles.read(mounted.share + "/big.bin") == data)
+        #expect(HostFiles.read(mounted.path("big.bin")) == data)
+
+        #expect(mkdir(mounted.path("dir"), 0o750) == 0)
+        HostFiles.write(mounted.path("dir/inner.txt"), "inner")
+        #expect(HostFiles.readText(mounted.share + "/dir/inner.txt") == "inner")
+        #expect(rename(mounted.path("dir/inner.txt"), mounted.path("moved.txt")) == 0)
+        #expect(HostFiles.readText(mounted.share + "/moved.txt") == "inner")
+        #expect(symlink("moved.txt", mounted.path("link")) == 0)
+        #expect(HostFiles.readText(mounted.path("link")) == "inner")
+        #expect(link(mounted.path("moved.txt"), mounted.path("hard")) == 0)
+        var st = stat()
+        #expect(stat(mounted.share + "/moved.txt", &st) == 0 && st.st_nlink == 2)
+        #expect(unlink(mounted.path("hard")) == 0 && rmdir(mounted.path("dir")) == 0)
+        #expect(!HostFiles.exists(mounted.share + "/dir"))
+    }
+
+    @Test func hostChangesAreVisibleAndDirectoriesList() throws {
+        let mounted = try MountedShare()
+        defer { mounted.stop() }
+        mkdir(mounted.share + "/many", 0o755)
+        for i in 0..<1000 { HostFiles.write(mounted.share + "/many/f\(i)", "\(i)") }
+        guard let dir = opendir(mounted.path("many")) else { Issue.record("opendir: \(errno)"); return }
+        var names = Set<String>()
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            names.insert(name)
+        }
+        closedir(dir)
+        #expect(names.count == 1002)
+        #expect(HostFiles.readText(mounted.path("many/f999")) == "999")
+    }
+
+    @Test func posixLocksConflictAcrossProcessesThroughTheKernel() throws {
+        let mounted = try MountedShare()
+        defer { mounted.stop() }
+        HostFiles.write(mounted.path("lockfile"), "x")
+        let fd = open(mounted.path("lockfile"), O_RDWR)
+        defer { close(fd) }
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = 0
+        lock.l_len = 100
+        #expect(fcntl(fd, F_SETLK, &lock) == 0)
+        // A child process (another lock owner) sees the lock and our pid.
+        let child = fork()
+        if child == 0 {
+            let fd2 = open(mounted.path("lockfile"), O_RDWR)
+            var probe = flock()
+            probe.l_type = Int16(F_WRLCK)
+            probe.l_whence = Int16(SEEK_SET)
+            probe.l_start = 10
+            probe.l_len = 1
+            guard fcntl(fd2, F_GETLK, &probe) == 0, probe.l_type == Int16(F_WRLCK), probe.l_pid == getppid() else { _exit(1) }
+            probe.l_type = Int16(F_WRLCK)
+            guard fcntl(fd2, F_SETLK, &probe) == -1, errno == EAGAIN || errno == EACCES else { _exit(2) }
+            _exit(0)
+        }
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
+        #expect(status == 0, "child exit status \(status >> 8)")
+    }
+
+    @Test func unmountEndsRun() throws {
+        let mounted = try MountedShare(options: ["noexec", "fsname=swiftfs-test"])
+        mounted.stop()
+        let finished = mounted.finished.load(ordering: .acquiring)
+        #expect(finished)
+    }
+
+    @Test func reservedMountOptionsAreRefused() {
+        #expect(throws: FuseMountSession.Failure.self) {
+            _ = try FuseMountSession(mountPoint: "/tmp", handler: NoHandler(), options: ["fd=3"])
+        }
+    }
+
+    struct NoHandler: FuseRequestHandler {
+        func handle(request: inout ScatterReader, reply: inout ScatterWriter) -> Int { 0 }
+    }
+}
+
+/// Starts a detached thread for a test's background work.
+enum WorkerThreadForTests {
+    final class Box { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
+    static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let result = pthread_create(&thread, nil, { argument in
+            Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().body()
+            return nil
+        }, box)
+        if result == 0 { pthread_detach(thread) }
+        return result == 0
+    }
+}
