@@ -6,11 +6,13 @@
 #   GUEST_TOOLS          path of the guest-tools helper (default: from PATH, else build/linux-guest/)
 #   FSCHECK_HOST_WAIT    seconds to wait for DIR/host-made.txt (default 60); whoever drives this check
 #                        must write DIR/host-made.bin (`guest-tools pattern F 300000 99`) and then
-#                        DIR/host-made.txt ("made on the host") while it runs
+#                        DIR/host-made.txt ("made on the host") while it runs, or set:
+#   FSCHECK_HOST_DIR     the host directory behind DIR (host-side runs such as a FUSE mount of it):
+#                        fs-check.sh then writes those two files there itself, behind the daemon's back
 #   FSCHECK_DROP_CACHES  1 = drop the page cache before read-backs, so data comes from the daemon
 # Output: "FSCHECK PASS name" / "FSCHECK FAIL name: why" per check, then
 # "FSCHECK SUMMARY: N passed, M failed"; the exit status is non-zero if any check failed.
-# Leaves DIR/guest-out/ for the driver's byte-for-byte checks (see verify_guest_out in run-check).
+# Leaves DIR/guest-out/ for the driver's byte-for-byte checks: scripts/linux-guest/verify-share HOSTDIR.
 #
 # Learned (Linux 6.1 guest, QEMU 7.2, checked with virtiofsd -o log_level=debug):
 # - Against the C virtiofsd (default no_posix_lock/no_flock) the guest never sends GETLK/SETLK/SETLKW:
@@ -291,6 +293,16 @@ t_remove_tree() {
 
 rm -rf "$W" "$OUT"
 mkdir -p "$W" "$OUT" || { echo "FSCHECK FAIL setup: cannot create $W"; exit 1; }
+if [ -n "${FSCHECK_HOST_DIR:-}" ]; then # the "host" side of a host-side run; renames publish whole files
+    rm -f "$FSCHECK_HOST_DIR/host-made.txt" "$FSCHECK_HOST_DIR/host-made.bin"
+    if ! { "$GT" pattern "$FSCHECK_HOST_DIR/.host-made.bin" 300000 99 &&
+        mv "$FSCHECK_HOST_DIR/.host-made.bin" "$FSCHECK_HOST_DIR/host-made.bin" &&
+        echo "made on the host" >"$FSCHECK_HOST_DIR/.host-made.txt" &&
+        mv "$FSCHECK_HOST_DIR/.host-made.txt" "$FSCHECK_HOST_DIR/host-made.txt"; }; then
+        echo "FSCHECK FAIL setup: cannot write host files into $FSCHECK_HOST_DIR"
+        exit 1
+    fi
+fi
 check create t_create
 check write-read t_write_read
 check append t_append
