@@ -93,12 +93,17 @@ public final class QueueWorker: @unchecked Sendable {
         }
     }
 
-    /// SET_VRING_CALL while running (QEMU swaps call descriptors when the guest masks interrupts).
+    /// SET_VRING_CALL while running: QEMU installs the call descriptor after
+    /// the ring starts, and swaps it when the guest masks the interrupt.
     /// Returns the previous descriptor, no longer used once this returns.
     public func replaceCallFd(_ fd: Int32) -> Int32 {
         monitor.withLock {
             let old = callFd
             callFd = fd
+            // QEMU checks the old descriptor for a pending signal right after
+            // sending the message, without waiting for us: a signal landing on
+            // it after that check would be lost. A spurious interrupt is harmless.
+            if fd >= 0 { EventNotifier.signal(fd) }
             return old
         }
     }
@@ -190,7 +195,8 @@ public final class QueueWorker: @unchecked Sendable {
                 if inFlight == 0 { monitor.broadcast() }
             }
             // Signalling under the lock: the call descriptor may be swapped concurrently.
-            if queue.needsNotification() && callFd >= 0 { EventNotifier.signal(callFd) }
+            // Without one, the notification stays pending for the next completion.
+            if callFd >= 0 && queue.needsNotification() { EventNotifier.signal(callFd) }
         }
     }
 }
