@@ -48,9 +48,16 @@ struct Daemon {
         backend.stopAll()
     }
 
+    /// Serves the host kernel through /dev/fuse. No sandbox: the mount
+    /// point lies outside the shared directory and is unmounted by path.
+    /// The session handles SIGINT/SIGTERM itself (it unmounts).
     private func serveFuseMount(at mountPoint: String) throws {
-        // The /dev/fuse transport (FuseServer) is being written in parallel.
-        throw Failure(description: "--fuse-mount is not yet available")
+        let handler = try FileSystemFactory.makeHandler(settings: settings, logger: logger)
+        // Each /dev/fuse worker holds two request-sized buffers; a blocking lock holds one worker.
+        let threads = settings.threadPoolSize == 0 ? 1 : min(settings.threadPoolSize, 16)
+        let session = try FuseMountSession(mountPoint: mountPoint, handler: handler, options: settings.mountOptions,
+                                           threads: threads, logger: logger)
+        try session.run()
     }
 
     /// SIGTERM/SIGINT/SIGHUP: remove the socket and exit 0. A dedicated
