@@ -153,4 +153,71 @@ import Testing
         #expect(frontEnd.receiveU64() != 0, "already removed")
         frontEnd.disconnect()
     }
+
+    @Test func signalsACallDescriptorInstalledAfterTheRingStarted() throws {
+        // QEMU 7.2 sends SET_VRING_CALL after SET_VRING_ENABLE: a reply
+        // completed before it must still reach the guest.
+        let guest = TestGuest()
+        let early = EventNotifier.make(), call = EventNotifier.make(), kick = EventNotifier.make()
+        let frontEnd = TestFrontEnd(handler: MiniFuseHandler())
+        frontEnd.setUp(guest: guest, queue: 1, callFd: early, kickFd: kick)
+        frontEnd.send(.setVringCall, VhostUserU64(1 | VhostUserVringFileDescriptor.noFileDescriptorFlag))
+        _ = waitForEvent(early, milliseconds: 100)
+        placeInit(guest, head: 0, unique: 1)
+        guest.offer(0)
+        EventNotifier.signal(kick)
+        for _ in 0..<200 where guest.usedIndex == 0 { usleep(5_000) }
+        #expect(guest.usedIndex == 1)
+        frontEnd.send(.setVringCall, VhostUserU64(1), fds: [call])
+        #expect(waitForEvent(call))
+        frontEnd.disconnect()
+        close(early); close(call); close(kick)
+    }
+
+    @Test func resumesFromTheBaseAfterGetVringBase() throws {
+        let guest = TestGuest()
+        let call = EventNotifier.make(), kick = EventNotifier.make()
+        let frontEnd = TestFrontEnd(handler: MiniFuseHandler())
+        frontEnd.setUp(guest: guest, queue: 1, callFd: call, kickFd: kick)
+        placeInit(guest, head: 0, unique: 1)
+        guest.offer(0)
+        EventNotifier.signal(kick)
+        #expect(waitForEvent(call))
+        frontEnd.send(.getVringBase, VhostUserVringState(index: 1, num: 0))
+        let (_, payload) = frontEnd.receive()
+        #expect(payload.withUnsafeBytes { $0.loadUnaligned(as: VhostUserVringState.self) }.num == 1)
+        // Stopped: a new request waits until the ring is started again with the base.
+        placeInit(guest, head: 2, unique: 2)
+        guest.offer(2)
+        EventNotifier.signal(kick)
+        usleep(50_000)
+        #expect(guest.usedIndex == 1)
+        frontEnd.send(.setVringBase, VhostUserVringState(index: 1, num: 1))
+        let kick2 = EventNotifier.make()
+        frontEnd.send(.setVringKick, VhostUserU64(1), fds: [kick2])
+        EventNotifier.signal(kick2)
+        for _ in 0..<200 where guest.usedIndex < 2 { usleep(5_000) }
+        #expect(guest.usedIndex == 2 && guest.usedElement(1).id == 2)
+        frontEnd.disconnect()
+        close(call); close(kick); close(kick2)
+    }
+
+    @Test func returnsForgetChainsOnTheHighPriorityQueueWithLengthZero() throws {
+        let guest = TestGuest()
+        let call = EventNotifier.make(), kick = EventNotifier.make()
+        let frontEnd = TestFrontEnd(handler: MiniFuseHandler())
+        frontEnd.setUp(guest: guest, queue: 0, callFd: call, kickFd: kick)
+        var header = FuseInHeader()
+        header.len = UInt32(FuseInHeader.wireSize + FuseForgetIn.wireSize)
+        header.opcode = FuseOpcode.forget.rawValue
+        header.unique = 9
+        guest.write(header, at: TestGuest.buffers)
+        guest.setDescriptor(0, address: TestGuest.buffers, length: header.len)
+        guest.offer(0)
+        EventNotifier.signal(kick)
+        #expect(waitForEvent(call))
+        #expect(guest.usedIndex == 1 && guest.usedElement(0).id == 0 && guest.usedElement(0).length == 0)
+        frontEnd.disconnect()
+        close(call); close(kick)
+    }
 }
