@@ -96,13 +96,40 @@ public final class GuestMemory: Sendable {
 }
 
 /// The current memory snapshot, swapped as a whole by the control thread.
-/// Readers take the lock only long enough to copy one reference.
+/// Workers do not lock per request: each keeps a `GuestMemoryCache` and
+/// takes the lock only when the generation number says the table changed.
 public final class GuestMemoryMap: Sendable {
-    private let current = Mutex(GuestMemory.empty)
+    private let current = Mutex((memory: GuestMemory.empty, generation: UInt64(0)))
+    private let generation = Atomic<UInt64>(0)
 
     public init() {}
 
-    public var snapshot: GuestMemory { current.withLock { $0 } }
+    public var snapshot: GuestMemory { current.withLock { $0.memory } }
 
-    public func replace(with memory: GuestMemory) { current.withLock { $0 = memory } }
+    public func replace(with memory: GuestMemory) {
+        current.withLock {
+            $0 = (memory, $0.generation &+ 1)
+            generation.store($0.generation, ordering: .releasing)
+        }
+    }
+
+    /// The latest snapshot and its generation.
+    func load() -> (GuestMemory, UInt64) { current.withLock { ($0.memory, $0.generation) } }
+
+    /// Cheap check for a change: one atomic load.
+    func currentGeneration() -> UInt64 { generation.load(ordering: .acquiring) }
+}
+
+/// One thread's reference to the memory table. It keeps the snapshot it
+/// last used alive (and mapped) until it sees a newer one.
+public struct GuestMemoryCache {
+    private var memory: GuestMemory = .empty
+    private var generation = UInt64.max
+
+    public init() {}
+
+    public mutating func current(_ map: GuestMemoryMap) -> GuestMemory {
+        if map.currentGeneration() != generation { (memory, generation) = map.load() }
+        return memory
+    }
 }

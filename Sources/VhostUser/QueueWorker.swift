@@ -110,10 +110,11 @@ public final class QueueWorker: @unchecked Sendable {
 
     private func run() {
         var buffers = ChainBuffers()
+        var memory = GuestMemoryCache()
         var fds = [pollfd(fd: setup.kickFd, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: stopFd, events: Int16(POLLIN), revents: 0)]
         // Requests may already be waiting (a restart, or a kick sent before we polled).
-        drain(&buffers)
+        drain(&buffers, &memory)
         while true {
             fds[0].revents = 0; fds[1].revents = 0
             let ready = poll(&fds, 2, -1)
@@ -125,7 +126,7 @@ public final class QueueWorker: @unchecked Sendable {
             if fds[1].revents != 0 { return }
             if fds[0].revents & Int16(POLLIN) != 0 {
                 EventNotifier.drain(setup.kickFd)
-                drain(&buffers)
+                drain(&buffers, &memory)
             } else if fds[0].revents != 0 {
                 // POLLHUP/POLLERR/POLLNVAL on the kick fd: nothing more will come; wait for stop.
                 logger.debug("queue \(index): kick descriptor revents \(fds[0].revents)")
@@ -136,13 +137,13 @@ public final class QueueWorker: @unchecked Sendable {
 
     /// Processes everything available, then re-arms notifications and
     /// checks once more so a request that raced with re-arming is not lost.
-    private func drain(_ buffers: inout ChainBuffers) {
+    private func drain(_ buffers: inout ChainBuffers, _ memory: inout GuestMemoryCache) {
         while true {
             while let head = nextHead() {
                 if let pool {
                     pool.submit(RequestPool.Item(worker: self, head: head))
                 } else {
-                    process(head: head, buffers: &buffers)
+                    process(head: head, buffers: &buffers, memory: &memory)
                 }
             }
             let more = monitor.withLock { !broken && queue.enableNotification() }
@@ -168,8 +169,8 @@ public final class QueueWorker: @unchecked Sendable {
     }
 
     /// Runs one request and returns its chain; called by this worker's thread or a pool thread.
-    func process(head: UInt16, buffers: inout ChainBuffers) {
-        let memory = memoryMap.snapshot
+    func process(head: UInt16, buffers: inout ChainBuffers, memory cache: inout GuestMemoryCache) {
+        let memory = cache.current(memoryMap)
         var replyLength = 0
         do {
             try walker.walk(head: head, memory: memory, into: &buffers)

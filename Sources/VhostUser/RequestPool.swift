@@ -51,6 +51,7 @@ public final class RequestPool: @unchecked Sendable {
 
     private func run() {
         var buffers = ChainBuffers()
+        var memory = GuestMemoryCache()
         while true {
             let next: Item? = monitor.withLock {
                 while count == 0 && !stopping { monitor.wait() }
@@ -62,7 +63,7 @@ public final class RequestPool: @unchecked Sendable {
                 return item
             }
             guard let next else { return }
-            next.worker.process(head: next.head, buffers: &buffers)
+            next.worker.process(head: next.head, buffers: &buffers, memory: &memory)
         }
     }
 }

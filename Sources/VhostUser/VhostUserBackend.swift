@@ -15,7 +15,7 @@ public final class VhostUserBackend {
         public var threadPoolSize: Int
         public var maxMemorySlots: Int
 
-        public init(maxQueues: Int = 1 + 16, threadPoolSize: Int = 0, maxMemorySlots: Int = 32) {
+        public init(maxQueues: Int = 1 + 64, threadPoolSize: Int = 0, maxMemorySlots: Int = 32) {
             self.maxQueues = maxQueues
             self.threadPoolSize = threadPoolSize
             self.maxMemorySlots = maxMemorySlots
@@ -57,8 +57,10 @@ public final class VhostUserBackend {
         while let message = try connection.receive() {
             try dispatch(message, connection)
         }
+        // Workers keep running: the caller either exits (guest memory is
+        // gone, and a request blocked on a lock must not delay that) or
+        // lets the back end go, which stops them.
         logger.info("front end disconnected")
-        stopAll()
     }
 
     /// Stops every queue worker (on disconnect or shutdown).
@@ -122,8 +124,11 @@ public final class VhostUserBackend {
             guard features & ~Self.offeredFeatures == 0 else {
                 throw .invalidMessage("features 0x\(String(features, radix: 16)) not offered")
             }
+            let changed = features != ackedFeatures
             ackedFeatures = features
             logger.debug("acked features 0x\(String(features, radix: 16))")
+            // Workers captured EVENT_IDX and INDIRECT_DESC when they started.
+            if changed { restartRunningWorkers() }
         case .getProtocolFeatures:
             try connection.reply(to: request.rawValue, VhostUserU64(Self.offeredProtocolFeatures))
             return true
@@ -260,9 +265,13 @@ public final class VhostUserBackend {
     /// Installs a new memory snapshot. Running queues restart so their ring
     /// pointers are translated through the new table.
     private func replaceMemory(with memory: GuestMemory) {
+        restartRunningWorkers { memoryMap.replace(with: memory) }
+    }
+
+    private func restartRunningWorkers(_ change: () -> Void = {}) {
         let running = vrings.indices.filter { vrings[$0].worker != nil }
         running.forEach { stopWorker($0) }
-        memoryMap.replace(with: memory)
+        change()
         running.forEach { startWorkerIfReady($0) }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import Logging
 
 /// Cache modes of virtiofsd: how long the guest may trust attributes and data.
@@ -48,7 +49,8 @@ struct DaemonSettings: Sendable {
     /// As the C virtiofsd: a blocking request (F_SETLKW, flock) holds a
     /// pool thread, not the queue, so the request that releases it can run.
     var threadPoolSize = 64
-    var sandbox: SandboxMode = .namespace
+    /// namespace needs root (CAP_SYS_ADMIN), like virtiofsd's default; others get none.
+    var sandbox: SandboxMode = geteuid() == 0 ? .namespace : .none
     /// On by default (unlike virtiofsd): guests expect xattrs to work.
     var xattr = true
     var readOnly = false

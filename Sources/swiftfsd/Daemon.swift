@@ -28,10 +28,15 @@ struct Daemon {
         }
         let removeSocket = listener.remover
         installSignalHandling(cleanup: removeSocket)
-        defer { removeSocket() }
 
-        let handler = try FileSystemFactory.makeHandler(settings: settings, logger: logger)
-        try Sandbox.enter(settings.sandbox, sharedDirectory: settings.sharedDirectory!)
+        let handler: any FuseRequestHandler
+        do {
+            handler = try FileSystemFactory.makeHandler(settings: settings, logger: logger)
+            try Sandbox.enter(settings.sandbox, sharedDirectory: settings.sharedDirectory!)
+        } catch {
+            removeSocket()
+            throw error
+        }
         logger.info("waiting for a vhost-user front end on \(settings.socketPath ?? "fd \(settings.listeningFd!)")")
 
         let connection = try listener.accept()
@@ -45,7 +50,10 @@ struct Daemon {
             // A corrupt control stream ends the session like a disconnect would.
             logger.error("vhost-user connection: \(error)")
         }
-        backend.stopAll()
+        // As virtiofsd: the front end is gone, so is the guest; exit 0 at
+        // once (a request blocked on a lock must not hold the exit up).
+        removeSocket()
+        exit(0)
     }
 
     /// Serves the host kernel through /dev/fuse. No sandbox: the mount

@@ -57,6 +57,18 @@ struct Swiftfsd: ParsableCommand {
     @Flag(name: .customShort("d"), help: "Debug logging (same as --log-level debug).")
     var debug = false
 
+    // Options of virtiofsd that libvirt or scripts may pass; accepted and ignored.
+    @Flag(help: .hidden) var announceSubmounts = false
+    @Flag(help: .hidden) var syslog = false
+    @Flag(help: .hidden) var posixAcl = false
+    @Flag(help: .hidden) var allowDirectIo = false
+    @Flag(help: .hidden) var noReaddirplus = false
+    @Flag(help: .hidden) var writeback = false
+    @Option(help: .hidden) var socketGroup: String?
+    @Option(help: .hidden) var seccomp: String?
+    @Option(help: .hidden) var rlimitNofile: Int?
+    @Option(help: .hidden) var inodeFileHandles: String?
+
     /// Long options win over -o, as they are more specific.
     func settings() throws -> DaemonSettings {
         var settings = DaemonSettings()

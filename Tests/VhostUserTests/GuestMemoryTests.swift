@@ -75,4 +75,17 @@ import Testing
         // The old snapshot still works: workers holding it are unaffected.
         #expect(memory.pointer(guestAddress: 0x100010, length: 4) != nil)
     }
+
+    @Test func workerCachesFollowTheCurrentTable() throws {
+        let guest = TestGuest()
+        let map = GuestMemoryMap()
+        var cache = GuestMemoryCache()
+        #expect(cache.current(map).regions.isEmpty)
+        let memory = try guest.memory()
+        map.replace(with: memory)
+        #expect(cache.current(map) === memory)
+        #expect(cache.current(map) === memory, "unchanged generation: the same snapshot, no lock")
+        map.replace(with: .empty)
+        #expect(cache.current(map).regions.isEmpty)
+    }
 }
