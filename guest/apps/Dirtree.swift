@@ -18,6 +18,7 @@ func runDirtree(_ arguments: ApplicationArguments) -> Int32 {
     var directories = [top]
     directories.reserveCapacity(directoryCount + 1)
     var failures = 0
+    resetFuseStatistics(root: root)
     var start = monotonicNanoseconds()
     if (try? Posix.mkdir(top)) == nil { failures += 1 }
     for i in 1...max(1, directoryCount) where i <= directoryCount {
@@ -86,6 +87,7 @@ func runDirtree(_ arguments: ApplicationArguments) -> Int32 {
     print("dirtree: read   \(seconds(readTime)) s (\(formatFixed(perSecond(fileCount, nanoseconds: readTime))) files/s)")
     print("dirtree: delete \(seconds(deleteTime)) s (\(formatFixed(perSecond(entries, nanoseconds: deleteTime))) entries/s)")
     print("RESULT dirtree root=\(root) dirs=\(directoryCount) files=\(fileCount) listed_dirs=\(listed.directories) listed_files=\(listed.files) create_s=\(seconds(createTime)) list_s=\(seconds(listTime)) read_s=\(seconds(readTime)) delete_s=\(seconds(deleteTime))")
+    printFuseStatistics(app: "dirtree", root: root)
     return report.finish()
 }
 

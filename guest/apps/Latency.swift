@@ -55,6 +55,8 @@ private func measureLatencies(root: String, iterations: Int) -> Int {
 private func timeOperation(_ name: String, _ root: String, _ iterations: Int,
                            _ body: (Int) throws(Errno) -> Void) -> Int {
     var samples = [UInt64](repeating: 0, count: iterations)
+    let fuse = (systemVFS.fileSystem(mountedAt: root) as? FuseFileSystem)?.session
+    fuse?.resetStatistics()
     for i in 0..<iterations {
         let start = monotonicNanoseconds()
         do { try body(i) } catch {
@@ -68,7 +70,14 @@ private func timeOperation(_ name: String, _ root: String, _ iterations: Int,
     for sample in samples { total += sample }
     let median = samples[iterations / 2]
     let mean = total / UInt64(iterations)
-    print("latency: \(root) \(name): median \(median) ns, mean \(mean) ns, min \(samples[0]) ns")
-    print("RESULT latency root=\(root) op=\(name) iterations=\(iterations) median_ns=\(median) mean_ns=\(mean) min_ns=\(samples[0])")
+    // On /host: FUSE requests per call and the part of the mean spent waiting for the device.
+    var fuseDetail = ""
+    if let fuse = fuse {
+        var requests: UInt64 = 0
+        for count in fuse.requestCounts { requests += count }
+        fuseDetail = " requests_per_call=\(formatFixed(Double(requests) / Double(iterations))) device_ns_per_call=\(fuse.deviceNanoseconds / UInt64(iterations))"
+    }
+    print("latency: \(root) \(name): median \(median) ns, mean \(mean) ns, min \(samples[0]) ns\(fuseDetail)")
+    print("RESULT latency root=\(root) op=\(name) iterations=\(iterations) median_ns=\(median) mean_ns=\(mean) min_ns=\(samples[0])\(fuseDetail)")
     return 0
 }

@@ -153,6 +153,7 @@ private final class PostmarkRun {
             print("postmark: cannot prepare \(location): \(error.name)")
             return 1
         }
+        resetFuseStatistics(root: c.root)
         let runStart = monotonicNanoseconds()
         print("Creating files...", terminator: "")
         for _ in 0..<c.files where createFile() { createdAlone += 1 }
@@ -188,6 +189,7 @@ private final class PostmarkRun {
         let totalTime = monotonicNanoseconds() - runStart
         let createTime = transactionStart - runStart
         printReport(total: totalTime, transactions: transactionTime, create: createTime, delete: deleteTime)
+        printFuseStatistics(app: "postmark", root: c.root)
         if let firstError = firstError { print("postmark: \(errors) errors, first: \(firstError)") }
         return errors == 0 ? 0 : 1
     }

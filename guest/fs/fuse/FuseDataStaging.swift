@@ -22,6 +22,8 @@ final class FuseDataStaging {
 
     private let readBuffer: UnsafeMutableRawBufferPointer
     private var cached: (handle: UInt64, offset: Int, count: Int)? = nil
+    /// Where the last staged READ found end of file, so the next read there costs no request.
+    private var cachedEndOfFile: (handle: UInt64, offset: Int)? = nil
 
     init(session: FuseSession, enabled: Bool) {
         self.session = session
@@ -39,7 +41,7 @@ final class FuseDataStaging {
 
     /// FuseSession calls this before sending any request.
     func beforeRequest(_ opcode: FuseOpcode) throws(Errno) {
-        if opcode != .read { cached = nil }
+        if opcode != .read { dropReadAhead() }
         try flushWrites()
     }
 
@@ -63,7 +65,7 @@ final class FuseDataStaging {
     }
 
     func write(handle: UInt64, nodeID: UInt64, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
-        if let read = cached, read.handle == handle { cached = nil }
+        dropReadAhead()
         try reportDeferredError(for: handle)
         guard enabled, bytes.count <= writeBuffer.count / 2 else {
             try flushWrites()
@@ -100,9 +102,11 @@ final class FuseDataStaging {
                 done += copyCached(read, into: destination, at: position)
                 continue
             }
-            cached = nil
+            if let end = cachedEndOfFile, end.handle == handle, end.offset == position { break }
+            dropReadAhead()
             let count = try sendRead(handle: handle, nodeID: nodeID, flags: flags, into: readBuffer, at: position)
-            if count == 0 { break }   // end of file
+            if count < readBuffer.count { cachedEndOfFile = (handle, position + count) }
+            if count == 0 { break }
             let read = (handle: handle, offset: position, count: count)
             cached = read
             done += copyCached(read, into: destination, at: position)
@@ -113,8 +117,13 @@ final class FuseDataStaging {
 
     /// Drops staged state of a handle that is closing (after flushWrites).
     func forgetHandle(_ handle: UInt64) {
-        if let read = cached, read.handle == handle { cached = nil }
+        if let read = cached, read.handle == handle { dropReadAhead() }
         if let deferred = deferredError, deferred.handle == handle { deferredError = nil }
+    }
+
+    private func dropReadAhead() {
+        cached = nil
+        cachedEndOfFile = nil
     }
 
     private func copyCached(_ read: (handle: UInt64, offset: Int, count: Int), into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {

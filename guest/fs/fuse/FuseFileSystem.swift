@@ -139,6 +139,7 @@ final class FuseFileSystem: FileSystem {
         table.opened(target)
         if flags.contains(.truncate) && flags.canWrite {
             target.attributesValidUntil = 0
+            target.knownSize = 0
             if !session.hasAtomicTruncate {
                 do { try file.truncate(to: 0) } catch { try? file.close(); throw error }
             }

@@ -14,6 +14,9 @@ final class FuseNode: VNode {
     var attributes: FileStat
     /// monotonicNanoseconds() until which `attributes` may be used without GETATTR.
     var attributesValidUntil: UInt64 = 0
+    /// End of file as of the last attributes, moved by our own writes and truncates even
+    /// when the attributes are stale (Linux keeps i_size the same way): O_APPEND needs no GETATTR.
+    var knownSize: Int? = nil
 
     init(nodeID: UInt64, attributes: FileStat) {
         self.nodeID = nodeID
@@ -25,6 +28,7 @@ final class FuseNode: VNode {
 
     func updateAttributes(_ attr: FuseAttr, validSeconds: UInt64, validNanoseconds: UInt32) {
         attributes = FileStat(fuse: attr)
+        knownSize = attributes.size
         attributesValidUntil = validityDeadline(seconds: validSeconds, nanoseconds: validNanoseconds)
     }
 }

@@ -7,8 +7,6 @@ final class FuseOpenFile: OpenFile {
     let handle: UInt64
     private let flags: OpenFlags
     private let openFlags: FuseOpenOutFlags
-    /// End of file as far as this descriptor knows (for O_APPEND without a GETATTR per write).
-    private var knownSize: Int? = nil
     private var wroteData = false
     private var isClosed = false
 
@@ -32,11 +30,10 @@ final class FuseOpenFile: OpenFile {
     override func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
         guard offset >= 0 else { throw .EINVAL }
         guard bytes.count > 0 else { return 0 }
-        if knownSize == nil && flags.contains(.append) { knownSize = try sizeForAppend() }
         let count = try fileSystem.staging.write(handle: handle, nodeID: node.nodeID, bytes, at: offset)
         wroteData = true
         node.attributesValidUntil = 0   // size and mtime changed on the server
-        if let size = knownSize { knownSize = max(size, offset + count) }
+        if let size = node.knownSize { node.knownSize = max(size, offset + count) }
         return count
     }
 
@@ -45,10 +42,8 @@ final class FuseOpenFile: OpenFile {
     }
 
     override func sizeForAppend() throws(Errno) -> Int {
-        if let size = knownSize { return size }
-        let size = try attributes().size
-        knownSize = size
-        return size
+        if let size = node.knownSize { return size }
+        return try attributes().size
     }
 
     override func truncate(to size: Int) throws(Errno) {
@@ -56,7 +51,6 @@ final class FuseOpenFile: OpenFile {
         var changes = AttributeChanges()
         changes.size = size
         _ = try fileSystem.setAttributes(of: node, changes, handle: handle)
-        knownSize = size
     }
 
     override func sync() throws(Errno) {

@@ -27,6 +27,9 @@ final class FuseSession {
     private let reply: UnsafeMutableRawBufferPointer
     private let forgetBuffer: UnsafeMutableRawBufferPointer
     private var nextUnique: UInt64 = 1
+    /// Requests sent per opcode and time spent waiting for the device, for benchmark reports.
+    private(set) var requestCounts = [UInt64](repeating: 0, count: 64)
+    private(set) var deviceNanoseconds: UInt64 = 0
     private var currentOpcode: UInt32 = 0
     private var currentNodeID: UInt64 = 0
 
@@ -38,7 +41,8 @@ final class FuseSession {
         self.device = device
         request = .allocate(byteCount: FuseSession.requestCapacity, alignment: 64)
         reply = .allocate(byteCount: FuseSession.replyCapacity, alignment: 64)
-        forgetBuffer = .allocate(byteCount: FuseSession.headerSize + FuseForgetIn.wireSize, alignment: 64)
+        forgetBuffer = .allocate(byteCount: FuseSession.headerSize + FuseBatchForgetIn.wireSize
+                                   + FuseSession.forgetBatchSize * FuseForgetOne.wireSize, alignment: 64)
         try initialize()
     }
 
@@ -84,7 +88,11 @@ final class FuseSession {
         if let replyPayload = replyPayload, replyPayload.count > 0 {
             writable.append(DeviceBuffer(base: replyPayload.baseAddress!, count: replyPayload.count))
         }
-        guard let written = device.call(readable: readable, writable: writable) else { throw .EIO }
+        let start = monotonicNanoseconds()
+        let result = device.call(readable: readable, writable: writable)
+        deviceNanoseconds &+= monotonicNanoseconds() &- start
+        if Int(currentOpcode) < requestCounts.count { requestCounts[Int(currentOpcode)] += 1 }
+        guard let written = result else { throw .EIO }
 
         // Every length from the device is checked before use.
         guard written >= FuseOutHeader.wireSize,
@@ -108,21 +116,38 @@ final class FuseSession {
 
     // MARK: FORGET
 
-    /// Tells the server we drop `count` lookups of `nodeID` (high-priority queue, no reply).
+    /// Forgets wait here and go out together as one BATCH_FORGET: the server only frees
+    /// the inodes later, which is always allowed, and one round trip replaces many.
+    static let forgetBatchSize = 64
+    private var pendingForgets = 0
+
+    /// Gives back `count` lookups of `nodeID` (high-priority queue, no reply).
     func forget(nodeID: UInt64, count: UInt64) {
         guard count > 0, nodeID != FuseProtocol.rootNodeID else { return }
+        var one = FuseForgetOne()
+        one.nodeID = nodeID
+        one.nlookup = count
+        let offset = FuseSession.headerSize + FuseBatchForgetIn.wireSize + pendingForgets * FuseForgetOne.wireSize
+        forgetBuffer.storeBytes(of: one, toByteOffset: offset, as: FuseForgetOne.self)
+        pendingForgets += 1
+        if pendingForgets == FuseSession.forgetBatchSize { flushForgets() }
+    }
+
+    /// Sends the waiting forgets now.
+    func flushForgets() {
+        guard pendingForgets > 0 else { return }
         var header = FuseInHeader()
-        header.len = UInt32(FuseSession.headerSize + FuseForgetIn.wireSize)
-        header.opcode = FuseOpcode.forget.rawValue
+        header.len = UInt32(FuseSession.headerSize + FuseBatchForgetIn.wireSize + pendingForgets * FuseForgetOne.wireSize)
+        header.opcode = FuseOpcode.batchForget.rawValue
         header.unique = nextUnique
         nextUnique &+= 1
-        header.nodeID = nodeID
-        var body = FuseForgetIn()
-        body.nlookup = count
-        var writer = ByteWriter(forgetBuffer)
-        writer.write(header)
-        writer.write(body)
-        device.callHighPriority(readable: [DeviceBuffer(base: forgetBuffer.baseAddress!, count: writer.offset)])
+        var batch = FuseBatchForgetIn()
+        batch.count = UInt32(pendingForgets)
+        forgetBuffer.storeBytes(of: header, toByteOffset: 0, as: FuseInHeader.self)
+        forgetBuffer.storeBytes(of: batch, toByteOffset: FuseSession.headerSize, as: FuseBatchForgetIn.self)
+        requestCounts[Int(FuseOpcode.batchForget.rawValue)] += 1
+        device.callHighPriority(readable: [DeviceBuffer(base: forgetBuffer.baseAddress!, count: Int(header.len))])
+        pendingForgets = 0
     }
 
     // MARK: INIT
@@ -164,6 +189,24 @@ final class FuseSession {
         if out.minor >= 31 && grantedFlags.contains(.mapAlignment) {
             mapAlignment = Int(out.mapAlignment)
         }
+    }
+
+    func resetStatistics() {
+        for index in requestCounts.indices { requestCounts[index] = 0 }
+        deviceNanoseconds = 0
+    }
+
+    /// "LOOKUP=12 OPEN=30 ..." for the opcodes used since the last reset.
+    var statisticsSummary: String {
+        var text = ""
+        var total: UInt64 = 0
+        for (code, count) in requestCounts.enumerated() where count > 0 {
+            let name = fuseOpcodeName(UInt32(code))
+            text += "\(name)=\(count) "
+            total += count
+        }
+        let perRequest = total == 0 ? 0 : deviceNanoseconds / total
+        return text + "total=\(total) device_ms=\(deviceNanoseconds / 1_000_000) device_ns_per_request=\(perRequest)"
     }
 
     var summary: String {

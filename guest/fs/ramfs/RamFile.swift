@@ -1,21 +1,34 @@
 // A regular file in RAM, stored as fixed-size chunks that each hold only the
 // bytes written so far: small files stay small, and a hole (a chunk never
 // written, or the part of a chunk past its written bytes) reads as zeros
-// without using memory.
+// without using memory. Chunks are raw allocations moved with memcpy/memset:
+// per-element Array operations are far too slow under TCG.
 
 final class RamFile: RamNode {
     static let chunkSize = 64 * 1024
     /// Larger sizes fail with EFBIG rather than exhausting the heap by accident.
     static let maxSize = 1 << 32
+    private static let smallestAllocation = 256
 
-    private var chunks: [[UInt8]] = []
+    private struct Chunk {
+        var storage: UnsafeMutableRawPointer? = nil
+        var capacity = 0
+        /// Bytes stored; the rest of the chunk reads as zeros.
+        var count = 0
+    }
+
+    private var chunks: [Chunk] = []
     private(set) var length = 0
+
+    deinit {
+        for chunk in chunks { chunk.storage?.deallocate() }
+    }
 
     override var kind: FileKind { .regular }
     override var size: Int { length }
     override var allocatedBytes: Int {
         var total = 0
-        for chunk in chunks { total += chunk.count }
+        for chunk in chunks { total += chunk.capacity }
         return total
     }
 
@@ -29,12 +42,10 @@ final class RamFile: RamNode {
             let within = position % RamFile.chunkSize
             let step = min(total - done, RamFile.chunkSize - within)
             let destination = buffer.baseAddress! + done
-            let stored = chunkIndex < chunks.count ? chunks[chunkIndex].count : 0
-            let fromData = max(0, min(step, stored - within))
-            if fromData > 0 {
-                chunks[chunkIndex].withUnsafeBytes { source in
-                    destination.copyMemory(from: source.baseAddress! + within, byteCount: fromData)
-                }
+            var fromData = 0
+            if chunkIndex < chunks.count, let storage = chunks[chunkIndex].storage {
+                fromData = max(0, min(step, chunks[chunkIndex].count - within))
+                if fromData > 0 { destination.copyMemory(from: storage + within, byteCount: fromData) }
             }
             if fromData < step {
                 (destination + fromData).initializeMemory(as: UInt8.self, repeating: 0, count: step - fromData)
@@ -53,14 +64,11 @@ final class RamFile: RamNode {
             let chunkIndex = position / RamFile.chunkSize
             let within = position % RamFile.chunkSize
             let step = min(bytes.count - done, RamFile.chunkSize - within)
-            while chunks.count <= chunkIndex { chunks.append([]) }
-            let needed = within + step
-            if chunks[chunkIndex].count < needed {
-                growChunk(chunkIndex, to: needed)
+            if chunks.count <= chunkIndex {
+                chunks.append(contentsOf: repeatElement(Chunk(), count: chunkIndex + 1 - chunks.count))
             }
-            chunks[chunkIndex].withUnsafeMutableBytes { destination in
-                (destination.baseAddress! + within).copyMemory(from: bytes.baseAddress! + done, byteCount: step)
-            }
+            let storage = reserve(chunkIndex, upTo: within + step)
+            storage.advanced(by: within).copyMemory(from: bytes.baseAddress! + done, byteCount: step)
             done += step
         }
         length = max(length, offset + bytes.count)
@@ -68,15 +76,39 @@ final class RamFile: RamNode {
         return bytes.count
     }
 
+    /// Makes chunk `index` hold at least `needed` bytes (zero-filling any gap); returns its storage.
+    private func reserve(_ index: Int, upTo needed: Int) -> UnsafeMutableRawPointer {
+        var chunk = chunks[index]
+        if chunk.capacity < needed {
+            // Grow geometrically so appends in small blocks stay linear.
+            let capacity = min(RamFile.chunkSize, max(needed, chunk.capacity * 2, RamFile.smallestAllocation))
+            let storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+            if let old = chunk.storage {
+                storage.copyMemory(from: old, byteCount: chunk.count)
+                old.deallocate()
+            }
+            chunk.storage = storage
+            chunk.capacity = capacity
+        }
+        if chunk.count < needed {
+            (chunk.storage! + chunk.count).initializeMemory(as: UInt8.self, repeating: 0, count: needed - chunk.count)
+            chunk.count = needed
+        }
+        chunks[index] = chunk
+        return chunk.storage!
+    }
+
     func truncate(to newSize: Int) throws(Errno) {
         guard newSize >= 0 else { throw .EINVAL }
         guard newSize <= RamFile.maxSize else { throw .EFBIG }
         if newSize < length {
             let keepChunks = (newSize + RamFile.chunkSize - 1) / RamFile.chunkSize
-            if chunks.count > keepChunks { chunks.removeLast(chunks.count - keepChunks) }
+            while chunks.count > keepChunks {
+                chunks.removeLast().storage?.deallocate()
+            }
             let tail = newSize % RamFile.chunkSize
             if tail != 0, keepChunks > 0, chunks[keepChunks - 1].count > tail {
-                chunks[keepChunks - 1].removeLast(chunks[keepChunks - 1].count - tail)
+                chunks[keepChunks - 1].count = tail   // bytes past `count` read as zeros
             }
         }
         // Growing needs no storage: the new range is a hole.
@@ -84,7 +116,7 @@ final class RamFile: RamNode {
         touchModified()
     }
 
-    /// SEEK_DATA/SEEK_HOLE over the chunk map: an empty chunk is a hole.
+    /// SEEK_DATA/SEEK_HOLE over the chunk map: unstored bytes are a hole.
     func seek(_ origin: SeekOrigin, from offset: Int) throws(Errno) -> Int {
         guard offset >= 0, offset < length else { throw .ENXIO }
         var position = offset
@@ -99,14 +131,5 @@ final class RamFile: RamNode {
         }
         if origin == .hole { return length }
         throw .ENXIO
-    }
-
-    private func growChunk(_ index: Int, to count: Int) {
-        let missing = count - chunks[index].count
-        if chunks[index].capacity < count {
-            // Grow geometrically so appends in small blocks stay linear.
-            chunks[index].reserveCapacity(min(RamFile.chunkSize, max(count, chunks[index].capacity * 2)))
-        }
-        chunks[index].append(contentsOf: repeatElement(0, count: missing))
     }
 }
