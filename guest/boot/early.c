@@ -17,7 +17,7 @@ void kernel_early_main(uint32_t start_info_physical) {
     interrupts_init();
     mask_legacy_pic();
     boot_info_capture(start_info_physical);
-    paging_unmap_null_page();
+    paging_protect_null_page_and_stack_guard();
     heap_init();
     swiftfs_kernel_main();
 }

@@ -2,7 +2,7 @@
  * PVH entry: QEMU jumps here in 32-bit protected mode, paging off, with %ebx
  * pointing at the hvm_start_info structure. We zero the BSS, build identity
  * page tables for the first 4 GiB (2 MiB pages; 4 KiB pages for the first
- * 2 MiB), switch to long mode with SSE
+ * 8 MiB), switch to long mode with SSE
  * enabled and call kernel_early_main(start_info) in C.
  */
 
@@ -69,19 +69,25 @@ pvh_start:
     cmp $2048, %ecx
     jne 2b
 
-    /* The first 2 MiB use 4 KiB pages so that page 0 can be unmapped once
-       the start_info (which QEMU puts there) has been read: see paging.c. */
+    /* The first 8 MiB (kernel, page tables, stack) use 4 KiB pages so that
+       single pages can be unmapped later: page 0 once the start_info (which
+       QEMU puts there) has been read, and the stack guard page. See paging.c. */
     xor %ecx, %ecx
 3:  mov %ecx, %eax
     shl $12, %eax
     or $(PAGE_PRESENT | PAGE_WRITABLE), %eax
-    mov %eax, boot_pt0(,%ecx,8)
+    mov %eax, boot_pt(,%ecx,8)
     inc %ecx
-    cmp $512, %ecx
+    cmp $2048, %ecx
     jne 3b
-    mov $boot_pt0, %eax
+    mov $boot_pt, %eax
     or $(PAGE_PRESENT | PAGE_WRITABLE), %eax
-    mov %eax, boot_pd
+    xor %ecx, %ecx
+4:  mov %eax, boot_pd(,%ecx,8)
+    add $4096, %eax
+    inc %ecx
+    cmp $4, %ecx
+    jne 4b
 
     lgdt boot_gdt_pointer
 
@@ -123,12 +129,15 @@ long_mode_entry:
     hlt
     jmp 3b
 
-    .section .rodata.boot, "a"
-    .balign 8
+    /* Writable: interrupts_init() fills in the TSS descriptor. */
+    .section .data.boot, "aw"
+    .balign 16
+    .globl boot_gdt
 boot_gdt:
     .quad 0                         /* null */
     .quad 0x00AF9A000000FFFF        /* 0x08: 64-bit code */
     .quad 0x00CF92000000FFFF        /* 0x10: data */
+    .quad 0, 0                      /* 0x18: 64-bit TSS (16 bytes) */
 boot_gdt_end:
 boot_gdt_pointer:
     .word boot_gdt_end - boot_gdt - 1
@@ -140,9 +149,12 @@ boot_gdt_pointer:
 boot_pml4:  .skip 4096
 boot_pdpt:  .skip 4096
 boot_pd:    .skip 4 * 4096
-    .globl boot_pt0
-boot_pt0:   .skip 4096
-    .balign 16
+    .globl boot_pt
+boot_pt:    .skip 4 * 4096          /* 4 KiB pages for 0..8 MiB */
+    /* Unmapped at boot, so running off the end of the stack faults. */
+    .globl boot_stack_guard
+boot_stack_guard:
+    .skip 4096
     .globl boot_stack_bottom, boot_stack_top
 boot_stack_bottom:
     .skip 1024 * 1024

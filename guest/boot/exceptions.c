@@ -25,15 +25,43 @@ struct idt_pointer {
     uint64_t base;
 } __attribute__((packed));
 
+/* The 64-bit TSS: only IST1 is used, a separate stack for exception
+   handlers, so that even a kernel stack overflow (#PF on the guard page)
+   can be reported instead of escalating to a triple fault. */
+struct task_state_segment {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3, io_map_base;
+} __attribute__((packed));
+
 extern const uint64_t exception_stub_table[32];
+extern uint64_t boot_gdt[5];
 static struct idt_gate idt[256] __attribute__((aligned(16)));
+static struct task_state_segment tss __attribute__((aligned(16)));
+static uint8_t exception_stack[16384] __attribute__((aligned(16)));
+
+static void load_task_state_segment(void) {
+    uint64_t base = (uint64_t)(uintptr_t)&tss;
+    uint64_t limit = sizeof(tss) - 1;
+    tss.ist[0] = (uint64_t)(uintptr_t)(exception_stack + sizeof(exception_stack));
+    tss.io_map_base = sizeof(tss);
+    /* System descriptor, type 0x9 (available 64-bit TSS), present. */
+    boot_gdt[3] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ULL << 40)
+                | (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
+    boot_gdt[4] = base >> 32;
+    __asm__ volatile("ltr %w0" : : "r"(0x18));
+}
 
 void interrupts_init(void) {
+    load_task_state_segment();
     for (int v = 0; v < 32; v++) {
         uint64_t handler = exception_stub_table[v];
         idt[v].offset_low = (uint16_t)handler;
         idt[v].selector = 0x08;
-        idt[v].ist = 0;
+        idt[v].ist = 1;                  /* handlers run on exception_stack */
         idt[v].type_attributes = 0x8E;   /* present, ring 0, 64-bit interrupt gate */
         idt[v].offset_middle = (uint16_t)(handler >> 16);
         idt[v].offset_high = (uint32_t)(handler >> 32);
@@ -91,6 +119,14 @@ void exception_dispatch(struct exception_frame *frame) {
     serial_print(" rsi=");
     serial_print_hex(frame->rsi);
     serial_print("\n");
+    uint64_t guard = (uint64_t)(uintptr_t)boot_stack_guard;
+    if (frame->vector == 14 && cr2 >= guard && cr2 < guard + 4096) {
+        serial_print("  kernel stack overflow (the boot stack is ");
+        serial_print_decimal((uint64_t)(boot_stack_top - boot_stack_bottom) >> 10);
+        serial_print(" KiB)\n");
+    } else if (frame->vector == 14 && cr2 < 4096) {
+        serial_print("  null pointer dereference\n");
+    }
 
     /* Return addresses minus one, so a symbolizer names the call site. */
     serial_print("  backtrace:");

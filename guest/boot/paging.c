@@ -15,7 +15,7 @@
 #define POOL_TABLES   64
 
 extern uint64_t boot_pml4[512];
-extern uint64_t boot_pt0[512];   /* 4 KiB pages of the first 2 MiB (entry.S) */
+extern uint64_t boot_pt[4 * 512];   /* 4 KiB pages of the first 8 MiB (entry.S) */
 static uint64_t table_pool[POOL_TABLES][512] __attribute__((aligned(4096)));
 static int tables_used;
 
@@ -52,10 +52,18 @@ int paging_identity_map(uint64_t physical, uint64_t length, int device) {
     return 0;
 }
 
-/* Unmaps page 0 so that a null pointer dereference faults (#PF, cr2 < 4096)
-   instead of silently writing over low memory. Called after the PVH
-   start_info, which QEMU places in page 0, has been copied. */
-void paging_unmap_null_page(void) {
-    boot_pt0[0] = 0;
-    __asm__ volatile("invlpg (%0)" : : "r"((uintptr_t)0) : "memory");
+/* Unmaps one 4 KiB page of the first 8 MiB, so that touching it faults. */
+static void unmap_small_page(uint64_t address) {
+    if (address >= 4 * 512 * 4096ULL) kernel_panic("paging: page to unmap is not 4 KiB-mapped");
+    boot_pt[address >> 12] = 0;
+    __asm__ volatile("invlpg (%0)" : : "r"((uintptr_t)address) : "memory");
+}
+
+/* Page 0: a null pointer dereference faults (#PF, cr2 < 4096) instead of
+   silently writing over low memory. Called once the PVH start_info, which
+   QEMU places in page 0, has been copied. The stack guard: overflowing the
+   boot stack faults instead of overwriting the BSS below it. */
+void paging_protect_null_page_and_stack_guard(void) {
+    unmap_small_page(0);
+    unmap_small_page((uint64_t)(uintptr_t)boot_stack_guard);
 }

@@ -5,6 +5,7 @@
 //                    check that traps fail the run and name the function
 //   kernel.oom       allocation beyond the heap: must fail the run visibly
 //   kernel.null      load from page 0: must page-fault (page 0 is unmapped)
+//   kernel.stack     unbounded recursion: must hit the stack guard page
 //   kernel.heap      allocator stress: many sizes, alignments, frees, reuse
 //   kernel.clock     prints TSC time against a PIT-timed busy wait
 //   kernel.pci       lists PCI functions, their memory BARs and capabilities
@@ -28,6 +29,9 @@ func runKernelSelfCheck(named name: String) -> Int32 {
         let pointer = UnsafePointer<UInt64>(bitPattern: UInt(cpu_rdtsc() & 0) + 8)!
         print("null: read \(pointer.pointee) (this must not happen)")
         return 1
+    case "kernel.stack":
+        print("stack: recursing without end")
+        return Int32(truncatingIfNeeded: recurseForever(1))
     case "kernel.heap": return runHeapSelfCheck() ? 0 : 1
     case "kernel.clock": return runClockSelfCheck() ? 0 : 1
     case "kernel.pci": listPCIFunctions(); return 0
@@ -36,8 +40,20 @@ func runKernelSelfCheck(named name: String) -> Int32 {
         measureMemoryThroughput()
         return 0
     default:
-        print("unknown kernel self-check '\(name)' (known: kernel.smoke, kernel.trap, kernel.oom, kernel.null, kernel.heap, kernel.clock, kernel.pci, kernel.memory)")
+        print("unknown kernel self-check '\(name)' (known: kernel.smoke, kernel.trap, kernel.oom, kernel.null, kernel.stack, kernel.heap, kernel.clock, kernel.pci, kernel.memory)")
         return 2
+    }
+}
+
+@inline(never)
+func recurseForever(_ depth: Int) -> Int {
+    // A frame that is written through a volatile store after the call keeps
+    // the recursion from being turned into a loop.
+    var frame = (depth, depth, depth, depth)
+    let below = cpu_rdtsc() != 0 ? recurseForever(depth &+ 1) : 0   // always true; hides the recursion from the compiler's warning
+    return withUnsafeMutablePointer(to: &frame) { pointer in
+        volatile_store64(UInt(bitPattern: pointer), UInt64(truncatingIfNeeded: below))
+        return pointer.pointee.1
     }
 }
 

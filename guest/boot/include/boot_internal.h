@@ -18,7 +18,7 @@ void serial_print_decimal(uint64_t value);
 void boot_info_capture(uint32_t start_info_physical);
 void interrupts_init(void);
 void heap_init(void);
-void paging_unmap_null_page(void);
+void paging_protect_null_page_and_stack_guard(void);
 
 /* One usable RAM range from the PVH memory map. */
 struct ram_range { uint64_t base, length; };
@@ -26,6 +26,6 @@ int boot_ram_range_count(void);
 struct ram_range boot_ram_range(int index);
 
 extern char __kernel_start[], __kernel_end[], __bss_start[], __bss_end[];
-extern char boot_stack_bottom[], boot_stack_top[];
+extern char boot_stack_guard[], boot_stack_bottom[], boot_stack_top[];
 
 #endif
