@@ -1,7 +1,7 @@
 // The Swift side of boot: guest/boot/early.c has set up the console, the
 // exception handlers and the heap, then calls here. We calibrate the clock,
 // find the virtio-fs devices and run the application named by the first word
-// of the command line. Names starting with "kernel." are the kernel's own
+// of the command line ("app=" optional). Names starting with "kernel." are the kernel's own
 // self-checks (KernelSelfChecks.swift); everything else goes to
 // applicationMain(commandLine:) in guest/apps. Its return value becomes the
 // exit status (see QEMUExit.swift).
@@ -21,7 +21,8 @@ func kernelMain() -> Never {
     }
     print("swiftfs kernel: ready after \(monotonicNanoseconds() / 1_000) us; running '\(commandLine)'")
 
-    let application = firstWord(of: commandLine)
+    var application = firstWord(of: commandLine)
+    if application.hasPrefix("app=") { application = String(application.dropFirst(4)) }
     if application.hasPrefix("kernel.") {
         exitQEMU(status: runKernelSelfCheck(named: application))
     }
