@@ -7,5 +7,5 @@ func resetFuseStatistics(root: String) {
 
 func printFuseStatistics(app: String, root: String) {
     guard let fileSystem = systemVFS.fileSystem(mountedAt: root) as? FuseFileSystem else { return }
-    print("RESULT fuse_requests app=\(app) root=\(root) \(fileSystem.session.statisticsSummary)")
+    print("RESULT fuse_requests app=\(app) root=\(root) \(fileSystem.session.statisticsSummary) cached_nodes=\(fileSystem.table.nodeCount) cached_entries=\(fileSystem.table.entryCount)")
 }

@@ -41,6 +41,7 @@ private struct SelftestRun {
         listing()
         attributes()
         manyFiles()
+        cInterface()
         cleanUp()
     }
 
@@ -351,6 +352,27 @@ private struct SelftestRun {
         report.check("unlink 200 files", ok)
         report.succeeds("rmdir emptied dir") { () throws(Errno) in try Posix.rmdir(dir) }
         report.check("no descriptors leaked", systemDescriptors.openCount == 0, "\(systemDescriptors.openCount) open")
+    }
+
+    /// The @_cdecl entry points C code would call (-errno results, Linux struct stat).
+    private func cInterface() {
+        var path = Array((base + "/c-api.txt").utf8).map { CChar(bitPattern: $0) }
+        path.append(0)
+        var missing = Array((base + "/none").utf8).map { CChar(bitPattern: $0) }
+        missing.append(0)
+        report.check("C open missing = -ENOENT", swiftfs_open(missing, 0, 0) == -2)
+        let fd = swiftfs_open(path, 0o1 | 0o100 | 0o200, 0o644)
+        report.check("C open O_CREAT|O_EXCL", fd >= 3, "returned \(fd)")
+        let text: [UInt8] = Array("C side".utf8)
+        report.check("C write", swiftfs_write(fd, text, text.count) == text.count)
+        var stat = [UInt8](repeating: 0, count: 144)
+        report.check("C fstat", swiftfs_fstat(fd, &stat) == 0)
+        let size = stat.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 48, as: Int64.self) }
+        let mode = stat.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 24, as: UInt32.self) }
+        report.check("C stat layout", size == 6 && mode == 0o100644, "size \(size) mode \(mode)")
+        report.check("C close", swiftfs_close(fd) == 0)
+        report.check("C close again = -EBADF", swiftfs_close(fd) == -9)
+        report.check("C unlink", swiftfs_unlink(path) == 0)
     }
 
     /// Leaves only hello.txt and pattern.bin (see the header comment).
