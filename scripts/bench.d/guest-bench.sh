@@ -1,0 +1,92 @@
+#!/bin/sh
+# Runs inside the Linux test guest (busybox sh) from the bench initramfs, as swiftfs.script=/bench/guest-bench.sh;
+# $1 is the mounted share (virtio-fs or 9p). Parameters come from the kernel command line:
+#   bench.size=MiB      fio file size (sequential jobs stop at the end of the file or after bench.seqtime s)
+#   bench.seqtime=S     cap for each sequential fio job      bench.randtime=S  runtime of each random job
+#   bench.meta=N        files for the create/stat/unlink test
+#   bench.pm=FILES,TRANSACTIONS,MIN,MAX,SEED                 Debian postmark parameters
+#   bench.parts=fio,meta,postmark                            which parts to run
+# Prints "RESULT ..." lines and fio's JSON between BENCH-FIO-JSON-BEGIN/END markers for scripts/bench.
+export PATH=/usr/bin:/bin
+mnt=${1:-/mnt}
+size=64 seqtime=20 randtime=5 meta=500 pm=500,500,500,10000,42 parts=fio,meta,postmark
+# shellcheck disable=SC2013 # one line of words
+for word in $(cat /proc/cmdline); do
+    case $word in
+        bench.size=*) size=${word#*=} ;;
+        bench.seqtime=*) seqtime=${word#*=} ;;
+        bench.randtime=*) randtime=${word#*=} ;;
+        bench.meta=*) meta=${word#*=} ;;
+        bench.pm=*) pm=${word#*=} ;;
+        bench.parts=*) parts=${word#*=} ;;
+    esac
+done
+work=$mnt/swiftfs-bench
+rm -rf "$work"
+mkdir -p "$work" || { echo "RESULT error what=mkdir"; exit 1; }
+echo "BENCH-GUEST: kernel $(uname -r), share $(grep " $mnt " /proc/mounts | cut -d' ' -f1,3,4)"
+status=0
+
+case ",$parts," in *,fio,*)
+    # psync with O_DIRECT: every request goes to the file server (no guest page cache on either side of
+    # the comparison); one fio process, the jobs one after another (stonewall).
+    cat >/tmp/bench.fio <<JOBS
+[global]
+ioengine=psync
+direct=1
+thread
+filename=$work/fio.dat
+size=${size}m
+clocksource=clock_gettime
+stonewall
+
+[seqwrite]
+rw=write
+bs=1m
+runtime=$seqtime
+end_fsync=1
+
+[seqread]
+rw=read
+bs=1m
+runtime=$seqtime
+
+[randread]
+rw=randread
+bs=4k
+runtime=$randtime
+time_based
+
+[randwrite]
+rw=randwrite
+bs=4k
+runtime=$randtime
+time_based
+JOBS
+    echo "BENCH-FIO-JSON-BEGIN"
+    fio --output-format=json /tmp/bench.fio || { status=1; echo "RESULT error what=fio"; }
+    echo "BENCH-FIO-JSON-END"
+    rm -f "$work/fio.dat"
+    ;;
+esac
+
+case ",$parts," in *,meta,*)
+    benchtool meta "$work/meta" "$meta" || { status=1; echo "RESULT error what=meta"; }
+    ;;
+esac
+
+case ",$parts," in *,postmark,*)
+    IFS=, read -r files transactions min max seed <<PM
+$pm
+PM
+    mkdir -p "$work/postmark"
+    printf '%s\n' "set size $min $max" "set number $files" "set transactions $transactions" "set seed $seed" \
+        "set read 512" "set write 512" "set buffering false" "set bias read 5" "set bias create 5" \
+        "set subdirectories 0" "set location $work/postmark" run quit >/tmp/pm.cfg
+    benchtool postmark --bin /usr/bin/postmark /tmp/pm.cfg 2>/dev/null || { status=1; echo "RESULT error what=postmark"; }
+    ;;
+esac
+
+rm -rf "$work"
+echo "BENCH-GUEST-DONE status=$status"
+exit $status

@@ -1,0 +1,434 @@
+#!/usr/bin/env python3
+"""Turns the logs of scripts/bench into tables (stdout and results.md), results.json and PNG plots.
+
+Usage: report.py LOGDIR OUTDIR
+
+LOGDIR holds run.json (parameters) and one log per run, named KIND-CONFIG-rREP.log with KIND in
+linux, unikernel, native. Every log is scanned for "RESULT <what> key=value ..." lines (anywhere in a line:
+a serial console may put other bytes in front), for fio's JSON between BENCH-FIO-JSON-BEGIN/END, and for
+"HOST ..." lines that scripts/bench appends about the run itself.
+
+Medians over the repetitions; the ratio columns are medians of the ratios taken within each repetition
+(the configurations of one repetition ran back to back, so they saw about the same machine).
+"""
+import json
+import os
+import re
+import statistics
+import sys
+
+LOG_NAME = re.compile(r"^(linux|unikernel|native)-(.+)-r(\d+)\.log$")
+RESULT = re.compile(r"RESULT (\w[\w-]*)((?: [\w./-]+=[^ ]*)*)")
+
+# Linux guest metrics, all "higher is better": (key, label).
+LINUX_METRICS = [
+    ("seqwrite_MiBps", "fio seq write 1 MiB (MiB/s)"),
+    ("seqread_MiBps", "fio seq read 1 MiB (MiB/s)"),
+    ("randread_iops", "fio rand read 4 KiB (IOPS)"),
+    ("randwrite_iops", "fio rand write 4 KiB (IOPS)"),
+    ("create_per_s", "create empty files (/s)"),
+    ("stat_per_s", "stat, cold caches (/s)"),
+    ("unlink_per_s", "unlink (/s)"),
+    ("pm_tps", "postmark transactions (/s)"),
+    ("pm_read_MBps", "postmark read (MB/s)"),
+    ("pm_write_MBps", "postmark write (MB/s)"),
+]
+LINUX_ORDER = ["swiftfsd", "virtiofsd", "9p", "swiftfsd-q2", "swiftfsd-tp4"]
+LINUX_DESC = {
+    "swiftfsd": "swiftfsd",
+    "virtiofsd": "C virtiofsd",
+    "9p": "QEMU 9p",
+    "swiftfsd-q2": "swiftfsd, 2 request queues",
+    "swiftfsd-tp4": "swiftfsd, --thread-pool-size=4",
+}
+LAT_OPS = ["open_close", "stat", "read_4k", "write_4k", "create_unlink"]
+
+
+def parse_kv(text):
+    out = {}
+    for item in text.split():
+        if "=" not in item:
+            continue
+        key, value = item.split("=", 1)
+        try:
+            out[key] = float(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def parse_log(path):
+    """Returns (results, fio_json_or_None, host_lines, problems) of one log."""
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8", "replace").replace("\r", "")
+    results, host, problems = [], [], []
+    fio_lines, in_fio, fio = [], False, None
+    for line in text.split("\n"):
+        if "BENCH-FIO-JSON-BEGIN" in line:
+            in_fio, fio_lines = True, []
+            continue
+        if "BENCH-FIO-JSON-END" in line:
+            in_fio = False
+            blob = "\n".join(fio_lines)
+            start = blob.find("{")
+            try:
+                fio = json.loads(blob[start:]) if start >= 0 else None
+            except ValueError as error:
+                problems.append(f"fio JSON unreadable ({error})")
+            continue
+        if in_fio:
+            fio_lines.append(line)
+            continue
+        if line.startswith("HOST "):
+            host.append(line[5:])
+            if line.startswith("HOST error"):
+                problems.append(line[11:])
+            continue
+        m = RESULT.search(line)
+        if m:
+            kv = parse_kv(m.group(2))
+            results.append((m.group(1), kv))
+            if m.group(1) == "error" or kv.get("error") not in (None, 0.0, 0):
+                problems.append("guest reported: " + line[m.start():].strip())
+    for pattern in ("run-guest: guest crashed", "run-guest: timed out", "Kernel panic", "BUG:", "Oops",
+                    "task .* blocked for more than", "postmark: .* errors"):
+        m = re.search(pattern, text)
+        if m:
+            problems.append("log says: " + text[m.start():m.start() + 160].split("\n")[0])
+    return results, fio, host, problems
+
+
+def fio_metrics(fio):
+    metrics = {}
+    for job in (fio or {}).get("jobs", []):
+        name = job.get("jobname")
+        if job.get("error"):
+            continue
+        if name == "seqwrite":
+            metrics["seqwrite_MiBps"] = job["write"]["bw"] / 1024
+        elif name == "seqread":
+            metrics["seqread_MiBps"] = job["read"]["bw"] / 1024
+        elif name == "randread":
+            metrics["randread_iops"] = job["read"]["iops"]
+            metrics["randread_lat_us"] = job["read"]["clat_ns"]["mean"] / 1000
+        elif name == "randwrite":
+            metrics["randwrite_iops"] = job["write"]["iops"]
+            metrics["randwrite_lat_us"] = job["write"]["clat_ns"]["mean"] / 1000
+    return metrics
+
+
+def collect(logdir):
+    """runs[(kind, config)][rep] = {metric: value}; problems = [(log, text)]."""
+    runs, problems = {}, []
+    for name in sorted(os.listdir(logdir)):
+        m = LOG_NAME.match(name)
+        if not m or name.endswith(".daemon.log"):
+            continue
+        kind, config, rep = m.group(1), m.group(2), int(m.group(3))
+        results, fio, host, log_problems = parse_log(os.path.join(logdir, name))
+        problems += [(name, p) for p in log_problems]
+        metrics = {}
+        if kind == "linux":
+            metrics.update(fio_metrics(fio))
+            for what, kv in results:
+                if what == "meta":
+                    for key in ("create_per_s", "stat_per_s", "unlink_per_s"):
+                        if key in kv:
+                            metrics[key] = kv[key]
+                elif what == "postmark" and "tps" in kv:
+                    metrics.update(pm_tps=kv["tps"], pm_read_MBps=kv["read_MBps"],
+                                   pm_write_MBps=kv["write_MBps"], pm_total_s=kv["total_s"])
+        elif kind == "native" or config.startswith("postmark-"):
+            # Several runs in one log (native): the median of each number.
+            pms = [kv for what, kv in results if what == "postmark" and "tps" in kv]
+            if pms:
+                for metric, field in (("pm_tps", "tps"), ("pm_read_MBps", "read_MBps"),
+                                      ("pm_write_MBps", "write_MBps"), ("pm_total_s", "total_s")):
+                    metrics[metric] = statistics.median(kv[field] for kv in pms)
+        else:  # unikernel latency
+            for what, kv in results:
+                if what == "latency" and "median_ns" in kv:
+                    root = "ram" if kv.get("root") == "/ram" else "host"
+                    metrics[f"{root}_{kv['op']}_ns"] = kv["median_ns"]
+        if not metrics:
+            problems.append((name, "no results"))
+        for line in host:
+            hk = parse_kv(line)
+            status = hk.get("qemu_status", hk.get("status", 0))
+            if status not in (0, 0.0):
+                problems.append((name, f"exit status {int(status)}"))
+        runs.setdefault((kind, config), {})[rep] = metrics
+    return runs, problems
+
+
+def summary(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values),
+            "values": values}
+
+
+def metric_summary(runs, key, metric):
+    reps = runs.get(key, {})
+    return summary([m.get(metric) for m in reps.values()])
+
+
+def paired_ratio(runs, a, b, metric):
+    """Median over repetitions of a/b, using only repetitions where both ran."""
+    ra, rb = runs.get(a, {}), runs.get(b, {})
+    ratios = [ra[r][metric] / rb[r][metric] for r in ra
+              if r in rb and ra[r].get(metric) and rb[r].get(metric)]
+    return summary(ratios)
+
+
+def fmt(value, digits=None):
+    if value is None:
+        return "—"
+    if digits is None:
+        a = abs(value)
+        digits = 0 if a >= 100 else 1 if a >= 10 else 2 if a >= 1 else 3
+    return f"{value:,.{digits}f}"
+
+
+def fmt_cell(s):
+    """median with the spread of the repetitions: 1,234 ±5% (half the range over the median)."""
+    if s is None:
+        return "—"
+    if s["n"] > 1 and s["median"]:
+        spread = (s["max"] - s["min"]) / 2 / abs(s["median"]) * 100
+        return f"{fmt(s['median'])} ±{spread:.0f}%"
+    return fmt(s["median"])
+
+
+def fmt_ratio(s):
+    return "—" if s is None else f"{s['median']:.2f}×"
+
+
+def md_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main():
+    logdir, outdir = sys.argv[1], sys.argv[2]
+    with open(os.path.join(logdir, "run.json")) as f:
+        run = json.load(f)
+    runs, problems = collect(logdir)
+    data = {"run": run, "linux": {}, "linux_ratios": {}, "postmark": {}, "latency": {}, "goals": {},
+            "problems": [f"{n}: {p}" for n, p in problems]}
+    md = [f"# swiftfs benchmark results\n",
+          f"{run['date']} — {run['host']}; {'quick' if run['quick'] else 'full'} run, {run['reps']} repetitions, "
+          f"{run['duration_s']} s; commit {run['commit'][:12]}"
+          f"{' + ' + str(run['modified_files']) + ' modified files' if run['modified_files'] else ''}; "
+          f"swiftfsd: {run['swiftfsd']}; unikernel: {run['unikernel']}; load average at the end {run['load_at_end']}.\n",
+          "Cells: median over the repetitions ±half their range. Ratios: median of the per-repetition ratios.\n"]
+    p = run["params"]
+
+    # --- 1. Linux guest --------------------------------------------------------------------------------
+    configs = [c for c in LINUX_ORDER if ("linux", c) in runs] + \
+              sorted(c for k, c in runs if k == "linux" and c not in LINUX_ORDER)
+    if configs:
+        ratio_cols = []
+        if "swiftfsd" in configs and "virtiofsd" in configs:
+            ratio_cols.append(("swiftfsd", "virtiofsd"))
+        if "swiftfsd" in configs and "9p" in configs:
+            ratio_cols.append(("swiftfsd", "9p"))
+        for variant in ("swiftfsd-q2", "swiftfsd-tp4"):
+            if variant in configs and "swiftfsd" in configs:
+                ratio_cols.append((variant, "swiftfsd"))
+        rows = []
+        for metric, label in LINUX_METRICS:
+            row = [label]
+            for c in configs:
+                s = metric_summary(runs, ("linux", c), metric)
+                data["linux"].setdefault(c, {})[metric] = s
+                row.append(fmt_cell(s))
+            for a, b in ratio_cols:
+                r = paired_ratio(runs, ("linux", a), ("linux", b), metric)
+                data["linux_ratios"].setdefault(f"{a}/{b}", {})[metric] = r
+                row.append(fmt_ratio(r))
+            rows.append(row)
+        for c in configs:
+            for metric in ("randread_lat_us", "randwrite_lat_us", "pm_total_s"):
+                data["linux"].setdefault(c, {})[metric] = metric_summary(runs, ("linux", c), metric)
+        header = ["Linux guest"] + configs + [f"{a} ÷ {b}" for a, b in ratio_cols]
+        md += ["## 1. Linux guest: daemon comparison\n",
+               f"Linux 6.1 guest, QEMU TCG, 1 vCPU, 1 GiB; share on the host's /dev/shm. fio: psync, O_DIRECT, "
+               f"{p['fio_size_mib']} MiB file (sequential jobs capped at {p['fio_seq_cap_s']} s, random jobs "
+               f"{p['fio_rand_s']} s); metadata: {p['meta_files']} empty files, guest caches dropped before each "
+               f"phase; Debian postmark {pm_desc(p)}. Higher is better everywhere. "
+               "Configs: " + "; ".join(f"{c} = {LINUX_DESC.get(c, c)}" for c in configs) + ".\n",
+               md_table(header, rows), ""]
+
+    # --- 2. Postmark everywhere -----------------------------------------------------------------------
+    pm_rows_spec = [
+        (("native", "postmark"), "Debian postmark, host natively (/dev/shm)", None),
+        (("unikernel", "postmark-ram"), "unikernel, /ram", None),
+        (("unikernel", "postmark-swiftfsd"), "unikernel, /host over swiftfsd", ("linux", "swiftfsd")),
+        (("unikernel", "postmark-virtiofsd"), "unikernel, /host over virtiofsd", ("linux", "virtiofsd")),
+        (("linux", "swiftfsd"), "Linux guest, Debian postmark over swiftfsd", None),
+        (("linux", "virtiofsd"), "Linux guest, Debian postmark over virtiofsd", None),
+        (("linux", "9p"), "Linux guest, Debian postmark over 9p", None),
+    ]
+    pm_rows = []
+    native = ("native", "postmark")
+    for key, label, linux_ref in pm_rows_spec:
+        if key not in runs:
+            continue
+        entry = {m: metric_summary(runs, key, m) for m in ("pm_tps", "pm_read_MBps", "pm_write_MBps", "pm_total_s")}
+        entry["tps_vs_native"] = paired_ratio(runs, key, native, "pm_tps") if key != native else None
+        entry["tps_vs_linux_same_daemon"] = paired_ratio(runs, key, linux_ref, "pm_tps") if linux_ref else None
+        data["postmark"][label] = entry
+        pm_rows.append([label, fmt_cell(entry["pm_tps"]), fmt_cell(entry["pm_read_MBps"]),
+                        fmt_cell(entry["pm_write_MBps"]), fmt_cell(entry["pm_total_s"]),
+                        fmt_ratio(entry["tps_vs_native"]), fmt_ratio(entry["tps_vs_linux_same_daemon"])])
+    if pm_rows:
+        md += ["## 2. Postmark: unikernel vs Linux guest vs host\n",
+               f"Same parameters everywhere: {pm_desc(p)}, 512-byte reads and writes, unbuffered. tps = "
+               "transactions per second of the transaction phase; MB/s = megabytes (2^20) read or written over "
+               "the whole run (creation + transactions + deletion). Debian postmark reports whole seconds only, "
+               "so its phases are timed by scripts/bench.d/benchtool from the moments its progress output "
+               "arrives.\n",
+               md_table(["Postmark", "tps", "read MB/s", "write MB/s", "total s", "tps ÷ host native",
+                         "tps ÷ Linux guest, same daemon"], pm_rows), ""]
+
+    # --- 3. Unikernel latency -------------------------------------------------------------------------
+    lat_keys = [k for k in (("unikernel", "latency-swiftfsd"), ("unikernel", "latency-virtiofsd")) if k in runs]
+    if lat_keys:
+        rows = []
+        for op in LAT_OPS:
+            ram = summary([m.get(f"ram_{op}_ns") for k in lat_keys for m in runs[k].values()])
+            sw = metric_summary(runs, ("unikernel", "latency-swiftfsd"), f"host_{op}_ns")
+            vf = metric_summary(runs, ("unikernel", "latency-virtiofsd"), f"host_{op}_ns")
+            ratio = paired_ratio(runs, ("unikernel", "latency-swiftfsd"), ("unikernel", "latency-virtiofsd"),
+                                 f"host_{op}_ns")
+            data["latency"][op] = {"ram_ns": ram, "host_swiftfsd_ns": sw, "host_virtiofsd_ns": vf,
+                                   "swiftfsd/virtiofsd": ratio}
+            rows.append([op, fmt_cell(ram), fmt_cell(sw), fmt_cell(vf), fmt_ratio(ratio)])
+        md += ["## 3. Unikernel latency (ns per call, median of each run's median)\n",
+               f"app=latency, {p['latency_iterations']} timed calls per operation on a 4 KiB file; lower is better. "
+               "/host goes through the unikernel's FUSE client (with its caches) to the daemon.\n",
+               md_table(["operation", "/ram", "/host swiftfsd", "/host virtiofsd", "swiftfsd ÷ virtiofsd"], rows),
+               ""]
+
+    # --- goals ---------------------------------------------------------------------------------------
+    goals = []
+    if data["latency"]:
+        ram_calls = {op: v["ram_ns"]["median"] for op, v in data["latency"].items() if v["ram_ns"]}
+        if ram_calls:
+            best = min(ram_calls, key=ram_calls.get)
+            worst = max(ram_calls, key=ram_calls.get)
+            met = all(v < 1000 for v in ram_calls.values())
+            data["goals"]["ram_call_under_1us"] = {"met": met, "ns": ram_calls}
+            goals.append(f"- /ram call well under 1 µs under TCG: **{'met' if met else 'not met'}** — "
+                         f"fastest {best} {fmt(ram_calls[best], 0)} ns, slowest {worst} {fmt(ram_calls[worst], 0)} ns.")
+    for daemon in ("swiftfsd", "virtiofsd"):
+        label = f"unikernel, /host over {daemon}"
+        entry = data["postmark"].get(label)
+        if entry and entry["tps_vs_linux_same_daemon"]:
+            r = entry["tps_vs_linux_same_daemon"]["median"]
+            data["goals"][f"unikernel_vs_linux_postmark_{daemon}"] = r
+            goals.append(f"- unikernel Postmark vs Linux guest Postmark, both over {daemon}: **{r:.1f}×** the "
+                         "transactions per second.")
+    sv = data["linux_ratios"].get("swiftfsd/virtiofsd")
+    if sv:
+        worse = [k for k, v in sv.items() if v and v["median"] < 0.9]
+        data["goals"]["swiftfsd_below_virtiofsd"] = worse
+        label = dict(LINUX_METRICS)
+        goals.append("- Linux guest, swiftfsd vs virtiofsd: " + (
+            "within 10% or better on every metric." if not worse else
+            "more than 10% slower on " + ", ".join(f"{label[k]} ({sv[k]['median']:.2f}×)" for k in worse) + "."))
+    if goals:
+        md += ["## Goals\n"] + goals + [""]
+    if data["problems"]:
+        md += ["## Problems seen in this run\n"] + [f"- {x}" for x in data["problems"]] + [""]
+
+    text = "\n".join(md)
+    with open(os.path.join(outdir, "results.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(outdir, "results.json"), "w") as f:
+        json.dump(data, f, indent=1, ensure_ascii=False)
+    print(text)
+    plots(data, configs, outdir)
+
+
+def pm_desc(p):
+    pm = p["postmark"]
+    return (f"{pm['files']} files of {pm['min']}–{pm['max']} bytes, {pm['transactions']} transactions, "
+            f"seed {pm['seed']}")
+
+
+def plots(data, configs, outdir):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        print(f"report.py: no plots ({error})", file=sys.stderr)
+        return
+    written = []
+    # Linux guest: every metric relative to the C virtiofsd.
+    ref = "virtiofsd" if "virtiofsd" in configs else (configs[0] if configs else None)
+    if ref:
+        metrics = [(k, l) for k, l in LINUX_METRICS if (data["linux"][ref].get(k) or {}).get("median")]
+        fig, ax = plt.subplots(figsize=(11, 4.8))
+        width = 0.8 / len(configs)
+        for i, c in enumerate(configs):
+            vals = []
+            for k, _ in metrics:
+                s, r = data["linux"][c].get(k), data["linux"][ref][k]
+                vals.append(s["median"] / r["median"] if s and r and r["median"] else 0)
+            ax.bar([j + i * width for j in range(len(metrics))], vals, width, label=LINUX_DESC.get(c, c))
+        ax.axhline(1, color="black", linewidth=0.8)
+        ax.set_xticks([j + width * (len(configs) - 1) / 2 for j in range(len(metrics))])
+        ax.set_xticklabels([l.split(" (")[0] for _, l in metrics], rotation=25, ha="right", fontsize=8)
+        ax.set_ylabel(f"relative to {ref} (higher is better)")
+        ax.set_title("Linux guest over virtio-fs / 9p (QEMU TCG), medians")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, "linux-guest.png"), dpi=110)
+        plt.close(fig)
+        written.append("linux-guest.png")
+    if data["postmark"]:
+        labels = list(data["postmark"])
+        vals = [(data["postmark"][l]["pm_tps"] or {}).get("median", 0) for l in labels]
+        fig, ax = plt.subplots(figsize=(9, 0.5 * len(labels) + 1.5))
+        ax.barh(range(len(labels)), vals, color="tab:blue")
+        ax.set_yticks(range(len(labels)))
+        ax.set_yticklabels(labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        for i, v in enumerate(vals):
+            ax.text(v, i, f" {v:,.0f}", va="center", fontsize=8)
+        ax.set_xlabel("postmark transactions per second (log scale)")
+        ax.set_title("Postmark, same parameters everywhere")
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, "postmark.png"), dpi=110)
+        plt.close(fig)
+        written.append("postmark.png")
+    if data["latency"]:
+        ops = list(data["latency"])
+        series = [("ram_ns", "/ram"), ("host_swiftfsd_ns", "/host swiftfsd"), ("host_virtiofsd_ns", "/host virtiofsd")]
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        width = 0.8 / len(series)
+        for i, (k, l) in enumerate(series):
+            vals = [(data["latency"][op][k] or {}).get("median", 0) for op in ops]
+            ax.bar([j + i * width for j in range(len(ops))], vals, width, label=l)
+        ax.axhline(1000, color="red", linewidth=0.8, linestyle="--", label="1 µs")
+        ax.set_yscale("log")
+        ax.set_xticks([j + width for j in range(len(ops))])
+        ax.set_xticklabels(ops)
+        ax.set_ylabel("ns per call (log scale, lower is better)")
+        ax.set_title("Unikernel call latency under QEMU TCG")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, "latency.png"), dpi=110)
+        plt.close(fig)
+        written.append("latency.png")
+    print(f"\nplots: {', '.join(os.path.join(outdir, w) for w in written)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
