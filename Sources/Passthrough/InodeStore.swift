@@ -85,6 +85,24 @@ final class InodeStore: Sendable {
         }
     }
 
+    /// Counts one more lookup of an inode the caller holds ("." and ".."),
+    /// returning the inode the table has for that file (re-added if a FORGET
+    /// removed it meanwhile). The root is not counted.
+    func referenceAgain(_ inode: Inode) -> Inode {
+        if inode.node == .root { return inode }
+        return tables.withLock { tables in
+            let node = tables.byKey[inode.key] ?? inode.node
+            if var record = tables.byNode[node] {
+                record.lookups += 1
+                tables.byNode[node] = record
+                return record.inode
+            }
+            tables.byNode[inode.node] = Record(inode: inode, lookups: 1)
+            tables.byKey[inode.key] = inode.node
+            return inode
+        }
+    }
+
     /// Drops `count` lookups; the node goes when none remain. A count larger
     /// than what was given is clamped; unknown nodes and the root are ignored.
     /// Returns whether the node was removed.

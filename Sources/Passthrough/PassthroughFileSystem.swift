@@ -79,13 +79,8 @@ public final class PassthroughFileSystem: FileSystem {
     func entry(for inode: Inode) throws(Errno) -> Entry {
         var st = stat()
         try Self.statNode(inode.fd, &st)
-        if inode.node != .root {
-            // Re-reference through a fresh descriptor so the count goes up by one.
-            let fd = try systemCall { withProcFDNameOpen(procSelfFD, inode.fd, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC) }
-            let (_, adopted) = inodes.reference(fd: fd, stat: st)
-            if !adopted { close(fd) }
-        }
-        return Entry(node: inode.node, attr: FuseAttr(st), entryTimeout: timeout, attrTimeout: timeout)
+        let counted = inodes.referenceAgain(inode)
+        return Entry(node: counted.node, attr: FuseAttr(st), entryTimeout: timeout, attrTimeout: timeout)
     }
 
     func attributes(of inode: Inode) throws(Errno) -> Attributes {

@@ -21,6 +21,19 @@ import Testing
         #expect(try t.lookup("f").node != node)
     }
 
+    @Test func dotAndDotDotCountLookupsOfTheDirectoryTheyName() throws {
+        let t = try PassthroughFixture()
+        let dir = try t.mkdir("d")
+        let sub = try t.mkdir("s", in: dir.node)
+        #expect(try t.lookup(".", in: dir.node).node == dir.node)
+        #expect(try t.lookup("..", in: sub.node).node == dir.node)
+        #expect(t.fs.inodes.lookupCount(dir.node) == 3)
+        t.fs.forget(node: dir.node, count: 3)
+        #expect(t.fs.inodes.lookupCount(dir.node) == nil)
+        // ".." of a directory whose parent the kernel forgot is refused, not invented.
+        #expect(throws: Errno.accessDenied) { try t.lookup("..", in: sub.node) }
+    }
+
     @Test func forgetOfMoreThanGivenClamps() throws {
         let t = try PassthroughFixture()
         t.writeHostFile("f", "x")
