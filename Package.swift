@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "ProtocolTests", dependencies: ["SwiftFSProtocol", "CLinuxHeaders"]),
         .testTarget(name: "FuseServerTests", dependencies: ["FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
         .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "FuseServer", "SwiftFSProtocol", "CShim"]),
-        .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
+        .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "swiftfsd", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -49,8 +49,11 @@ public struct DeviceQueue {
     public private(set) var lastAvailableIndex: UInt16
     /// Our copy of used.idx: only the device writes it.
     public private(set) var usedIndex: UInt16
-    /// used.idx when the driver was last notified.
+    /// used.idx when the driver was last notified; not meaningful until the
+    /// first notification after a start, which is always sent (the driver's
+    /// used_event may be stale from before a restart).
     private var signalledUsedIndex: UInt16
+    private var signalledUsedIndexValid = false
 
     public init(size: Int, rings: SplitRingPointers, lastAvailableIndex: UInt16, eventIndex: Bool) {
         self.size = size
@@ -119,9 +122,12 @@ public struct DeviceQueue {
         shim_fence_seq_cst()
         let old = signalledUsedIndex
         let new = usedIndex
-        if old == new { return false }
+        let valid = signalledUsedIndexValid
         signalledUsedIndex = new
+        signalledUsedIndexValid = true
+        if valid && old == new { return false }
         if eventIndex {
+            if !valid { return true }
             let usedEvent = shim_load_acquire_u16(rings.available + layout.usedEventOffset)
             return virtqueueNeedsEvent(eventIndex: usedEvent, new: new, old: old)
         }

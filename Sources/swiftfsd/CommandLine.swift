@@ -46,9 +46,13 @@ struct DaemonSettings: Sendable {
     var listeningFd: Int32?
     var tag: String?
     var cache: CacheMode = .auto
-    /// As the C virtiofsd: a blocking request (F_SETLKW, flock) holds a
-    /// pool thread, not the queue, so the request that releases it can run.
-    var threadPoolSize = 64
+    /// nil: the transport's default (see `vhostThreadPoolSize`).
+    var threadPoolSize: Int?
+
+    /// As the C virtiofsd, a pool of 64: a blocking request (F_SETLKW,
+    /// flock) then holds a pool thread, not the queue, so the request that
+    /// releases it can run.
+    var vhostThreadPoolSize: Int { threadPoolSize ?? 64 }
     /// namespace needs root (CAP_SYS_ADMIN), like virtiofsd's default; others get none.
     var sandbox: SandboxMode = geteuid() == 0 ? .namespace : .none
     /// On by default (unlike virtiofsd): guests expect xattrs to work.

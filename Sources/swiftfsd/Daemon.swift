@@ -42,7 +42,7 @@ struct Daemon {
         let connection = try listener.accept()
         logger.info("front end connected\(settings.tag.map { " (tag \($0))" } ?? "")")
         let backend = VhostUserBackend(handler: handler,
-                                       configuration: .init(threadPoolSize: settings.threadPoolSize),
+                                       configuration: .init(threadPoolSize: settings.vhostThreadPoolSize),
                                        logger: logger)
         do {
             try backend.serve(connection)
@@ -61,10 +61,15 @@ struct Daemon {
     /// The session handles SIGINT/SIGTERM itself (it unmounts).
     private func serveFuseMount(at mountPoint: String) throws {
         let handler = try FileSystemFactory.makeHandler(settings: settings, logger: logger)
-        // Each /dev/fuse worker holds two request-sized buffers; a blocking lock holds one worker.
-        let threads = settings.threadPoolSize == 0 ? 1 : min(settings.threadPoolSize, 16)
-        let session = try FuseMountSession(mountPoint: mountPoint, handler: handler, options: settings.mountOptions,
-                                           threads: threads, logger: logger)
+        // Each /dev/fuse worker holds two request-sized buffers: keep the session's default unless asked.
+        let session: FuseMountSession
+        if let threads = settings.threadPoolSize {
+            session = try FuseMountSession(mountPoint: mountPoint, handler: handler, options: settings.mountOptions,
+                                           threads: max(1, threads), logger: logger)
+        } else {
+            session = try FuseMountSession(mountPoint: mountPoint, handler: handler, options: settings.mountOptions,
+                                           logger: logger)
+        }
         try session.run()
     }
 

@@ -92,7 +92,7 @@ struct Swiftfsd: ParsableCommand {
         if printCapabilities { return }
         let settings = try settings()
         guard settings.sharedDirectory != nil else { throw ValidationError("--shared-dir (or -o source=DIR) is required") }
-        guard settings.threadPoolSize >= 0 && settings.threadPoolSize <= 1024 else {
+        guard (0...1024).contains(settings.vhostThreadPoolSize) else {
             throw ValidationError("--thread-pool-size must be between 0 and 1024")
         }
         let transports = [settings.socketPath != nil, settings.listeningFd != nil, settings.fuseMountPoint != nil]

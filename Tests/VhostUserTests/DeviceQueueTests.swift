@@ -63,6 +63,7 @@ import Testing
 
     @Test func withoutEventIndexHonoursNoInterrupt() throws {
         var queue = try queue(eventIndex: false)
+        _ = queue.needsNotification()
         queue.pushUsed(head: 0, length: 1)
         let result1 = queue.needsNotification()
         #expect(result1)
@@ -77,6 +78,8 @@ import Testing
     @Test func withEventIndexNotifiesOnlyWhenUsedEventIsCrossed() throws {
         var queue = try queue(eventIndex: true)
         guest.setUsedEvent(0)
+        let first = queue.needsNotification()
+        #expect(first, "the first check after a start always notifies")
         queue.pushUsed(head: 0, length: 1)
         let result4 = queue.needsNotification()
         #expect(result4, "used idx moved 0 -> 1 past used_event 0")
