@@ -16,13 +16,20 @@ func applicationMain(commandLine: String) -> Int32 {
     let dataCaching = arguments.integer("fuse_cache", default: 1) != 0
     for line in mountStandardFileSystems(virtioFSTag: tag, dataCaching: dataCaching) { print(line) }
     let app = arguments.string("app", default: arguments.firstBareWord ?? "selftest")
+    let status: Int32
     switch app {
-    case "selftest": return runSelftest(arguments)
-    case "dirtree": return runDirtree(arguments)
-    case "postmark": return runPostmark(arguments)
-    case "latency": return runLatency(arguments)
+    case "selftest": status = runSelftest(arguments)
+    case "dirtree": status = runDirtree(arguments)
+    case "postmark": status = runPostmark(arguments)
+    case "latency": status = runLatency(arguments)
     default:
         print("unknown app '\(app)': expected selftest, dirtree, postmark or latency")
         return 2
     }
+    // Like an exiting process: what the filesystems still hold reaches the host before QEMU stops.
+    do { try Posix.sync() } catch {
+        print("sync at exit failed: \(error.name)")
+        return status == 0 ? 1 : status
+    }
+    return status
 }

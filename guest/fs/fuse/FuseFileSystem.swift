@@ -242,6 +242,11 @@ final class FuseFileSystem: FileSystem {
         return FuseDirectoryStream(fileSystem: self, directory: directory, handle: out.fh)
     }
 
+    override func synchronize() throws(Errno) {
+        try staging.flushWrites()
+        session.flushForgets()
+    }
+
     override func statistics() throws(Errno) -> FileSystemStats {
         let writer = try session.begin(.statfs, nodeID: FuseProtocol.rootNodeID)
         var reply = try session.complete(writer)

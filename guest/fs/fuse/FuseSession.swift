@@ -130,12 +130,17 @@ final class FuseSession {
         let offset = FuseSession.headerSize + FuseBatchForgetIn.wireSize + pendingForgets * FuseForgetOne.wireSize
         forgetBuffer.storeBytes(of: one, toByteOffset: offset, as: FuseForgetOne.self)
         pendingForgets += 1
-        if pendingForgets == FuseSession.forgetBatchSize { flushForgets() }
+        // BATCH_FORGET exists since 7.16; older servers get each FORGET on its own.
+        if pendingForgets == FuseSession.forgetBatchSize || minorVersion < 16 { flushForgets() }
     }
 
     /// Sends the waiting forgets now.
     func flushForgets() {
         guard pendingForgets > 0 else { return }
+        if minorVersion < 16 {
+            sendSingleForget()
+            return
+        }
         var header = FuseInHeader()
         header.len = UInt32(FuseSession.headerSize + FuseBatchForgetIn.wireSize + pendingForgets * FuseForgetOne.wireSize)
         header.opcode = FuseOpcode.batchForget.rawValue
@@ -146,6 +151,25 @@ final class FuseSession {
         forgetBuffer.storeBytes(of: header, toByteOffset: 0, as: FuseInHeader.self)
         forgetBuffer.storeBytes(of: batch, toByteOffset: FuseSession.headerSize, as: FuseBatchForgetIn.self)
         requestCounts[Int(FuseOpcode.batchForget.rawValue)] += 1
+        device.callHighPriority(readable: [DeviceBuffer(base: forgetBuffer.baseAddress!, count: Int(header.len))])
+        pendingForgets = 0
+    }
+
+    /// The one waiting forget as a plain FORGET (fuse_forget_in after the header).
+    private func sendSingleForget() {
+        let one = forgetBuffer.loadUnaligned(fromByteOffset: FuseSession.headerSize + FuseBatchForgetIn.wireSize,
+                                             as: FuseForgetOne.self)
+        var header = FuseInHeader()
+        header.len = UInt32(FuseSession.headerSize + FuseForgetIn.wireSize)
+        header.opcode = FuseOpcode.forget.rawValue
+        header.unique = nextUnique
+        nextUnique &+= 1
+        header.nodeID = one.nodeID
+        var body = FuseForgetIn()
+        body.nlookup = one.nlookup
+        forgetBuffer.storeBytes(of: header, toByteOffset: 0, as: FuseInHeader.self)
+        forgetBuffer.storeBytes(of: body, toByteOffset: FuseSession.headerSize, as: FuseForgetIn.self)
+        requestCounts[Int(FuseOpcode.forget.rawValue)] += 1
         device.callHighPriority(readable: [DeviceBuffer(base: forgetBuffer.baseAddress!, count: Int(header.len))])
         pendingForgets = 0
     }

@@ -176,6 +176,11 @@ enum Posix {
         try fileSystem.rename(name, in: directory, to: newName, in: newDirectory)
     }
 
+    /// sync(): sends data the filesystems still hold (the FUSE client gathers small writes).
+    static func sync() throws(Errno) {
+        try systemVFS.synchronizeAll()
+    }
+
     static func statfs(_ path: String) throws(Errno) -> FileSystemStats {
         let (fileSystem, _) = try systemVFS.resolve(path)
         return try fileSystem.statistics()

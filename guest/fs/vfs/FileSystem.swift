@@ -56,6 +56,9 @@ class FileSystem {
     func openDirectory(_ node: VNode) throws(Errno) -> DirectoryStream { throw .ENOSYS }
 
     func statistics() throws(Errno) -> FileSystemStats { throw .ENOSYS }
+
+    /// Pushes anything the filesystem holds back (gathered writes, batched forgets) to its backing store.
+    func synchronize() throws(Errno) {}
 }
 
 /// An open regular file. Offsets belong to the file descriptor, so every call names its position.

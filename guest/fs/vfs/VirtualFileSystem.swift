@@ -75,4 +75,13 @@ final class VirtualFileSystem {
         let (fileSystem, directory) = try resolve(name)
         return (fileSystem, directory, last)
     }
+
+    /// sync(): every mounted filesystem; returns the first error.
+    func synchronizeAll() throws(Errno) {
+        var firstError: Errno? = nil
+        for mount in mounts {
+            do { try mount.fileSystem.synchronize() } catch { if firstError == nil { firstError = error } }
+        }
+        if let error = firstError { throw error }
+    }
 }
