@@ -3,6 +3,7 @@ import FuseServer
 import Glibc
 import Logging
 import SwiftFSProtocol
+import Synchronization
 
 /// What a started queue is made of; fixed while its worker runs.
 public struct QueueSetup: Sendable {
@@ -34,8 +35,9 @@ public struct QueueSetup: Sendable {
 /// guest. The descriptors in `QueueSetup` are borrowed from the back end,
 /// which closes them only after `stop()`.
 ///
-/// @unchecked Sendable: `queue`, `inFlight`, `callFd` and `broken` are only
-/// touched under `monitor`; everything else is immutable after init.
+/// @unchecked Sendable: `queue`, `inFlight`, `callFd`, `broken` and
+/// `stopping` are only touched under `monitor`; `thread` only by the back
+/// end's thread (start/stop); everything else is immutable or atomic.
 public final class QueueWorker: @unchecked Sendable {
     public let index: Int
     private let setup: QueueSetup
@@ -54,6 +56,10 @@ public final class QueueWorker: @unchecked Sendable {
     private var inFlight = 0
     private var callFd: Int32
     private var broken = false
+    /// Set by stop(): a guest that keeps adding requests cannot hold up GET_VRING_BASE.
+    private var stopping = false
+    /// Refused chains so far; logged sparsely so a hostile guest cannot flood the log.
+    private let refusedChains = Atomic<Int>(0)
 
     public init(setup: QueueSetup, memoryMap: GuestMemoryMap, handler: any FuseRequestHandler,
                 pool: RequestPool?, logger: Logger) throws(VhostUserError) {
@@ -84,6 +90,7 @@ public final class QueueWorker: @unchecked Sendable {
     /// Stops the thread, waits for requests still in the pool, and returns
     /// the next available index to process (GET_VRING_BASE's answer).
     public func stop() -> UInt16 {
+        monitor.withLock { stopping = true }
         EventNotifier.signal(stopFd)
         thread?.join()
         thread = nil
@@ -146,14 +153,14 @@ public final class QueueWorker: @unchecked Sendable {
                     process(head: head, buffers: &buffers, memory: &memory)
                 }
             }
-            let more = monitor.withLock { !broken && queue.enableNotification() }
+            let more = monitor.withLock { !broken && !stopping && queue.enableNotification() }
             if !more { return }
         }
     }
 
     private func nextHead() -> UInt16? {
         monitor.withLock {
-            guard !broken else { return nil }
+            guard !broken && !stopping else { return nil }
             do {
                 guard let head = try queue.popAvailable() else { return nil }
                 if pool != nil { inFlight += 1 }
@@ -183,7 +190,10 @@ public final class QueueWorker: @unchecked Sendable {
             }
             replyLength = max(0, min(replyLength, buffers.writableBytes))
         } catch {
-            logger.warning("queue \(index): descriptor chain \(head) refused: \(error)")
+            let count = refusedChains.add(1, ordering: .relaxed).newValue
+            if count & (count - 1) == 0 {
+                logger.warning("queue \(index): descriptor chain \(head) refused: \(error) (\(count) so far)")
+            }
         }
         complete(head: head, length: UInt32(replyLength))
     }
