@@ -14,11 +14,21 @@ struct DeviceBuffer {
     var count: Int
 }
 
+/// The kernel's device API; requests go to `responder` (FuseFaultTest scripts the replies).
 final class VirtioFSDevice {
-    let tag = "none"
+    let tag: String
     let requestQueueCount = 1
-    func call(readable: [DeviceBuffer], writable: [DeviceBuffer]) -> Int? { nil }
-    func callHighPriority(readable: [DeviceBuffer]) {}
+    var responder: ((_ readable: [DeviceBuffer], _ writable: [DeviceBuffer]) -> Int?)? = nil
+    private(set) var highPriorityRequests = 0
+
+    init(tag: String = "none") { self.tag = tag }
+
+    func call(readable: [DeviceBuffer], writable: [DeviceBuffer]) -> Int? {
+        responder?(readable, writable)
+    }
+
+    func callHighPriority(readable: [DeviceBuffer]) { highPriorityRequests += 1 }
+
     var cacheWindow: UnsafeMutableRawBufferPointer? { nil }
 }
 
@@ -28,6 +38,7 @@ var virtioFSDevices: [VirtioFSDevice] = []
 struct HostTestMain {
     static func main() {
         let commandLine = CommandLine.arguments.dropFirst().joined(separator: " ")
+        if commandLine == "fuse-faults" { exit(runFuseFaultTest()) }
         exit(applicationMain(commandLine: commandLine))
     }
 }

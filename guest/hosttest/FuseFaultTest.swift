@@ -1,0 +1,145 @@
+// Host-only test of the FUSE client against a scripted device: well-formed
+// replies work, and every malformed one (short, wrong unique, wrong length,
+// bad error value, broken device, bad directory records) becomes EIO instead
+// of a trap. Run: guest/hosttest/run fuse-faults
+
+/// What the scripted device does with the next request.
+private enum Fault {
+    case none
+    case headerOnly          // success header, no reply body
+    case wrongUnique
+    case lengthMismatch      // out.len differs from the bytes written
+    case positiveError
+    case hugeNegativeError
+    case brokenDevice        // call() returns nil
+    case claimsTooMuch       // reports more bytes than the buffers hold
+    case badDirent           // READDIRPLUS record with a name longer than the reply
+}
+
+private final class ScriptedServer {
+    var fault = Fault.none
+    let device = VirtioFSDevice(tag: "scripted")
+
+    init() {
+        device.responder = { [unowned self] readable, writable in self.respond(readable, writable) }
+    }
+
+    private func respond(_ readable: [DeviceBuffer], _ writable: [DeviceBuffer]) -> Int? {
+        let request = UnsafeRawBufferPointer(start: readable[0].base, count: readable[0].count)
+        let header = request.loadUnaligned(as: FuseInHeader.self)
+        var body: [UInt8] = []
+        func append<T: WireRecord>(_ record: T) {
+            withUnsafeBytes(of: record) { body.append(contentsOf: $0) }
+        }
+        var attr = FuseAttr()
+        attr.ino = header.nodeID == 1 ? 1 : 2
+        attr.mode = header.nodeID == 1 ? 0o040755 : 0o100644
+        attr.nlink = 1
+        var entry = FuseEntryOut()
+        entry.nodeID = 2
+        entry.entryValid = 1
+        entry.attrValid = 1
+        entry.attr = attr
+        entry.attr.mode = 0o100644
+        switch FuseOpcode(rawValue: header.opcode) {
+        case .`init`:
+            var out = FuseInitOut()
+            out.major = 7
+            out.minor = 38
+            out.maxWrite = 131_072
+            out.flags = UInt32(truncatingIfNeeded: FuseInitFlags.doReaddirplus.rawValue)
+            append(out)
+        case .getattr:
+            var out = FuseAttrOut()
+            out.attrValid = 1
+            out.attr = attr
+            append(out)
+        case .lookup:
+            append(entry)
+        case .opendir:
+            append(FuseOpenOut())
+        case .readdirplus:
+            var dirent = FuseDirent()
+            dirent.ino = 2
+            dirent.off = 1
+            dirent.namelen = fault == .badDirent ? 500 : 4
+            dirent.type = 8
+            append(entry)
+            append(dirent)
+            body.append(contentsOf: Array("file".utf8))
+            body.append(contentsOf: [0, 0, 0, 0])
+            if header.opcode == FuseOpcode.readdirplus.rawValue && fault == .none {
+                // Second call: end of directory.
+                let offset = request.loadUnaligned(fromByteOffset: FuseInHeader.wireSize + 8, as: UInt64.self)
+                if offset != 0 { body = [] }
+            }
+        default:
+            break
+        }
+        if fault == .brokenDevice { return nil }
+        var out = FuseOutHeader()
+        out.unique = fault == .wrongUnique ? header.unique + 1 : header.unique
+        if fault == .headerOnly { body = [] }
+        out.error = fault == .positiveError ? 5 : fault == .hugeNegativeError ? -100_000 : 0
+        out.len = UInt32(FuseOutHeader.wireSize + body.count) + (fault == .lengthMismatch ? 8 : 0)
+        var reply: [UInt8] = []
+        withUnsafeBytes(of: out) { reply.append(contentsOf: $0) }
+        reply.append(contentsOf: body)
+        // Scatter over the writable buffers as a device would.
+        var written = 0
+        for buffer in writable where written < reply.count {
+            let count = min(buffer.count, reply.count - written)
+            reply.withUnsafeBytes { buffer.base.copyMemory(from: $0.baseAddress! + written, byteCount: count) }
+            written += count
+        }
+        if fault == .claimsTooMuch { return written + 1_000_000 }
+        return written
+    }
+}
+
+func runFuseFaultTest() -> Int32 {
+    let report = CheckReport()
+    for line in mountStandardFileSystems(virtioFSTag: "none") { print(line) }
+    let server = ScriptedServer()
+    let fileSystem: FuseFileSystem
+    do {
+        fileSystem = try FuseFileSystem(device: server.device)
+        try systemVFS.mount(fileSystem, at: "/host")
+        report.pass("INIT and mount")
+    } catch {
+        report.fail("INIT and mount", error.name)
+        return report.finish()
+    }
+    report.check("stat through LOOKUP", (try? Posix.stat("/host/file"))?.size == 0)
+    if let directory = try? Posix.opendir("/host") {
+        var names: [String] = []
+        while let entry = try? Posix.readdir(directory) { names.append(entry.name) }
+        try? Posix.closedir(directory)
+        report.check("READDIRPLUS decoded", names == ["file"], "names \(names)")
+    } else {
+        report.fail("READDIRPLUS decoded", "opendir failed")
+    }
+
+    let faults: [(String, Fault)] = [("header only", .headerOnly), ("wrong unique", .wrongUnique),
+                                     ("length mismatch", .lengthMismatch), ("positive error", .positiveError),
+                                     ("huge negative error", .hugeNegativeError), ("broken device", .brokenDevice),
+                                     ("claims too much", .claimsTooMuch)]
+    var name = 0
+    for (label, fault) in faults {
+        server.fault = fault
+        name += 1   // a fresh name each time, so the lookup cache cannot answer
+        report.fails("LOOKUP with \(label) -> EIO", with: .EIO) { () throws(Errno) in try Posix.stat("/host/n\(name)") }
+        report.fails("STATFS with \(label) -> EIO", with: .EIO) { () throws(Errno) in try Posix.statfs("/host") }
+    }
+    server.fault = .badDirent
+    report.fails("READDIRPLUS with overlong name -> EIO", with: .EIO) { () throws(Errno) in
+        let directory = try Posix.opendir("/host")
+        defer { try? Posix.closedir(directory) }
+        while try Posix.readdir(directory) != nil {}
+    }
+    server.fault = .headerOnly
+    report.fails("INIT with short reply -> EIO", with: .EIO) { () throws(Errno) in
+        _ = try FuseFileSystem(device: server.device)
+    }
+    return report.finish()
+}
