@@ -60,8 +60,9 @@ public final class FuseMountSession: Sendable {
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
+        // Closed after the workers are joined; if run gives up on busy workers,
+        // they keep their descriptors until the process exits.
         let sessionFD = try mount()
-        defer { close(sessionFD) }
 
         let done = Atomic<Int>(0)
         var workers: [WorkerThread] = []
@@ -81,19 +82,38 @@ public final class FuseMountSession: Sendable {
         }
         if workers.isEmpty {
             unmount()
+            close(sessionFD)
             throw Failure(description: "no worker thread could be started")
         }
 
-        // Wait for the workers, turning SIGINT/SIGTERM into an unmount.
+        // Wait for the workers, turning SIGINT/SIGTERM into an unmount. If files
+        // on the mount are still open the lazy unmount leaves the connection
+        // alive: after 2 s it is aborted (fusectl), after 3 s run returns anyway.
+        let control = FuseConnectionControl(mountPoint: mountPoint)
         var pause = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+        var stopRequested: ContinuousClock.Instant?
+        var aborted = false
         while done.load(ordering: .acquiring) < workers.count {
             let signal = sigtimedwait(&signals, nil, &pause)
             if signal == SIGINT || signal == SIGTERM {
                 logger.info("signal \(signal): unmounting \(mountPoint)")
                 unmount()
+                stopRequested = stopRequested ?? .now
+            }
+            if stopRequested == nil && !mounted.load(ordering: .acquiring) { stopRequested = .now } // unmount()
+            guard let since = stopRequested else { continue }
+            if !aborted && ContinuousClock.now - since > .seconds(2) {
+                aborted = true
+                let ok = control?.abort() ?? false
+                logger.warning("\(mountPoint) still in use: \(ok ? "aborted the FUSE connection" : "cannot abort the connection (no fusectl)")")
+            }
+            if ContinuousClock.now - since > .seconds(3) {
+                logger.warning("workers still busy; leaving them (and their descriptors) to process exit")
+                return
             }
         }
         for worker in workers { worker.join() }
+        close(sessionFD)
         unmount()
         logger.info("unmounted \(mountPoint)")
     }

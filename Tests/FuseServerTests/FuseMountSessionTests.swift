@@ -125,6 +125,19 @@ struct FuseMountSessionTests {
         #expect(finished)
     }
 
+    @Test func unmountWithAFileStillOpenStillEndsRun() throws {
+        let mounted = try MountedShare()
+        HostFiles.write(mounted.path("held"), "x")
+        let fd = open(mounted.path("held"), O_RDONLY)
+        #expect(fd >= 0)
+        let start = ContinuousClock.now
+        mounted.stop()
+        let finished = mounted.finished.load(ordering: .acquiring)
+        #expect(finished)
+        #expect(ContinuousClock.now - start < .seconds(5))
+        close(fd)
+    }
+
     @Test func reservedMountOptionsAreRefused() {
         #expect(throws: FuseMountSession.Failure.self) {
             _ = try FuseMountSession(mountPoint: "/tmp", handler: NoHandler(), options: ["fd=3"])
