@@ -18,6 +18,7 @@ private enum Fault {
 
 private final class ScriptedServer {
     var fault = Fault.none
+    var offersReaddirPlus = true
     let device = VirtioFSDevice(tag: "scripted")
 
     init() {
@@ -47,7 +48,7 @@ private final class ScriptedServer {
             out.major = 7
             out.minor = 38
             out.maxWrite = 131_072
-            out.flags = UInt32(truncatingIfNeeded: FuseInitFlags.doReaddirplus.rawValue)
+            out.flags = offersReaddirPlus ? UInt32(truncatingIfNeeded: FuseInitFlags.doReaddirplus.rawValue) : 0
             append(out)
         case .getattr:
             var out = FuseAttrOut()
@@ -58,17 +59,17 @@ private final class ScriptedServer {
             append(entry)
         case .opendir:
             append(FuseOpenOut())
-        case .readdirplus:
+        case .readdirplus, .readdir:
             var dirent = FuseDirent()
             dirent.ino = 2
             dirent.off = 1
             dirent.namelen = fault == .badDirent ? 500 : 4
             dirent.type = 8
-            append(entry)
+            if header.opcode == FuseOpcode.readdirplus.rawValue { append(entry) }
             append(dirent)
             body.append(contentsOf: Array("file".utf8))
             body.append(contentsOf: [0, 0, 0, 0])
-            if header.opcode == FuseOpcode.readdirplus.rawValue && fault == .none {
+            if fault == .none {
                 // Second call: end of directory.
                 let offset = request.loadUnaligned(fromByteOffset: FuseInHeader.wireSize + 8, as: UInt64.self)
                 if offset != 0 { body = [] }
@@ -136,6 +137,16 @@ func runFuseFaultTest() -> Int32 {
         let directory = try Posix.opendir("/host")
         defer { try? Posix.closedir(directory) }
         while try Posix.readdir(directory) != nil {}
+    }
+    server.fault = .none
+    server.offersReaddirPlus = false
+    if let plain = try? FuseFileSystem(device: server.device), let stream = try? plain.openDirectory(plain.rootNode) {
+        var names: [String] = []
+        while let entry = try? stream.next() { names.append(entry.name) }
+        stream.close()
+        report.check("READDIR without readdirplus", names == ["file"] && !plain.session.usesReaddirPlus, "names \(names)")
+    } else {
+        report.fail("READDIR without readdirplus", "mount or opendir failed")
     }
     server.fault = .headerOnly
     report.fails("INIT with short reply -> EIO", with: .EIO) { () throws(Errno) in

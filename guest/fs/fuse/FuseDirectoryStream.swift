@@ -48,6 +48,7 @@ final class FuseDirectoryStream: DirectoryStream {
             atEnd = true
             return
         }
+        let startOffset = nextOffset
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: buffer[0..<reply.payloadCount]))
         while reader.remaining > 0 {
             var entry: FuseEntryOut? = nil
@@ -70,6 +71,8 @@ final class FuseDirectoryStream: DirectoryStream {
                 fileSystem.table.record(entry, name: name, in: directory)
             }
         }
+        // A server whose offsets do not move would make us list the same batch forever.
+        if nextOffset == startOffset { throw .EIO }
     }
 
     override func close() {
