@@ -51,6 +51,8 @@ public struct FuseInitFlags: OptionSet, Sendable {
     public static let securityContext = FuseInitFlags(rawValue: 1 << 32)
     public static let hasInodeDAX = FuseInitFlags(rawValue: 1 << 33)
     public static let hasExpireOnly = FuseInitFlags(rawValue: 1 << 35)
+    /// 7.39 (Linux 6.6+; older kernels ignore it): shared mmap of DIRECT_IO files.
+    public static let directIOAllowMmap = FuseInitFlags(rawValue: 1 << 36)
 }
 
 /// fuse_setattr_in.valid

@@ -17,7 +17,7 @@ extension FuseServer {
         // Without FUSE_SETXATTR_EXT (not negotiated) the kernel sends the 8-byte layout: size, flags.
         var setxattrIn = FuseSetxattrIn()
         guard request.remaining >= FuseCompatSize.setxattrIn else { throw Errno.invalid }
-        withUnsafeMutableBytes(of: &setxattrIn) { raw in
+        _ = withUnsafeMutableBytes(of: &setxattrIn) { raw in
             request.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<FuseCompatSize.setxattrIn]))
         }
         let size = Int(setxattrIn.size)

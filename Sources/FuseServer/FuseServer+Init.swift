@@ -15,7 +15,7 @@ extension FuseServer {
         // 7.36+ kernels send 64 bytes (with flags2); older ones 16.
         guard request.remaining >= FuseCompatSize.initIn else { throw Errno.invalid }
         var initIn = FuseInitIn()
-        withUnsafeMutableBytes(of: &initIn) { raw in
+        _ = withUnsafeMutableBytes(of: &initIn) { raw in
             request.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<min(raw.count, request.remaining)]))
         }
         var out = FuseInitOut()

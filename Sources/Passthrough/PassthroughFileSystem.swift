@@ -47,6 +47,8 @@ public final class PassthroughFileSystem: FileSystem {
         if options.posixLocks { wanted.insert(.posixLocks) }
         if options.flockLocks { wanted.insert(.flockLocks) }
         if options.cache == .always { wanted.insert(.cacheSymlinks) }
+        // DIRECT_IO opens (cache never/metadata) would otherwise refuse shared mmap.
+        if options.cache.fileOpenFlags.contains(.directIO) { wanted.insert(.directIOAllowMmap) }
         return wanted
     }
 
