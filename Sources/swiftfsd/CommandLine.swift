@@ -29,7 +29,8 @@ enum LogLevel: String, ExpressibleByArgument, CaseIterable, Sendable {
 
     var level: Logger.Level {
         switch self {
-        case .error, .off: .error
+        case .error: .error
+        case .off: .critical
         case .warn: .warning
         case .info: .info
         case .debug: .debug

@@ -23,22 +23,22 @@ struct Swiftfsd: ParsableCommand {
     @Option(help: "Tag (QEMU's vhost-user-fs sets the guest-visible tag; used for logs).")
     var tag: String?
 
-    @Option(help: "Cache mode: never, metadata, auto, always.")
+    @Option(help: "Cache mode (default auto; `none` is accepted for never).")
     var cache: CacheMode?
 
     @Option(help: "Threads processing requests in parallel (default 64; 0: each queue's thread does the work, and a blocking lock request stalls its queue).")
     var threadPoolSize: Int?
 
-    @Option(help: "Sandbox mode: namespace, chroot, none.")
+    @Option(help: "Sandbox (default namespace when root, none otherwise).")
     var sandbox: SandboxMode?
 
-    @Flag(inversion: .prefixedNo, help: "Enable extended attributes.")
+    @Flag(inversion: .prefixedNo, help: "Extended attributes (default on).")
     var xattr: Bool?
 
     @Flag(help: "Share read-only.")
     var readonly = false
 
-    @Option(help: "Log level: error, warn, info, debug, trace.")
+    @Option(help: "Log level (default info).")
     var logLevel: LogLevel?
 
     @Flag(help: "Print the vhost-user back-end capabilities (JSON) and exit.")
