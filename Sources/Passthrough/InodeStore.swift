@@ -65,6 +65,17 @@ final class InodeStore: Sendable {
         return tables.withLock { tables in tables.byKey[key].flatMap { tables.byNode[$0]?.inode } }
     }
 
+    /// Counts one lookup of an already known file; nil if it is new.
+    func referenceIfKnown(_ key: InodeKey) -> Inode? {
+        if key == root.key { return root }
+        return tables.withLock { tables in
+            guard let node = tables.byKey[key], var record = tables.byNode[node] else { return nil }
+            record.lookups += 1
+            tables.byNode[node] = record
+            return record.inode
+        }
+    }
+
     /// Counts one lookup of the file `fd` refers to, adding it if new. Returns
     /// the inode and whether `fd` was adopted; if not, the caller closes it.
     func reference(fd: Int32, stat st: stat) -> (inode: Inode, adopted: Bool) {

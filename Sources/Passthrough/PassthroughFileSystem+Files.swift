@@ -64,8 +64,10 @@ extension PassthroughFileSystem {
         let file = try file(handle)
         posixLocks.releaseAll(node: file.node, owner: lockOwner)
         // close(2) semantics for the host file system (NFS flushes on close) without closing ours.
+        // Never retried: after close(2) fails the descriptor is gone anyway, and
+        // its number may already belong to another thread's file.
         let duplicate = try systemCall { dup(file.fd) }
-        _ = try systemCall { close(duplicate) }
+        if close(duplicate) != 0 && errno != EINTR { throw Errno.current }
     }
 
     public func release(_ context: RequestContext, node: NodeID, handle: FileHandle, flags: OpenFlags,

@@ -69,6 +69,12 @@ public final class PassthroughFileSystem: FileSystem {
 
     /// Looks `name` up in `parent` and counts one lookup of the result.
     func lookupEntry(in parent: Inode, name: UnsafePointer<CChar>) throws(Errno) -> Entry {
+        // A known file needs no new descriptor: one fstatat instead of openat+fstat+close.
+        var known = stat()
+        _ = try systemCall { fstatat(parent.fd, name, &known, shim_AT_SYMLINK_NOFOLLOW) }
+        if let inode = inodes.referenceIfKnown(InodeKey(known)) {
+            return Entry(node: inode.node, attr: FuseAttr(known), entryTimeout: timeout, attrTimeout: timeout)
+        }
         let fd = try systemCall { shim_openat(parent.fd, name, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0) }
         var st = stat()
         do throws(Errno) { try Self.statNode(fd, &st) } catch { close(fd); throw error }

@@ -2,7 +2,8 @@ import FuseServer
 import Glibc
 
 /// Runs a system call that returns -1 and sets errno on failure, retrying
-/// on EINTR; the failure becomes an Errno.
+/// on EINTR; the failure becomes an Errno. Not for close(2), which must
+/// never be retried.
 @inline(__always)
 func systemCall<T: BinaryInteger>(_ call: () -> T) throws(Errno) -> T {
     while true {
