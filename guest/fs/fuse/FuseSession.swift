@@ -26,6 +26,8 @@ final class FuseSession {
     private let request: UnsafeMutableRawBufferPointer
     private let reply: UnsafeMutableRawBufferPointer
     private let forgetBuffer: UnsafeMutableRawBufferPointer
+    private var readable: [DeviceBuffer] = []
+    private var writable: [DeviceBuffer] = []
     private var nextUnique: UInt64 = 1
     /// Requests sent per opcode and time spent waiting for the device, for benchmark reports.
     private(set) var requestCounts = [UInt64](repeating: 0, count: 64)
@@ -43,6 +45,8 @@ final class FuseSession {
         reply = .allocate(byteCount: FuseSession.replyCapacity, alignment: 64)
         forgetBuffer = .allocate(byteCount: FuseSession.headerSize + FuseBatchForgetIn.wireSize
                                    + FuseSession.forgetBatchSize * FuseForgetOne.wireSize, alignment: 64)
+        readable.reserveCapacity(2)
+        writable.reserveCapacity(2)
         try initialize()
     }
 
@@ -79,12 +83,15 @@ final class FuseSession {
         header.nodeID = currentNodeID
         writer.patch(header, at: 0)
 
-        var readable = [DeviceBuffer(base: request.baseAddress!, count: writer.offset)]
+        // The descriptor lists are reused too: no allocation per request.
+        readable.removeAll(keepingCapacity: true)
+        readable.append(DeviceBuffer(base: request.baseAddress!, count: writer.offset))
         if let payload = payload, payloadCount > 0 {
             readable.append(DeviceBuffer(base: UnsafeMutableRawPointer(mutating: payload.baseAddress!), count: payloadCount))
         }
         let fixedCapacity = replyPayload == nil ? FuseSession.replyCapacity : FuseOutHeader.wireSize
-        var writable = [DeviceBuffer(base: reply.baseAddress!, count: fixedCapacity)]
+        writable.removeAll(keepingCapacity: true)
+        writable.append(DeviceBuffer(base: reply.baseAddress!, count: fixedCapacity))
         if let replyPayload = replyPayload, replyPayload.count > 0 {
             writable.append(DeviceBuffer(base: replyPayload.baseAddress!, count: replyPayload.count))
         }
