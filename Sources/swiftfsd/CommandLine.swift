@@ -44,6 +44,7 @@ enum LogLevel: String, ExpressibleByArgument, CaseIterable, Sendable {
 struct DaemonSettings: Sendable {
     var sharedDirectory: String?
     var socketPath: String?
+    var socketGroup: String?
     var listeningFd: Int32?
     var tag: String?
     var cache: CacheMode = .auto

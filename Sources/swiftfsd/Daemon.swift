@@ -29,8 +29,10 @@ struct Daemon {
         let removeSocket = listener.remover
         installSignalHandling(cleanup: removeSocket)
 
+        // Everything that can fail before serving; a failure leaves no socket file behind.
         let handler: any FuseRequestHandler
         do {
+            if let path = settings.socketPath, let group = settings.socketGroup { try giveSocket(at: path, to: group) }
             handler = try FileSystemFactory.makeHandler(settings: settings, logger: logger)
             try Sandbox.enter(settings.sandbox, sharedDirectory: settings.sharedDirectory!)
         } catch {
@@ -71,6 +73,14 @@ struct Daemon {
                                            logger: logger)
         }
         try session.run()
+    }
+
+    /// --socket-group: a non-root QEMU in that group may connect.
+    private func giveSocket(at path: String, to group: String) throws {
+        guard let entry = getgrnam(group) else { throw Failure(description: "unknown group '\(group)'") }
+        guard chown(path, uid_t.max, entry.pointee.gr_gid) == 0, chmod(path, 0o660) == 0 else {
+            throw Failure(description: "socket \(path) to group \(group): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// SIGTERM/SIGINT/SIGHUP: remove the socket and exit 0. A dedicated

@@ -17,6 +17,9 @@ struct Swiftfsd: ParsableCommand {
     @Option(help: "vhost-user socket path to listen on.")
     var socketPath: String?
 
+    @Option(help: "Group owning the socket (it is then made group read-writable).")
+    var socketGroup: String?
+
     @Option(help: "Already listening vhost-user socket descriptor.")
     var fd: Int32?
 
@@ -64,7 +67,6 @@ struct Swiftfsd: ParsableCommand {
     @Flag(help: .hidden) var allowDirectIo = false
     @Flag(help: .hidden) var noReaddirplus = false
     @Flag(help: .hidden) var writeback = false
-    @Option(help: .hidden) var socketGroup: String?
     @Option(help: .hidden) var seccomp: String?
     @Option(help: .hidden) var rlimitNofile: Int?
     @Option(help: .hidden) var inodeFileHandles: String?
@@ -75,6 +77,7 @@ struct Swiftfsd: ParsableCommand {
         for argument in compatOptions { try settings.apply(compatOptions: argument) }
         if let sharedDir { settings.sharedDirectory = sharedDir }
         if let socketPath { settings.socketPath = socketPath }
+        if let socketGroup { settings.socketGroup = socketGroup }
         if let fd { settings.listeningFd = fd }
         if let tag { settings.tag = tag }
         if let cache { settings.cache = cache }
