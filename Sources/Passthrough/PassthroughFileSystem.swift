@@ -52,6 +52,9 @@ public final class PassthroughFileSystem: FileSystem {
         return wanted
     }
 
+    /// Nodes the kernel currently holds (besides the root): for tests and diagnostics.
+    public var openNodeCount: Int { inodes.count }
+
     public func destroy() {
         files.removeAll()
         directories.removeAll()

@@ -89,6 +89,12 @@ final class FuseTestSession {
     /// Feeds raw bytes (split into segments of `segmentSize` to exercise
     /// gathering) and decodes the reply; nil when the server sent none.
     func sendRaw(_ bytes: [UInt8], segmentSize: Int? = nil, replyCapacity: Int? = nil) -> Reply? {
+        Self.exchange(server: server, bytes, replyBuffer: replyBuffer, segmentSize: segmentSize, replyCapacity: replyCapacity)
+    }
+
+    /// One request/reply round trip through `server`, with the caller's reply buffer (thread-safe).
+    static func exchange(server: FuseServer<PassthroughFileSystem>, _ bytes: [UInt8], replyBuffer: UnsafeMutableRawBufferPointer,
+                         segmentSize: Int? = nil, replyCapacity: Int? = nil) -> Reply? {
         var bytes = bytes
         let written: Int = bytes.withUnsafeMutableBytes { raw in
             var iovecs: [iovec] = []
