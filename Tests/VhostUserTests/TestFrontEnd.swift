@@ -84,8 +84,13 @@ final class TestFrontEnd {
         return payload.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
     }
 
-    /// The usual QEMU start-up for one queue of `guest`, with EVENT_IDX off unless asked.
+    /// The usual QEMU start-up for one queue of `guest`: negotiation, memory table, the ring.
     func setUp(guest: TestGuest, queue: UInt32, callFd: Int32, kickFd: Int32, features: UInt64? = nil) {
+        negotiate(guest: guest, features: features)
+        setUpRing(guest: guest, queue: queue, callFd: callFd, kickFd: kickFd)
+    }
+
+    func negotiate(guest: TestGuest, features: UInt64? = nil) {
         send(.getFeatures)
         let offered = receiveU64()
         send(.setFeatures, VhostUserU64(features ?? offered))
@@ -104,12 +109,16 @@ final class TestFrontEnd {
         withUnsafeBytes(of: &region) { table += $0 }
         send(.setMemTable, flags: VhostUserHeader.version | VhostUserHeader.needReplyFlag, payload: table, fds: [guest.fd])
         precondition(receiveU64() == 0, "SET_MEM_TABLE acknowledged")
+    }
+
+    /// SET_VRING_* for one queue whose rings are `guest`'s.
+    func setUpRing(guest: TestGuest, queue: UInt32, callFd: Int32, kickFd: Int32) {
         send(.setVringNum, VhostUserVringState(index: queue, num: UInt32(guest.queueSize)))
         var address = VhostUserVringAddress()
         address.index = queue
-        address.descriptors = TestGuest.userBase + TestGuest.descriptorTable
-        address.available = TestGuest.userBase + TestGuest.availableRing
-        address.used = TestGuest.userBase + TestGuest.usedRing
+        address.descriptors = TestGuest.userBase + guest.descriptorTableAddress
+        address.available = TestGuest.userBase + guest.availableRingAddress
+        address.used = TestGuest.userBase + guest.usedRingAddress
         send(.setVringAddr, address)
         send(.setVringBase, VhostUserVringState(index: queue, num: 0))
         send(.setVringCall, VhostUserU64(UInt64(queue)), fds: [callFd])

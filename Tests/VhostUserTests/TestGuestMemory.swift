@@ -19,16 +19,35 @@ final class TestGuest {
     let fd: Int32
     let bytes: UnsafeMutableRawPointer
     let queueSize: Int
+    /// This queue's rings are at the static addresses plus this offset (a second queue in the same memory).
+    let ringOffset: UInt64
+    /// Set for a second queue's view: the guest that owns the memory.
+    private let owner: TestGuest?
     var layout: SplitVirtqueueLayout { SplitVirtqueueLayout(size: queueSize) }
+    var descriptorTableAddress: UInt64 { Self.descriptorTable + ringOffset }
+    var availableRingAddress: UInt64 { Self.availableRing + ringOffset }
+    var usedRingAddress: UInt64 { Self.usedRing + ringOffset }
 
     init(queueSize: Int = 16) {
         self.queueSize = queueSize
+        ringOffset = 0
+        owner = nil
         fd = shim_memfd_create("test-guest", 0)
         precondition(fd >= 0 && ftruncate(fd, off_t(Self.size)) == 0)
         bytes = mmap(nil, Self.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)!
     }
 
+    /// Another queue in `guest`'s memory, its rings `ringOffset` bytes above the first queue's.
+    init(queueIn guest: TestGuest, ringOffset: UInt64) {
+        queueSize = guest.queueSize
+        self.ringOffset = ringOffset
+        owner = guest
+        fd = guest.fd
+        bytes = guest.bytes
+    }
+
     deinit {
+        guard owner == nil else { return }
         munmap(bytes, Self.size)
         close(fd)
     }
@@ -49,33 +68,33 @@ final class TestGuest {
     }
 
     func setDescriptor(_ index: Int, address: UInt64, length: UInt32, flags: UInt16 = 0, next: UInt16 = 0,
-                       table: UInt64 = TestGuest.descriptorTable) {
-        (bytes + Int(table) + 16 * index).storeBytes(
+                       table: UInt64? = nil) {
+        (bytes + Int(table ?? descriptorTableAddress) + 16 * index).storeBytes(
             of: VirtqDescriptor(address: address, length: length, flags: flags, next: next), as: VirtqDescriptor.self)
     }
 
     /// Offers chain `head` on the available ring.
     func offer(_ head: UInt16) {
-        let avail = bytes + Int(Self.availableRing)
+        let avail = bytes + Int(availableRingAddress)
         let index = avail.load(fromByteOffset: 2, as: UInt16.self)
         avail.storeBytes(of: head, toByteOffset: layout.availableEntryOffset(Int(index) % queueSize), as: UInt16.self)
         avail.storeBytes(of: index &+ 1, toByteOffset: 2, as: UInt16.self)
     }
 
-    var usedIndex: UInt16 { (bytes + Int(Self.usedRing)).load(fromByteOffset: 2, as: UInt16.self) }
+    var usedIndex: UInt16 { (bytes + Int(usedRingAddress)).load(fromByteOffset: 2, as: UInt16.self) }
 
     func usedElement(_ slot: Int) -> VirtqUsedElement {
-        (bytes + Int(Self.usedRing)).loadUnaligned(fromByteOffset: layout.usedEntryOffset(slot % queueSize), as: VirtqUsedElement.self)
+        (bytes + Int(usedRingAddress)).loadUnaligned(fromByteOffset: layout.usedEntryOffset(slot % queueSize), as: VirtqUsedElement.self)
     }
 
-    var availableEvent: UInt16 { (bytes + Int(Self.usedRing)).load(fromByteOffset: layout.availableEventOffset, as: UInt16.self) }
+    var availableEvent: UInt16 { (bytes + Int(usedRingAddress)).load(fromByteOffset: layout.availableEventOffset, as: UInt16.self) }
 
     func setUsedEvent(_ value: UInt16) {
-        (bytes + Int(Self.availableRing)).storeBytes(of: value, toByteOffset: layout.usedEventOffset, as: UInt16.self)
+        (bytes + Int(availableRingAddress)).storeBytes(of: value, toByteOffset: layout.usedEventOffset, as: UInt16.self)
     }
 
     func setAvailableFlags(_ value: UInt16) {
-        (bytes + Int(Self.availableRing)).storeBytes(of: value, toByteOffset: 0, as: UInt16.self)
+        (bytes + Int(availableRingAddress)).storeBytes(of: value, toByteOffset: 0, as: UInt16.self)
     }
 
     func write<T: WireRecord>(_ value: T, at address: UInt64) {
@@ -100,7 +119,7 @@ final class TestGuest {
     }
 
     func rings(_ memory: GuestMemory) throws -> SplitRingPointers {
-        try SplitRingPointers(memory: memory, size: queueSize, descriptors: Self.userBase + Self.descriptorTable,
-                              available: Self.userBase + Self.availableRing, used: Self.userBase + Self.usedRing)
+        try SplitRingPointers(memory: memory, size: queueSize, descriptors: Self.userBase + descriptorTableAddress,
+                              available: Self.userBase + availableRingAddress, used: Self.userBase + usedRingAddress)
     }
 }

@@ -220,4 +220,28 @@ import Testing
         frontEnd.disconnect()
         close(call); close(kick)
     }
+
+    @Test func servesSeveralRequestQueuesAtOnce() throws {
+        let first = TestGuest()
+        let second = TestGuest(queueIn: first, ringOffset: 0x4000)
+        let calls = [EventNotifier.make(), EventNotifier.make()], kicks = [EventNotifier.make(), EventNotifier.make()]
+        let frontEnd = TestFrontEnd(handler: MiniFuseHandler(), threadPoolSize: 2)
+        frontEnd.negotiate(guest: first)
+        frontEnd.setUpRing(guest: first, queue: 1, callFd: calls[0], kickFd: kicks[0])
+        frontEnd.setUpRing(guest: second, queue: 2, callFd: calls[1], kickFd: kicks[1])
+        // Queue 1 uses descriptors 0-1 of its table, queue 2 its own table (buffers apart).
+        placeInit(first, head: 0, unique: 11)
+        placeInit(second, head: 4, unique: 22)
+        first.offer(0)
+        second.offer(4)
+        EventNotifier.signal(kicks[0])
+        EventNotifier.signal(kicks[1])
+        #expect(waitForEvent(calls[0]) && waitForEvent(calls[1]))
+        #expect(first.usedIndex == 1 && first.usedElement(0).id == 0)
+        #expect(second.usedIndex == 1 && second.usedElement(0).id == 4)
+        #expect(first.read(FuseOutHeader.self, at: TestGuest.buffers + 0x1000).unique == 11)
+        #expect(first.read(FuseOutHeader.self, at: TestGuest.buffers + 4 * 0x2000 + 0x1000).unique == 22)
+        frontEnd.disconnect()
+        (calls + kicks).forEach { close($0) }
+    }
 }
