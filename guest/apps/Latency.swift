@@ -35,6 +35,10 @@ private func measureLatencies(root: String, iterations: Int) -> Int {
         try Posix.close(try Posix.open(path, .readOnly))
     }
     failures += timeOperation("stat", root, iterations) { (_) throws(Errno) in _ = try Posix.stat(path) }
+    // The same stat with all caches dropped first (not timed): LOOKUP of every component.
+    failures += timeOperation("stat_cold", root, iterations, prepare: { () throws(Errno) in try Posix.dropCaches() }) {
+        (_) throws(Errno) in _ = try Posix.stat(path)
+    }
     failures += timeOperation("read_4k", root, iterations) { (_) throws(Errno) in
         guard try Posix.pread(fd, into: &block, at: 0) == 4096 else { throw .EIO }
     }
@@ -53,11 +57,24 @@ private func measureLatencies(root: String, iterations: Int) -> Int {
 
 /// Times `body` once per iteration and prints the statistics; returns 1 on failure.
 private func timeOperation(_ name: String, _ root: String, _ iterations: Int,
+                           prepare: (() throws(Errno) -> Void)? = nil,
                            _ body: (Int) throws(Errno) -> Void) -> Int {
     var samples = [UInt64](repeating: 0, count: iterations)
     let fuse = (systemVFS.fileSystem(mountedAt: root) as? FuseFileSystem)?.session
     fuse?.resetStatistics()
+    // Requests and device time of the untimed preparation are left out of the statistics.
+    var excludedRequests: UInt64 = 0, excludedDeviceNanoseconds: UInt64 = 0
     for i in 0..<iterations {
+        if let prepare = prepare {
+            let (requestsBefore, deviceBefore) = fuseTotals(fuse)
+            do { try prepare() } catch {
+                print("latency: preparing \(name) on \(root) failed: \(error.name)")
+                return 1
+            }
+            let (requestsAfter, deviceAfter) = fuseTotals(fuse)
+            excludedRequests += requestsAfter - requestsBefore
+            excludedDeviceNanoseconds += deviceAfter - deviceBefore
+        }
         let start = monotonicNanoseconds()
         do { try body(i) } catch {
             print("latency: \(name) on \(root) failed: \(error.name)")
@@ -72,12 +89,21 @@ private func timeOperation(_ name: String, _ root: String, _ iterations: Int,
     let mean = total / UInt64(iterations)
     // On /host: FUSE requests per call and the part of the mean spent waiting for the device.
     var fuseDetail = ""
-    if let fuse = fuse {
-        var requests: UInt64 = 0
-        for count in fuse.requestCounts { requests += count }
-        fuseDetail = " requests_per_call=\(formatFixed(Double(requests) / Double(iterations))) device_ns_per_call=\(fuse.deviceNanoseconds / UInt64(iterations))"
+    if fuse != nil {
+        let (requests, device) = fuseTotals(fuse)
+        let timedRequests = requests - excludedRequests
+        let timedDevice = device - excludedDeviceNanoseconds
+        fuseDetail = " requests_per_call=\(formatFixed(Double(timedRequests) / Double(iterations))) device_ns_per_call=\(timedDevice / UInt64(iterations))"
     }
     print("latency: \(root) \(name): median \(median) ns, mean \(mean) ns, min \(samples[0]) ns\(fuseDetail)")
     print("RESULT latency root=\(root) op=\(name) iterations=\(iterations) median_ns=\(median) mean_ns=\(mean) min_ns=\(samples[0])\(fuseDetail)")
     return 0
+}
+
+/// Requests sent and device nanoseconds so far on a FUSE session (zero without one).
+private func fuseTotals(_ session: FuseSession?) -> (UInt64, UInt64) {
+    guard let session = session else { return (0, 0) }
+    var requests: UInt64 = 0
+    for count in session.requestCounts { requests += count }
+    return (requests, session.deviceNanoseconds)
 }

@@ -121,7 +121,7 @@ final class FuseDataStaging {
         if let deferred = deferredError, deferred.handle == handle { deferredError = nil }
     }
 
-    private func dropReadAhead() {
+    func dropReadAhead() {
         cached = nil
         cachedEndOfFile = nil
     }

@@ -247,6 +247,13 @@ final class FuseFileSystem: FileSystem {
         session.flushForgets()
     }
 
+    override func dropCaches() throws(Errno) {
+        try staging.flushWrites()
+        staging.dropReadAhead()
+        table.dropAll()
+        session.flushForgets()
+    }
+
     override func statistics() throws(Errno) -> FileSystemStats {
         let writer = try session.begin(.statfs, nodeID: FuseProtocol.rootNodeID)
         var reply = try session.complete(writer)

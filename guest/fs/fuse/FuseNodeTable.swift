@@ -108,6 +108,14 @@ final class FuseNodeTable {
         nodes.removeValue(forKey: node.nodeID)
     }
 
+    /// Drops every entry and marks all attributes stale; nodes still open stay known.
+    func dropAll() {
+        let all = entries
+        entries.removeAll()
+        for (_, entry) in all { release(entry.node, names: 1) }
+        for (_, node) in nodes { node.attributesValidUntil = 0 }
+    }
+
     /// Drops expired entries so the cache stays bounded by what is in recent use.
     private func sweepExpired() {
         let now = monotonicNanoseconds()

@@ -181,6 +181,12 @@ enum Posix {
         try systemVFS.synchronizeAll()
     }
 
+    /// echo 3 > /proc/sys/vm/drop_caches: after a sync, every cached lookup and attribute goes.
+    static func dropCaches() throws(Errno) {
+        try systemVFS.synchronizeAll()
+        try systemVFS.dropCachesAll()
+    }
+
     static func statfs(_ path: String) throws(Errno) -> FileSystemStats {
         let (fileSystem, _) = try systemVFS.resolve(path)
         return try fileSystem.statistics()

@@ -59,6 +59,10 @@ class FileSystem {
 
     /// Pushes anything the filesystem holds back (gathered writes, batched forgets) to its backing store.
     func synchronize() throws(Errno) {}
+
+    /// Forgets cached names, attributes and data (Linux's drop_caches), so the next
+    /// calls measure the cold path. Filesystems without a cache do nothing.
+    func dropCaches() throws(Errno) {}
 }
 
 /// An open regular file. Offsets belong to the file descriptor, so every call names its position.

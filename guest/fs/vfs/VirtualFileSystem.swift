@@ -76,6 +76,10 @@ final class VirtualFileSystem {
         return (fileSystem, directory, last)
     }
 
+    func dropCachesAll() throws(Errno) {
+        for mount in mounts { try mount.fileSystem.dropCaches() }
+    }
+
     /// sync(): every mounted filesystem; returns the first error.
     func synchronizeAll() throws(Errno) {
         var firstError: Errno? = nil
