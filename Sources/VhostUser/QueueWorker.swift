@@ -29,10 +29,19 @@ public struct QueueSetup: Sendable {
     }
 }
 
+/// How a queue's requests run.
+public enum RequestScheduling: Sendable {
+    /// On the queue's own thread (lowest latency); only requests that may
+    /// block indefinitely (F_SETLKW, blocking flock) go to `blocking`, so the
+    /// request that would release them is not stuck behind them.
+    case inline(blocking: RequestPool)
+    /// Every request through a shared pool (--thread-pool-size N).
+    case pool(RequestPool)
+}
+
 /// Serves one virtqueue: a thread waits for kicks, drains the available
-/// ring, hands each chain to the FUSE handler (inline, or through the
-/// shared request pool), returns it on the used ring and interrupts the
-/// guest. The descriptors in `QueueSetup` are borrowed from the back end,
+/// ring, hands each chain to the FUSE handler (inline, or through a shared
+/// request pool), returns it on the used ring and interrupts the guest. The descriptors in `QueueSetup` are borrowed from the back end,
 /// which closes them only after `stop()`.
 ///
 /// @unchecked Sendable: `queue`, `inFlight`, `callFd`, `broken` and
@@ -45,7 +54,7 @@ public final class QueueWorker: @unchecked Sendable {
     /// The snapshot the ring pointers were translated through; kept alive while the worker runs.
     private let ringMemory: GuestMemory
     private let handler: any FuseRequestHandler
-    private let pool: RequestPool?
+    private let scheduling: RequestScheduling
     private let logger: Logger
     private let walker: DescriptorChainWalker
     private let stopFd: Int32
@@ -62,7 +71,7 @@ public final class QueueWorker: @unchecked Sendable {
     private let refusedChains = Atomic<Int>(0)
 
     public init(setup: QueueSetup, memoryMap: GuestMemoryMap, handler: any FuseRequestHandler,
-                pool: RequestPool?, logger: Logger) throws(VhostUserError) {
+                scheduling: RequestScheduling, logger: Logger) throws(VhostUserError) {
         let memory = memoryMap.snapshot
         let rings = try SplitRingPointers(memory: memory, size: setup.size, descriptors: setup.descriptorsAddress,
                                           available: setup.availableAddress, used: setup.usedAddress)
@@ -71,7 +80,7 @@ public final class QueueWorker: @unchecked Sendable {
         self.memoryMap = memoryMap
         self.ringMemory = memory
         self.handler = handler
-        self.pool = pool
+        self.scheduling = scheduling
         self.logger = logger
         self.queue = DeviceQueue(size: setup.size, rings: rings, lastAvailableIndex: setup.lastAvailableIndex,
                                  eventIndex: setup.eventIndex)
@@ -147,10 +156,13 @@ public final class QueueWorker: @unchecked Sendable {
     private func drain(_ buffers: inout ChainBuffers, _ memory: inout GuestMemoryCache) {
         while true {
             while let head = nextHead() {
-                if let pool {
+                switch scheduling {
+                case .pool(let pool):
                     pool.submit(RequestPool.Item(worker: self, head: head))
-                } else {
-                    process(head: head, buffers: &buffers, memory: &memory)
+                case .inline(let blocking):
+                    if !process(head: head, buffers: &buffers, memory: &memory, pooled: false) {
+                        blocking.submit(RequestPool.Item(worker: self, head: head))
+                    }
                 }
             }
             let more = monitor.withLock { !broken && !stopping && queue.enableNotification() }
@@ -163,7 +175,7 @@ public final class QueueWorker: @unchecked Sendable {
             guard !broken && !stopping else { return nil }
             do {
                 guard let head = try queue.popAvailable() else { return nil }
-                if pool != nil { inFlight += 1 }
+                if case .pool = scheduling { inFlight += 1 }
                 return head
             } catch {
                 // The ring itself is corrupt: stop using it, tell QEMU, keep the daemon up.
@@ -175,12 +187,19 @@ public final class QueueWorker: @unchecked Sendable {
         }
     }
 
-    /// Runs one request and returns its chain; called by this worker's thread or a pool thread.
-    func process(head: UInt16, buffers: inout ChainBuffers, memory cache: inout GuestMemoryCache) {
+    /// Runs one request and returns its chain; called by this worker's
+    /// thread (`pooled` false) or a pool thread. Returns false, doing
+    /// nothing, for a request that may block and must go to a pool instead.
+    @discardableResult
+    func process(head: UInt16, buffers: inout ChainBuffers, memory cache: inout GuestMemoryCache, pooled: Bool) -> Bool {
         let memory = cache.current(memoryMap)
         var replyLength = 0
         do {
             try walker.walk(head: head, memory: memory, into: &buffers)
+            if !pooled && Self.mayBlock(buffers) {
+                monitor.withLock { inFlight += 1 }
+                return false
+            }
             replyLength = buffers.readable.withUnsafeBufferPointer { readable in
                 buffers.writable.withUnsafeBufferPointer { writable in
                     var request = ScatterReader(segments: readable)
@@ -195,13 +214,26 @@ public final class QueueWorker: @unchecked Sendable {
                 logger.warning("queue \(index): descriptor chain \(head) refused: \(error) (\(count) so far)")
             }
         }
-        complete(head: head, length: UInt32(replyLength))
+        complete(head: head, length: UInt32(replyLength), pooled: pooled)
+        return true
     }
 
-    private func complete(head: UInt16, length: UInt32) {
+    /// FUSE_SETLKW waits for another lock holder, possibly for a long time.
+    /// Peeks at fuse_in_header.opcode (bytes 4-7) without consuming anything.
+    static func mayBlock(_ buffers: ChainBuffers) -> Bool {
+        var opcode: UInt32 = 0
+        let found = buffers.readable.withUnsafeBufferPointer { segments in
+            var reader = ScatterReader(segments: segments)
+            guard reader.skip(4) else { return false }
+            return withUnsafeMutableBytes(of: &opcode) { reader.read(into: $0) }
+        }
+        return found && opcode == FuseOpcode.setlkw.rawValue
+    }
+
+    private func complete(head: UInt16, length: UInt32, pooled: Bool) {
         monitor.withLock {
             queue.pushUsed(head: head, length: length)
-            if pool != nil {
+            if pooled {
                 inFlight -= 1
                 if inFlight == 0 { monitor.broadcast() }
             }

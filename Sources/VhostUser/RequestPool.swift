@@ -1,29 +1,30 @@
 import Glibc
 
-/// A fixed set of threads that process requests of every queue in
-/// parallel (--thread-pool-size). Each thread keeps its own reusable chain
-/// buffers; the owning queue worker serializes used-ring updates.
+/// Threads that process requests of every queue in parallel. Threads are
+/// started on demand, when work arrives and none is idle, up to
+/// `maxThreads`, and then stay. Each keeps its own reusable chain buffers
+/// and memory cache; the owning queue worker serializes used-ring updates.
 ///
-/// @unchecked Sendable: `items`, `head`, `count` and `stopping` are only
-/// touched under `monitor`.
+/// @unchecked Sendable: `items`, `first`, `count`, `idle`, `threads` and
+/// `stopping` are only touched under `monitor`.
 public final class RequestPool: @unchecked Sendable {
     struct Item {
         let worker: QueueWorker
         let head: UInt16
     }
 
+    public let maxThreads: Int
     private let monitor = Monitor()
     /// A ring buffer of pending items; grows (rarely) instead of allocating per request.
     private var items: [Item?] = Array(repeating: nil, count: 256)
     private var first = 0
     private var count = 0
+    private var idle = 0
     private var stopping = false
     private var threads: [NativeThread] = []
 
-    public init(threads: Int) {
-        for i in 0..<max(1, threads) {
-            self.threads.append(NativeThread(name: "pool\(i)") { [self] in run() })
-        }
+    public init(maxThreads: Int) {
+        self.maxThreads = max(1, maxThreads)
     }
 
     func submit(_ item: Item) {
@@ -31,15 +32,24 @@ public final class RequestPool: @unchecked Sendable {
             if count == items.count { grow() }
             items[(first + count) % items.count] = item
             count += 1
-            monitor.signal()
+            if idle >= count {
+                monitor.signal()
+            } else if threads.count < maxThreads {
+                threads.append(NativeThread(name: "pool\(threads.count)") { [self] in run() })
+            } else {
+                monitor.signal()
+            }
         }
     }
 
     /// Finishes queued work, then ends the threads.
     public func shutdown() {
-        monitor.withLock { stopping = true; monitor.broadcast() }
-        threads.forEach { $0.join() }
-        threads = []
+        let all: [NativeThread] = monitor.withLock {
+            stopping = true
+            monitor.broadcast()
+            return threads
+        }
+        all.forEach { $0.join() }
     }
 
     private func grow() {
@@ -54,7 +64,11 @@ public final class RequestPool: @unchecked Sendable {
         var memory = GuestMemoryCache()
         while true {
             let next: Item? = monitor.withLock {
-                while count == 0 && !stopping { monitor.wait() }
+                while count == 0 && !stopping {
+                    idle += 1
+                    monitor.wait()
+                    idle -= 1
+                }
                 guard count > 0 else { return nil }
                 let item = items[first]
                 items[first] = nil
@@ -63,7 +77,7 @@ public final class RequestPool: @unchecked Sendable {
                 return item
             }
             guard let next else { return }
-            next.worker.process(head: next.head, buffers: &buffers, memory: &memory)
+            next.worker.process(head: next.head, buffers: &buffers, memory: &memory, pooled: true)
         }
     }
 }

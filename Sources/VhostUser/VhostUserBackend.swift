@@ -11,8 +11,11 @@ public final class VhostUserBackend {
     public struct Configuration: Sendable {
         /// Queues we accept: the high-priority queue plus request queues.
         public var maxQueues: Int
-        /// 0: each queue thread processes its own requests; N: a shared pool of N threads.
+        /// 0: each queue's thread processes its requests, and only blocking
+        /// ones (F_SETLKW) go to a pool of up to `blockingThreads`;
+        /// N: every request goes through a shared pool of N threads.
         public var threadPoolSize: Int
+        public var blockingThreads = 64
         public var maxMemorySlots: Int
 
         public init(maxQueues: Int = 1 + 64, threadPoolSize: Int = 0, maxMemorySlots: Int = 32) {
@@ -32,7 +35,8 @@ public final class VhostUserBackend {
     private let handler: any FuseRequestHandler
     private let logger: Logger
     private let memoryMap = GuestMemoryMap()
-    private let pool: RequestPool?
+    private let scheduling: RequestScheduling
+    private let pool: RequestPool
     private var vrings: [VringState]
     private var ackedFeatures: UInt64 = 0
     private var ackedProtocolFeatures: UInt64 = 0
@@ -42,12 +46,18 @@ public final class VhostUserBackend {
         self.configuration = configuration
         self.logger = logger
         self.vrings = Array(repeating: VringState(), count: configuration.maxQueues)
-        self.pool = configuration.threadPoolSize > 0 ? RequestPool(threads: configuration.threadPoolSize) : nil
+        if configuration.threadPoolSize > 0 {
+            pool = RequestPool(maxThreads: configuration.threadPoolSize)
+            scheduling = .pool(pool)
+        } else {
+            pool = RequestPool(maxThreads: configuration.blockingThreads)
+            scheduling = .inline(blocking: pool)
+        }
     }
 
     deinit {
         stopAll()
-        pool?.shutdown()
+        pool.shutdown()
         for i in vrings.indices { closeDescriptors(of: i) }
     }
 
@@ -323,7 +333,7 @@ public final class VhostUserBackend {
                                indirectDescriptors: ackedFeatures & VirtioFeature.ringIndirectDescriptors != 0,
                                kickFd: vring.kickFd, callFd: vring.callFd, errFd: vring.errFd)
         do {
-            let worker = try QueueWorker(setup: setup, memoryMap: memoryMap, handler: handler, pool: pool, logger: logger)
+            let worker = try QueueWorker(setup: setup, memoryMap: memoryMap, handler: handler, scheduling: scheduling, logger: logger)
             vrings[i].worker = worker
             worker.start()
             logger.debug("queue \(i) started: size \(vring.size), base \(vring.lastAvailableIndex)")

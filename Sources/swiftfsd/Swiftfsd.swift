@@ -29,7 +29,7 @@ struct Swiftfsd: ParsableCommand {
     @Option(help: "Cache mode (default auto; `none` is accepted for never).")
     var cache: CacheMode?
 
-    @Option(help: "Threads processing requests in parallel (default 64; 0: each queue's thread does the work, and a blocking lock request stalls its queue).")
+    @Option(help: "Threads processing requests in parallel (default 0: each queue's thread does the work, blocking lock requests get threads of their own).")
     var threadPoolSize: Int?
 
     @Option(help: "Sandbox (default namespace when root, none otherwise).")

@@ -30,7 +30,7 @@ import Testing
 
     @Test func defaultsMatchTheHarnessExpectations() throws {
         let settings = try Swiftfsd.parse(["--socket-path", "/tmp/s", "--shared-dir", "/srv"]).settings()
-        #expect(settings.xattr && settings.vhostThreadPoolSize == 64 && settings.threadPoolSize == nil)
+        #expect(settings.xattr && settings.vhostThreadPoolSize == 0 && settings.threadPoolSize == nil)
     }
 
     @Test func refusesMissingOrConflictingTransportsAndBadValues() {

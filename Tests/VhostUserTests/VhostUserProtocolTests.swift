@@ -1,4 +1,6 @@
+import FuseServer
 import Glibc
+import Synchronization
 import SwiftFSProtocol
 import Testing
 @testable import VhostUser
@@ -243,5 +245,52 @@ import Testing
         #expect(first.read(FuseOutHeader.self, at: TestGuest.buffers + 4 * 0x2000 + 0x1000).unique == 22)
         frontEnd.disconnect()
         (calls + kicks).forEach { close($0) }
+    }
+
+    /// Stands in for a lock service: SETLKW waits until a SETLK arrives.
+    final class LockHandler: FuseRequestHandler {
+        let released = Atomic<Bool>(false)
+        func handle(request: inout ScatterReader, reply: inout ScatterWriter) -> Int {
+            guard let header = request.read(FuseInHeader.self) else { return 0 }
+            if header.opcode == FuseOpcode.setlkw.rawValue {
+                for _ in 0..<5000 where !released.load(ordering: .acquiring) { usleep(1000) }
+            } else if header.opcode == FuseOpcode.setlk.rawValue {
+                released.store(true, ordering: .releasing)
+            }
+            var out = FuseOutHeader()
+            out.unique = header.unique
+            out.len = UInt32(FuseOutHeader.wireSize)
+            reply.write(out)
+            return Int(out.len)
+        }
+    }
+
+    func placeRequest(_ guest: TestGuest, head: Int, opcode: FuseOpcode, unique: UInt64) {
+        let request = TestGuest.buffers + UInt64(head) * 0x2000
+        var header = FuseInHeader()
+        header.len = UInt32(FuseInHeader.wireSize)
+        header.opcode = opcode.rawValue
+        header.unique = unique
+        guest.write(header, at: request)
+        guest.setDescriptor(head, address: request, length: header.len, flags: next, next: UInt16(head + 1))
+        guest.setDescriptor(head + 1, address: request + 0x1000, length: 0x1000, flags: write)
+    }
+
+    @Test func aBlockingLockRequestDoesNotStallItsQueue() throws {
+        let guest = TestGuest()
+        let call = EventNotifier.make(), kick = EventNotifier.make()
+        let frontEnd = TestFrontEnd(handler: LockHandler(), threadPoolSize: 0)
+        frontEnd.setUp(guest: guest, queue: 1, callFd: call, kickFd: kick)
+        placeRequest(guest, head: 0, opcode: .setlkw, unique: 1)
+        placeRequest(guest, head: 2, opcode: .setlk, unique: 2)
+        guest.offer(0)
+        guest.offer(2)
+        EventNotifier.signal(kick)
+        for _ in 0..<300 where guest.usedIndex < 2 { usleep(10_000) }
+        #expect(guest.usedIndex == 2)
+        #expect(guest.usedElement(0).id == 2, "the releasing request overtook the blocked one")
+        #expect(guest.usedElement(1).id == 0)
+        frontEnd.disconnect()
+        close(call); close(kick)
     }
 }
