@@ -247,6 +247,12 @@ final class FuseFileSystem: FileSystem {
         session.flushForgets()
     }
 
+    override func housekeeping() {
+        table.housekeeping()
+        // Full batches only; the rest waits for more (or for sync at exit).
+        if session.pendingForgetCount >= FuseSession.forgetBatchSize { session.flushForgets() }
+    }
+
     override func dropCaches() throws(Errno) {
         try staging.flushWrites()
         staging.dropReadAhead()

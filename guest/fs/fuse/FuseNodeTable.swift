@@ -21,7 +21,10 @@ final class FuseNodeTable {
     private var entries: [FuseEntryKey: FuseCachedEntry] = [:]
     let root: FuseNode
     /// Above this many entries, expired ones are swept out.
-    static let sweepThreshold = 65_536
+    static let sweepThreshold = 4096
+    /// Hard cap on cached entries: each one holds a lookup, and servers keep a file
+    /// descriptor per looked-up inode (virtiofsd runs out near RLIMIT_NOFILE).
+    static let maxEntries = 8192
     private var sweepAt = FuseNodeTable.sweepThreshold
 
     init(session: FuseSession) {
@@ -69,7 +72,6 @@ final class FuseNodeTable {
             node.cachedNames += 1
             if let previous = previous { release(previous.node, names: 1) }
         }
-        if entries.count >= sweepAt { sweepExpired() }
         return node
     }
 
@@ -114,6 +116,20 @@ final class FuseNodeTable {
         entries.removeAll()
         for (_, entry) in all { release(entry.node, names: 1) }
         for (_, node) in nodes { node.attributesValidUntil = 0 }
+    }
+
+    /// Keeps the cache bounded; only called between operations (no node is in use then
+    /// except open ones, which are never dropped).
+    func housekeeping() {
+        if entries.count >= sweepAt { sweepExpired() }
+        if entries.count > FuseNodeTable.maxEntries {
+            var victims: [FuseEntryKey] = []
+            for (key, entry) in entries where entry.node.openCount == 0 { victims.append(key) }
+            for key in victims {
+                if let entry = entries.removeValue(forKey: key) { release(entry.node, names: 1) }
+            }
+            sweepAt = max(FuseNodeTable.sweepThreshold, entries.count * 2)
+        }
     }
 
     /// Drops expired entries so the cache stays bounded by what is in recent use.

@@ -123,62 +123,54 @@ final class FuseSession {
 
     // MARK: FORGET
 
-    /// Forgets wait here and go out together as one BATCH_FORGET: the server only frees
-    /// the inodes later, which is always allowed, and one round trip replaces many.
+    /// Forgets queue up and go out at a housekeeping point (the start of a path call, see
+    /// Posix) once a batch is full, or at sync, as BATCH_FORGETs of up to 64: a node a running call still uses must stay
+    /// valid on the server until the call is over, and one round trip replaces many.
     static let forgetBatchSize = 64
-    private var pendingForgets = 0
+    private var pendingForgets: [FuseForgetOne] = []
+    var pendingForgetCount: Int { pendingForgets.count }
 
-    /// Gives back `count` lookups of `nodeID` (high-priority queue, no reply).
+    /// Queues giving back `count` lookups of `nodeID`.
     func forget(nodeID: UInt64, count: UInt64) {
         guard count > 0, nodeID != FuseProtocol.rootNodeID else { return }
         var one = FuseForgetOne()
         one.nodeID = nodeID
         one.nlookup = count
-        let offset = FuseSession.headerSize + FuseBatchForgetIn.wireSize + pendingForgets * FuseForgetOne.wireSize
-        forgetBuffer.storeBytes(of: one, toByteOffset: offset, as: FuseForgetOne.self)
-        pendingForgets += 1
-        // BATCH_FORGET exists since 7.16; older servers get each FORGET on its own.
-        if pendingForgets == FuseSession.forgetBatchSize || minorVersion < 16 { flushForgets() }
+        pendingForgets.append(one)
     }
 
-    /// Sends the waiting forgets now.
+    /// Sends the queued forgets (high-priority queue, no reply).
     func flushForgets() {
-        guard pendingForgets > 0 else { return }
-        if minorVersion < 16 {
-            sendSingleForget()
-            return
+        var sent = 0
+        while sent < pendingForgets.count {
+            // BATCH_FORGET exists since 7.16; older servers get each FORGET on its own.
+            let count = minorVersion < 16 ? 1 : min(FuseSession.forgetBatchSize, pendingForgets.count - sent)
+            var header = FuseInHeader()
+            header.unique = nextUnique
+            nextUnique &+= 1
+            var writer = ByteWriter(forgetBuffer)
+            if minorVersion < 16 {
+                header.len = UInt32(FuseSession.headerSize + FuseForgetIn.wireSize)
+                header.opcode = FuseOpcode.forget.rawValue
+                header.nodeID = pendingForgets[sent].nodeID
+                var body = FuseForgetIn()
+                body.nlookup = pendingForgets[sent].nlookup
+                writer.write(header)
+                writer.write(body)
+            } else {
+                header.len = UInt32(FuseSession.headerSize + FuseBatchForgetIn.wireSize + count * FuseForgetOne.wireSize)
+                header.opcode = FuseOpcode.batchForget.rawValue
+                var batch = FuseBatchForgetIn()
+                batch.count = UInt32(count)
+                writer.write(header)
+                writer.write(batch)
+                for index in sent..<sent + count { writer.write(pendingForgets[index]) }
+            }
+            requestCounts[Int(header.opcode)] += 1
+            device.callHighPriority(readable: [DeviceBuffer(base: forgetBuffer.baseAddress!, count: writer.offset)])
+            sent += count
         }
-        var header = FuseInHeader()
-        header.len = UInt32(FuseSession.headerSize + FuseBatchForgetIn.wireSize + pendingForgets * FuseForgetOne.wireSize)
-        header.opcode = FuseOpcode.batchForget.rawValue
-        header.unique = nextUnique
-        nextUnique &+= 1
-        var batch = FuseBatchForgetIn()
-        batch.count = UInt32(pendingForgets)
-        forgetBuffer.storeBytes(of: header, toByteOffset: 0, as: FuseInHeader.self)
-        forgetBuffer.storeBytes(of: batch, toByteOffset: FuseSession.headerSize, as: FuseBatchForgetIn.self)
-        requestCounts[Int(FuseOpcode.batchForget.rawValue)] += 1
-        device.callHighPriority(readable: [DeviceBuffer(base: forgetBuffer.baseAddress!, count: Int(header.len))])
-        pendingForgets = 0
-    }
-
-    /// The one waiting forget as a plain FORGET (fuse_forget_in after the header).
-    private func sendSingleForget() {
-        let one = forgetBuffer.loadUnaligned(fromByteOffset: FuseSession.headerSize + FuseBatchForgetIn.wireSize,
-                                             as: FuseForgetOne.self)
-        var header = FuseInHeader()
-        header.len = UInt32(FuseSession.headerSize + FuseForgetIn.wireSize)
-        header.opcode = FuseOpcode.forget.rawValue
-        header.unique = nextUnique
-        nextUnique &+= 1
-        header.nodeID = one.nodeID
-        var body = FuseForgetIn()
-        body.nlookup = one.nlookup
-        forgetBuffer.storeBytes(of: header, toByteOffset: 0, as: FuseInHeader.self)
-        forgetBuffer.storeBytes(of: body, toByteOffset: FuseSession.headerSize, as: FuseForgetIn.self)
-        requestCounts[Int(FuseOpcode.forget.rawValue)] += 1
-        device.callHighPriority(readable: [DeviceBuffer(base: forgetBuffer.baseAddress!, count: Int(header.len))])
-        pendingForgets = 0
+        pendingForgets.removeAll(keepingCapacity: true)
     }
 
     // MARK: INIT

@@ -4,11 +4,14 @@
 // CEntryPoints.swift turn them into -errno for C.
 
 /// The unikernel's single mount table and descriptor table.
+/// Every call that takes a path (and readdir) starts with systemVFS.housekeeping(): no node is
+/// in use between calls, so filesystems may trim their caches there.
 let systemVFS = VirtualFileSystem(root: RamFileSystem(label: "rootfs"))
 let systemDescriptors = FileDescriptorTable()
 
 enum Posix {
     static func open(_ path: String, _ flags: OpenFlags, permissions: UInt32 = 0o644) throws(Errno) -> Int32 {
+        systemVFS.housekeeping()
         let description: OpenFileDescription
         if flags.contains(.create) {
             let fileSystem: FileSystem, directory: VNode, name: String
@@ -103,6 +106,7 @@ enum Posix {
     }
 
     static func stat(_ path: String) throws(Errno) -> FileStat {
+        systemVFS.housekeeping()
         let (fileSystem, node) = try systemVFS.resolve(path)
         return try fileSystem.attributes(of: node)
     }
@@ -116,6 +120,7 @@ enum Posix {
     }
 
     static func truncate(_ path: String, _ size: Int) throws(Errno) {
+        systemVFS.housekeeping()
         guard size >= 0 else { throw .EINVAL }
         let (fileSystem, node) = try systemVFS.resolve(path)
         var changes = AttributeChanges()
@@ -124,6 +129,7 @@ enum Posix {
     }
 
     static func chmod(_ path: String, _ permissions: UInt32) throws(Errno) {
+        systemVFS.housekeeping()
         let (fileSystem, node) = try systemVFS.resolve(path)
         var changes = AttributeChanges()
         changes.permissions = permissions
@@ -132,6 +138,7 @@ enum Posix {
 
     /// utimensat(): nil leaves a time unchanged.
     static func setTimes(_ path: String, access: FileTime?, modification: FileTime?) throws(Errno) {
+        systemVFS.housekeeping()
         let (fileSystem, node) = try systemVFS.resolve(path)
         var changes = AttributeChanges()
         changes.accessTime = access
@@ -145,6 +152,7 @@ enum Posix {
     }
 
     static func mkdir(_ path: String, permissions: UInt32 = 0o755) throws(Errno) {
+        systemVFS.housekeeping()
         let fileSystem: FileSystem, directory: VNode, name: String
         do {
             (fileSystem, directory, name) = try systemVFS.resolveParent(path)
@@ -155,11 +163,13 @@ enum Posix {
     }
 
     static func rmdir(_ path: String) throws(Errno) {
+        systemVFS.housekeeping()
         let (fileSystem, directory, name) = try systemVFS.resolveParent(path)
         try fileSystem.removeDirectory(name, in: directory)
     }
 
     static func unlink(_ path: String) throws(Errno) {
+        systemVFS.housekeeping()
         let fileSystem: FileSystem, directory: VNode, name: String
         do {
             (fileSystem, directory, name) = try systemVFS.resolveParent(path)
@@ -170,6 +180,7 @@ enum Posix {
     }
 
     static func rename(_ oldPath: String, _ newPath: String) throws(Errno) {
+        systemVFS.housekeeping()
         let (fileSystem, directory, name) = try systemVFS.resolveParent(oldPath)
         let (newFileSystem, newDirectory, newName) = try systemVFS.resolveParent(newPath)
         guard fileSystem === newFileSystem else { throw .EXDEV }
@@ -188,6 +199,7 @@ enum Posix {
     }
 
     static func statfs(_ path: String) throws(Errno) -> FileSystemStats {
+        systemVFS.housekeeping()
         let (fileSystem, _) = try systemVFS.resolve(path)
         return try fileSystem.statistics()
     }
@@ -208,6 +220,7 @@ enum Posix {
 
     /// The next entry, "." and ".." included; nil at the end.
     static func readdir(_ descriptor: Int32) throws(Errno) -> DirectoryEntry? {
+        systemVFS.housekeeping()
         let description = try systemDescriptors.description(descriptor)
         guard let (fileSystem, node) = description.directory else { throw .ENOTDIR }
         if description.directoryStream == nil {

@@ -60,6 +60,10 @@ class FileSystem {
     /// Pushes anything the filesystem holds back (gathered writes, batched forgets) to its backing store.
     func synchronize() throws(Errno) {}
 
+    /// Trims caches and sends deferred messages. The VFS calls it only between operations,
+    /// when no node of this filesystem is in use except by open files.
+    func housekeeping() {}
+
     /// Forgets cached names, attributes and data (Linux's drop_caches), so the next
     /// calls measure the cold path. Filesystems without a cache do nothing.
     func dropCaches() throws(Errno) {}

@@ -76,6 +76,11 @@ final class VirtualFileSystem {
         return (fileSystem, directory, last)
     }
 
+    /// Between operations: let every filesystem trim its caches (Posix calls this first).
+    func housekeeping() {
+        for mount in mounts { mount.fileSystem.housekeeping() }
+    }
+
     func dropCachesAll() throws(Errno) {
         for mount in mounts { try mount.fileSystem.dropCaches() }
     }
