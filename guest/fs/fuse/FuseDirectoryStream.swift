@@ -12,10 +12,6 @@ final class FuseDirectoryStream: DirectoryStream {
     private var atEnd = false
     private var isClosed = false
 
-    // Linux d_type values.
-    private static let typeDirectory: UInt32 = 4
-    private static let typeRegular: UInt32 = 8
-
     init(fileSystem: FuseFileSystem, directory: FuseNode, handle: UInt64) {
         self.fileSystem = fileSystem
         self.directory = directory
@@ -63,8 +59,7 @@ final class FuseDirectoryStream: DirectoryStream {
             _ = reader.skip(FuseProtocol.recordAlign(recordSize) - recordSize)
             let name = String(decoding: nameBytes, as: UTF8.self)
             nextOffset = dirent.off
-            let kind: FileKind = dirent.type == FuseDirectoryStream.typeDirectory ? .directory
-                : dirent.type == FuseDirectoryStream.typeRegular ? .regular : .other
+            let kind = FileKind(modeBits: (dirent.type << 12) & LinuxFileMode.typeMask)   // d_type = S_IF* >> 12
             batch.append(DirectoryEntry(name: name, inode: dirent.ino, kind: kind))
             // "." and ".." are not counted lookups (the kernel skips them too).
             if let entry = entry, entry.nodeID != 0, name != ".", name != ".." {

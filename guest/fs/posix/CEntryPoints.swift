@@ -159,7 +159,7 @@ func swiftfs_readdir(_ fd: Int32, _ name: UnsafeMutablePointer<CChar>?, _ inode:
         }
         name[length] = 0
         inode?.pointee = entry.inode
-        type?.pointee = entry.kind == .directory ? 4 : entry.kind == .regular ? 8 : 0   // DT_DIR, DT_REG
+        type?.pointee = UInt8(LinuxFileMode.direntType(entry.kind.modeBits))   // DT_DIR, DT_REG, DT_UNKNOWN
         return 1
     })
 }

@@ -8,16 +8,16 @@ enum FileKind: UInt8 {
     /// The S_IFMT bits for this kind.
     var modeBits: UInt32 {
         switch self {
-        case .regular: return 0o100000
-        case .directory: return 0o040000
+        case .regular: return LinuxFileMode.regular
+        case .directory: return LinuxFileMode.directory
         case .other: return 0
         }
     }
 
     init(modeBits mode: UInt32) {
-        switch mode & 0o170000 {
-        case 0o100000: self = .regular
-        case 0o040000: self = .directory
+        switch mode & LinuxFileMode.typeMask {
+        case LinuxFileMode.regular: self = .regular
+        case LinuxFileMode.directory: self = .directory
         default: self = .other
         }
     }
