@@ -46,3 +46,11 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// CShim defines _GNU_SOURCE, so its view of the C library (e.g. fd_set's
+// member names) differs from the Glibc module's unless every Swift target
+// imports Glibc with _GNU_SOURCE too; without this, a clean build fails with
+// "'__fds_bits' from module 'SwiftGlibc' is not present in definition of 'fd_set'".
+for target in package.targets where target.type != .system && !["CShim", "CLinuxHeaders"].contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Xcc", "-D_GNU_SOURCE"])]
+}
