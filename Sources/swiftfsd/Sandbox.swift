@@ -17,8 +17,12 @@ enum Sandbox {
             try check(chroot("."), "chroot \(sharedDirectory)")
             try check(chdir("/"), "chdir /")
         case .namespace:
-            // A private mount namespace, so the pivot is invisible to the host.
-            try check(shim_unshare(shim_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+            // A private mount namespace, so the pivot is invisible to the host,
+            // and an empty network namespace: the daemon needs no network (its
+            // socket is already listening). Without network namespaces, mount only.
+            if shim_unshare(shim_CLONE_NEWNS | shim_CLONE_NEWNET) != 0 {
+                try check(shim_unshare(shim_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+            }
             try check(mount(nil, "/", nil, UInt(MS_REC | MS_SLAVE), nil), "mount --make-rslave /")
             // pivot_root needs a mount point: bind the shared directory onto itself.
             try check(mount(sharedDirectory, sharedDirectory, nil, UInt(MS_BIND | MS_REC), nil), "bind mount \(sharedDirectory)")

@@ -88,6 +88,7 @@ static inline void shim_fence_seq_cst(void) { __atomic_thread_fence(__ATOMIC_SEQ
 // Sandboxing: unshare(2) is GNU-only, pivot_root(2) has no glibc wrapper.
 #include <sched.h>
 static const int shim_CLONE_NEWNS = CLONE_NEWNS;
+static const int shim_CLONE_NEWNET = CLONE_NEWNET;
 static inline int shim_unshare(int flags) { return unshare(flags); }
 static inline int shim_pivot_root(const char *new_root, const char *put_old) { return (int)syscall(SYS_pivot_root, new_root, put_old); }
 static const int shim_MSG_CMSG_CLOEXEC = MSG_CMSG_CLOEXEC;
