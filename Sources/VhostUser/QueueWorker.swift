@@ -221,6 +221,10 @@ public final class QueueWorker: @unchecked Sendable {
     /// FUSE_SETLKW waits for another lock holder, possibly for a long time.
     /// Peeks at fuse_in_header.opcode (bytes 4-7) without consuming anything.
     static func mayBlock(_ buffers: ChainBuffers) -> Bool {
+        // The header almost always sits in the first buffer; avoid walking the segment list.
+        if let first = buffers.readable.first, first.iov_len >= 8 {
+            return UnsafeRawPointer(first.iov_base!).loadUnaligned(fromByteOffset: 4, as: UInt32.self) == FuseOpcode.setlkw.rawValue
+        }
         var opcode: UInt32 = 0
         let found = buffers.readable.withUnsafeBufferPointer { segments in
             var reader = ScatterReader(segments: segments)
