@@ -33,13 +33,13 @@ LINUX_METRICS = [
     ("pm_read_MBps", "postmark read (MB/s)"),
     ("pm_write_MBps", "postmark write (MB/s)"),
 ]
-LINUX_ORDER = ["swiftfsd", "virtiofsd", "9p", "swiftfsd-q2", "swiftfsd-tp4"]
+LINUX_ORDER = ["swiftfsd", "virtiofsd", "9p", "swiftfsd-tp64", "swiftfsd-q2"]
 LINUX_DESC = {
-    "swiftfsd": "swiftfsd",
+    "swiftfsd": "swiftfsd with its default flags",
     "virtiofsd": "C virtiofsd",
     "9p": "QEMU 9p",
     "swiftfsd-q2": "swiftfsd, 2 request queues",
-    "swiftfsd-tp4": "swiftfsd, --thread-pool-size=4",
+    "swiftfsd-tp64": "swiftfsd --thread-pool-size=64 (every request through a 64-thread pool, like the C virtiofsd's default)",
 }
 LAT_OPS = ["open_close", "stat", "read_4k", "write_4k", "create_unlink"]
 
@@ -120,6 +120,7 @@ def fio_metrics(fio):
 def collect(logdir):
     """runs[(kind, config)][rep] = {metric: value}; problems = [(log, text)]."""
     runs, problems = {}, []
+    collect.loads = []
     for name in sorted(os.listdir(logdir)):
         m = LOG_NAME.match(name)
         if not m or name.endswith(".daemon.log"):
@@ -145,15 +146,19 @@ def collect(logdir):
                 for metric, field in (("pm_tps", "tps"), ("pm_read_MBps", "read_MBps"),
                                       ("pm_write_MBps", "write_MBps"), ("pm_total_s", "total_s")):
                     metrics[metric] = statistics.median(kv[field] for kv in pms)
-        else:  # unikernel latency
+        else:  # unikernel latency (several runs in one log: the median)
+            samples = {}
             for what, kv in results:
                 if what == "latency" and "median_ns" in kv:
                     root = "ram" if kv.get("root") == "/ram" else "host"
-                    metrics[f"{root}_{kv['op']}_ns"] = kv["median_ns"]
+                    samples.setdefault(f"{root}_{kv['op']}_ns", []).append(kv["median_ns"])
+            metrics.update({k: statistics.median(v) for k, v in samples.items()})
         if not metrics:
             problems.append((name, "no results"))
         for line in host:
             hk = parse_kv(line)
+            if isinstance(hk.get("load"), float):
+                collect.loads.append(hk["load"])
             status = hk.get("qemu_status", hk.get("status", 0))
             if status not in (0, 0.0):
                 problems.append((name, f"exit status {int(status)}"))
@@ -224,6 +229,10 @@ def main():
           f"{' + ' + str(run['modified_files']) + ' modified files' if run['modified_files'] else ''}; "
           f"swiftfsd: {run['swiftfsd']}; unikernel: {run['unikernel']}; load average at the end {run['load_at_end']}.\n",
           "Cells: median over the repetitions ±half their range. Ratios: median of the per-repetition ratios.\n"]
+    if collect.loads:
+        data["run"]["load_during"] = {"min": min(collect.loads), "max": max(collect.loads)}
+        md[1] = md[1].rstrip("\n") + (f" Host load average (1 min) after each run: "
+                  f"{min(collect.loads):.1f}–{max(collect.loads):.1f}.\n")
     p = run["params"]
 
     # --- 1. Linux guest --------------------------------------------------------------------------------
@@ -235,7 +244,9 @@ def main():
             ratio_cols.append(("swiftfsd", "virtiofsd"))
         if "swiftfsd" in configs and "9p" in configs:
             ratio_cols.append(("swiftfsd", "9p"))
-        for variant in ("swiftfsd-q2", "swiftfsd-tp4"):
+        if "swiftfsd-tp64" in configs and "virtiofsd" in configs:
+            ratio_cols.append(("swiftfsd-tp64", "virtiofsd"))
+        for variant in ("swiftfsd-tp64", "swiftfsd-q2"):
             if variant in configs and "swiftfsd" in configs:
                 ratio_cols.append((variant, "swiftfsd"))
         rows = []
@@ -268,9 +279,13 @@ def main():
         (("unikernel", "postmark-ram"), "unikernel, /ram", None),
         (("unikernel", "postmark-swiftfsd"), "unikernel, /host over swiftfsd", ("linux", "swiftfsd")),
         (("unikernel", "postmark-virtiofsd"), "unikernel, /host over virtiofsd", ("linux", "virtiofsd")),
+        (("unikernel", "postmark-swiftfsd-tp64"), "unikernel, /host over swiftfsd --thread-pool-size=64",
+         ("linux", "swiftfsd-tp64")),
         (("linux", "swiftfsd"), "Linux guest, Debian postmark over swiftfsd", None),
         (("linux", "virtiofsd"), "Linux guest, Debian postmark over virtiofsd", None),
         (("linux", "9p"), "Linux guest, Debian postmark over 9p", None),
+        (("linux", "swiftfsd-tp64"), "Linux guest, Debian postmark over swiftfsd --thread-pool-size=64", None),
+        (("linux", "swiftfsd-q2"), "Linux guest, Debian postmark over swiftfsd, 2 request queues", None),
     ]
     pm_rows = []
     native = ("native", "postmark")
@@ -295,22 +310,33 @@ def main():
                          "tps ÷ Linux guest, same daemon"], pm_rows), ""]
 
     # --- 3. Unikernel latency -------------------------------------------------------------------------
-    lat_keys = [k for k in (("unikernel", "latency-swiftfsd"), ("unikernel", "latency-virtiofsd")) if k in runs]
+    lat_keys = [k for k in (("unikernel", "latency-swiftfsd"), ("unikernel", "latency-virtiofsd"),
+                            ("unikernel", "latency-swiftfsd-tp64")) if k in runs]
     if lat_keys:
         rows = []
-        for op in LAT_OPS:
+        sw_key, vf_key, pool_key = (("unikernel", f"latency-{d}") for d in ("swiftfsd", "virtiofsd", "swiftfsd-tp64"))
+        ops = [op for op in LAT_OPS if any(f"ram_{op}_ns" in m or f"host_{op}_ns" in m
+                                              for k in lat_keys for m in runs[k].values())]
+        ops += sorted({key[key.index("_") + 1:-3] for k in lat_keys for m in runs[k].values() for key in m
+                       if key.endswith("_ns")} - set(ops))
+        for op in ops:
             ram = summary([m.get(f"ram_{op}_ns") for k in lat_keys for m in runs[k].values()])
-            sw = metric_summary(runs, ("unikernel", "latency-swiftfsd"), f"host_{op}_ns")
-            vf = metric_summary(runs, ("unikernel", "latency-virtiofsd"), f"host_{op}_ns")
-            ratio = paired_ratio(runs, ("unikernel", "latency-swiftfsd"), ("unikernel", "latency-virtiofsd"),
-                                 f"host_{op}_ns")
+            sw = metric_summary(runs, sw_key, f"host_{op}_ns")
+            vf = metric_summary(runs, vf_key, f"host_{op}_ns")
+            t0 = metric_summary(runs, pool_key, f"host_{op}_ns")
+            ratio = paired_ratio(runs, sw_key, vf_key, f"host_{op}_ns")
+            ratio0 = paired_ratio(runs, pool_key, vf_key, f"host_{op}_ns")
             data["latency"][op] = {"ram_ns": ram, "host_swiftfsd_ns": sw, "host_virtiofsd_ns": vf,
-                                   "swiftfsd/virtiofsd": ratio}
-            rows.append([op, fmt_cell(ram), fmt_cell(sw), fmt_cell(vf), fmt_ratio(ratio)])
+                                   "host_swiftfsd_tp64_ns": t0, "swiftfsd/virtiofsd": ratio,
+                                   "swiftfsd_tp64/virtiofsd": ratio0}
+            rows.append([op, fmt_cell(ram), fmt_cell(sw), fmt_cell(vf), fmt_cell(t0), fmt_ratio(ratio),
+                         fmt_ratio(ratio0)])
         md += ["## 3. Unikernel latency (ns per call, median of each run's median)\n",
                f"app=latency, {p['latency_iterations']} timed calls per operation on a 4 KiB file; lower is better. "
                "/host goes through the unikernel's FUSE client (with its caches) to the daemon.\n",
-               md_table(["operation", "/ram", "/host swiftfsd", "/host virtiofsd", "swiftfsd ÷ virtiofsd"], rows),
+               md_table(["operation", "/ram", "/host swiftfsd", "/host virtiofsd",
+                         "/host swiftfsd --thread-pool-size=64", "swiftfsd ÷ virtiofsd",
+                         "swiftfsd tp=64 ÷ virtiofsd"], rows),
                ""]
 
     # --- goals ---------------------------------------------------------------------------------------
@@ -324,12 +350,12 @@ def main():
             data["goals"]["ram_call_under_1us"] = {"met": met, "ns": ram_calls}
             goals.append(f"- /ram call well under 1 µs under TCG: **{'met' if met else 'not met'}** — "
                          f"fastest {best} {fmt(ram_calls[best], 0)} ns, slowest {worst} {fmt(ram_calls[worst], 0)} ns.")
-    for daemon in ("swiftfsd", "virtiofsd"):
+    for daemon in ("swiftfsd", "virtiofsd", "swiftfsd --thread-pool-size=64"):
         label = f"unikernel, /host over {daemon}"
         entry = data["postmark"].get(label)
         if entry and entry["tps_vs_linux_same_daemon"]:
             r = entry["tps_vs_linux_same_daemon"]["median"]
-            data["goals"][f"unikernel_vs_linux_postmark_{daemon}"] = r
+            data["goals"][f"unikernel_vs_linux_postmark_{daemon.replace(' --thread-pool-size=64', '-tp64')}"] = r
             goals.append(f"- unikernel Postmark vs Linux guest Postmark, both over {daemon}: **{r:.1f}×** the "
                          "transactions per second.")
     sv = data["linux_ratios"].get("swiftfsd/virtiofsd")
@@ -340,6 +366,12 @@ def main():
         goals.append("- Linux guest, swiftfsd vs virtiofsd: " + (
             "within 10% or better on every metric." if not worse else
             "more than 10% slower on " + ", ".join(f"{label[k]} ({sv[k]['median']:.2f}×)" for k in worse) + "."))
+    for variant in ("swiftfsd-tp64",):
+        r = data["linux_ratios"].get(f"{variant}/virtiofsd")
+        if r:
+            label = dict(LINUX_METRICS)
+            goals.append(f"- Linux guest, swiftfsd --thread-pool-size=64 vs virtiofsd: " + ", ".join(
+                f"{label[k].split(' (')[0]} {v['median']:.2f}×" for k, v in r.items() if v) + ".")
     if goals:
         md += ["## Goals\n"] + goals + [""]
     if data["problems"]:
@@ -410,15 +442,16 @@ def plots(data, configs, outdir):
         written.append("postmark.png")
     if data["latency"]:
         ops = list(data["latency"])
-        series = [("ram_ns", "/ram"), ("host_swiftfsd_ns", "/host swiftfsd"), ("host_virtiofsd_ns", "/host virtiofsd")]
+        series = [("ram_ns", "/ram"), ("host_swiftfsd_ns", "/host swiftfsd"), ("host_virtiofsd_ns", "/host virtiofsd"),
+                  ("host_swiftfsd_tp64_ns", "/host swiftfsd --thread-pool-size=64")]
         fig, ax = plt.subplots(figsize=(9, 4.5))
         width = 0.8 / len(series)
         for i, (k, l) in enumerate(series):
-            vals = [(data["latency"][op][k] or {}).get("median", 0) for op in ops]
+            vals = [(data["latency"][op].get(k) or {}).get("median", 0) for op in ops]
             ax.bar([j + i * width for j in range(len(ops))], vals, width, label=l)
         ax.axhline(1000, color="red", linewidth=0.8, linestyle="--", label="1 µs")
         ax.set_yscale("log")
-        ax.set_xticks([j + width for j in range(len(ops))])
+        ax.set_xticks([j + width * (len(series) - 1) / 2 for j in range(len(ops))])
         ax.set_xticklabels(ops)
         ax.set_ylabel("ns per call (log scale, lower is better)")
         ax.set_title("Unikernel call latency under QEMU TCG")
