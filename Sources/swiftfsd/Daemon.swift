@@ -41,7 +41,13 @@ struct Daemon {
         }
         logger.info("waiting for a vhost-user front end on \(settings.socketPath ?? "fd \(settings.listeningFd!)")")
 
-        let connection = try listener.accept()
+        let connection: VhostUserConnection
+        do {
+            connection = try listener.accept()
+        } catch {
+            removeSocket()
+            throw error
+        }
         logger.info("front end connected\(settings.tag.map { " (tag \($0))" } ?? "")")
         let backend = VhostUserBackend(handler: handler,
                                        configuration: .init(threadPoolSize: settings.vhostThreadPoolSize),
