@@ -1,15 +1,16 @@
 #!/bin/sh
 # Runs inside the Linux test guest (busybox sh) from the bench initramfs, as swiftfs.script=/bench/guest-bench.sh;
 # $1 is the mounted share (virtio-fs or 9p). Parameters come from the kernel command line:
-#   bench.size=MiB      fio file size (sequential jobs stop at the end of the file or after bench.seqtime s)
-#   bench.seqtime=S     cap for each sequential fio job      bench.randtime=S  runtime of each random job
+#   bench.size=MiB      fio file size
+#   bench.seqtime=S     runtime of each sequential fio job (looping over the file)
+#   bench.randtime=S    runtime of each random fio job
 #   bench.meta=N        files for the create/stat/unlink test
 #   bench.pm=FILES,TRANSACTIONS,MIN,MAX,SEED                 Debian postmark parameters
 #   bench.parts=fio,meta,postmark                            which parts to run
 # Prints "RESULT ..." lines and fio's JSON between BENCH-FIO-JSON-BEGIN/END markers for scripts/bench.
 export PATH=/usr/bin:/bin
 mnt=${1:-/mnt}
-size=64 seqtime=20 randtime=5 meta=500 pm=500,500,500,10000,42 parts=fio,meta,postmark
+size=64 seqtime=5 randtime=5 meta=500 pm=500,500,500,10000,42 parts=fio,meta,postmark
 # shellcheck disable=SC2013 # one line of words
 for word in $(cat /proc/cmdline); do
     case $word in
@@ -29,7 +30,8 @@ status=0
 
 case ",$parts," in *,fio,*)
     # psync with O_DIRECT: every request goes to the file server (no guest page cache on either side of
-    # the comparison); one fio process, the jobs one after another (stonewall).
+    # the comparison); one fio process, the jobs one after another (stonewall), each for a fixed time
+    # (a pass over the file alone can take a fraction of a second: too short on a noisy machine).
     cat >/tmp/bench.fio <<JOBS
 [global]
 ioengine=psync
@@ -44,12 +46,14 @@ stonewall
 rw=write
 bs=1m
 runtime=$seqtime
+time_based
 end_fsync=1
 
 [seqread]
 rw=read
 bs=1m
 runtime=$seqtime
+time_based
 
 [randread]
 rw=randread

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Turns the logs of scripts/bench into tables (stdout and results.md), results.json and PNG plots.
 
-Usage: report.py LOGDIR OUTDIR
+Usage: report.py LOGDIR OUTDIR [--docs docs/benchmarks.md]
+  --docs: also replace everything from "## Latest results" to the end of that file with these results.
 
 LOGDIR holds run.json (parameters) and one log per run, named KIND-CONFIG-rREP.log with KIND in
 linux, unikernel, native. Every log is scanned for "RESULT <what> key=value ..." lines (anywhere in a line:
@@ -218,6 +219,7 @@ def md_table(header, rows):
 
 def main():
     logdir, outdir = sys.argv[1], sys.argv[2]
+    docs = sys.argv[4] if len(sys.argv) == 5 and sys.argv[3] == "--docs" else None
     with open(os.path.join(logdir, "run.json")) as f:
         run = json.load(f)
     runs, problems = collect(logdir)
@@ -267,8 +269,8 @@ def main():
         header = ["Linux guest"] + configs + [f"{a} ÷ {b}" for a, b in ratio_cols]
         md += ["## 1. Linux guest: daemon comparison\n",
                f"Linux 6.1 guest, QEMU TCG, 1 vCPU, 1 GiB; share on the host's /dev/shm. fio: psync, O_DIRECT, "
-               f"{p['fio_size_mib']} MiB file (sequential jobs capped at {p['fio_seq_cap_s']} s, random jobs "
-               f"{p['fio_rand_s']} s); metadata: {p['meta_files']} empty files, guest caches dropped before each "
+               f"{p['fio_size_mib']} MiB file, sequential jobs {p['fio_seq_s']} s, random jobs "
+               f"{p['fio_rand_s']} s each; metadata: {p['meta_files']} empty files, guest caches dropped before each "
                f"phase; Debian postmark {pm_desc(p)}. Higher is better everywhere. "
                "Configs: " + "; ".join(f"{c} = {LINUX_DESC.get(c, c)}" for c in configs) + ".\n",
                md_table(header, rows), ""]
@@ -384,6 +386,24 @@ def main():
         json.dump(data, f, indent=1, ensure_ascii=False)
     print(text)
     plots(data, configs, outdir)
+    if docs:
+        update_docs(docs, md)
+
+
+def update_docs(path, md):
+    """Latest results into the docs: the title becomes the section, sections become subsections."""
+    with open(path) as f:
+        doc = f.read()
+    marker = "## Latest results"
+    head = doc[:doc.index(marker)] if marker in doc else doc.rstrip("\n") + "\n\n"
+    body = [marker + "\n",
+            "Pasted by `scripts/bench --update-docs` from `build/bench/results.md` of that run; the plots are in "
+            "`build/bench/*.png` after a run.\n"]
+    for block in md[1:]:
+        body.append(re.sub(r"^## ", "### ", block, flags=re.M))
+    with open(path, "w") as f:
+        f.write(head + "\n".join(body).rstrip("\n") + "\n")
+    print(f"report.py: updated {path}", file=sys.stderr)
 
 
 def pm_desc(p):
