@@ -8,17 +8,13 @@ import SwiftFSProtocol
 ///
 /// The segment list belongs to the transport and must outlive the reader.
 public struct ScatterReader {
-    @usableFromInline let segments: UnsafeBufferPointer<iovec>
-    @usableFromInline var segmentIndex = 0
-    @usableFromInline var segmentOffset = 0
+    private var cursor: SegmentCursor
     /// Bytes left to read.
     public private(set) var remaining: Int
 
     public init(segments: UnsafeBufferPointer<iovec>) {
-        self.segments = segments
-        var total = 0
-        for segment in segments { total += segment.iov_len }
-        self.remaining = total
+        self.cursor = SegmentCursor(segments: segments)
+        self.remaining = SegmentCursor.totalLength(of: segments)
     }
 
     /// Reads one record, or returns nil (consuming nothing) if too few bytes remain.
@@ -41,54 +37,19 @@ public struct ScatterReader {
     @discardableResult
     public mutating func skip(_ count: Int) -> Bool {
         guard count >= 0, remaining >= count else { return false }
-        advance(count)
+        cursor.advance(count)
+        remaining -= count
         return true
     }
 
     /// Calls `body` with iovecs covering the next `count` bytes (for pwritev)
-    /// and consumes them. `scratch` is the caller's reusable iovec storage.
-    /// Returns nil if fewer than `count` bytes remain.
-    public mutating func withIOVecs<R>(count: Int, scratch: inout [iovec],
-                                       _ body: (UnsafeBufferPointer<iovec>) throws -> R) rethrows -> R? {
-        guard count >= 0, remaining >= count else { return nil }
-        scratch.removeAll(keepingCapacity: true)
-        var index = segmentIndex, offset = segmentOffset, left = count
-        while left > 0 {
-            let segment = segments[index]
-            let take = min(segment.iov_len - offset, left)
-            if take > 0 {
-                scratch.append(iovec(iov_base: segment.iov_base! + offset, iov_len: take))
-            }
-            left -= take
-            index += 1; offset = 0
-        }
-        let result = try scratch.withUnsafeBufferPointer { try body($0) }
-        advance(count)
-        return result
-    }
-
-    /// Like `withIOVecs(count:scratch:_:)`, with the iovec list in temporary
-    /// (stack) storage: no allocation per request.
+    /// and consumes them. Returns nil if fewer than `count` bytes remain.
     public mutating func withIOVecs<R, E: Error>(count: Int,
                                                  _ body: (UnsafeBufferPointer<iovec>) throws(E) -> R) throws(E) -> R? {
         guard count >= 0, remaining >= count else { return nil }
-        let needed = segmentsCovering(count)
-        let result: Result<R, E> = withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(needed, 1)) { list in
-            var index = segmentIndex, offset = segmentOffset, left = count, used = 0
-            while left > 0 {
-                let segment = segments[index]
-                let take = min(segment.iov_len - offset, left)
-                if take > 0 {
-                    list[used] = iovec(iov_base: segment.iov_base! + offset, iov_len: take)
-                    used += 1
-                }
-                left -= take
-                index += 1; offset = 0
-            }
-            do throws(E) { return .success(try body(UnsafeBufferPointer(rebasing: list[0..<used]))) } catch { return .failure(error) }
-        }
-        let value = try result.get()
-        advance(count)
+        let value = try cursor.withIOVecs(count: count, body)
+        cursor.advance(count)
+        remaining -= count
         return value
     }
 
@@ -98,47 +59,10 @@ public struct ScatterReader {
         if count >= 0 && count < remaining { remaining = count }
     }
 
-    /// How many segments the next `count` bytes touch.
-    private func segmentsCovering(_ count: Int) -> Int {
-        var index = segmentIndex, offset = segmentOffset, left = count, n = 0
-        while left > 0 && index < segments.count {
-            let take = min(segments[index].iov_len - offset, left)
-            if take > 0 { n += 1 }
-            left -= take
-            index += 1; offset = 0
-        }
-        return n
-    }
-
     private mutating func copyOut(into destination: UnsafeMutableRawBufferPointer) {
-        var copied = 0
-        while copied < destination.count {
-            let segment = segments[segmentIndex]
-            let take = min(segment.iov_len - segmentOffset, destination.count - copied)
-            if take > 0 {
-                (destination.baseAddress! + copied).copyMemory(from: segment.iov_base! + segmentOffset, byteCount: take)
-            }
-            copied += take
-            consume(take)
+        cursor.consume(destination.count) { base, length, at in
+            (destination.baseAddress! + at).copyMemory(from: base, byteCount: length)
         }
-    }
-
-    private mutating func advance(_ count: Int) {
-        var left = count
-        while left > 0 {
-            let take = min(segments[segmentIndex].iov_len - segmentOffset, left)
-            left -= take
-            consume(take)
-        }
-    }
-
-    /// Moves the cursor within/past the current segment.
-    private mutating func consume(_ count: Int) {
-        segmentOffset += count
-        remaining -= count
-        while segmentIndex < segments.count && segmentOffset == segments[segmentIndex].iov_len {
-            segmentIndex += 1
-            segmentOffset = 0
-        }
+        remaining -= destination.count
     }
 }
