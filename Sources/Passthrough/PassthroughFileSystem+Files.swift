@@ -32,15 +32,46 @@ extension PassthroughFileSystem {
     public func create(_ context: RequestContext, parent: NodeID, name: FileName, mode: UInt32, umask: UInt32,
                        flags: OpenFlags) throws(Errno) -> (Entry, OpenedHandle) {
         let dir = try directory(parent)
-        let hostFlags = Self.hostOpenFlags(flags) | O_CREAT | shim_O_NOFOLLOW | shim_O_CLOEXEC |
-            (flags.rawValue & LinuxOpenFlags.exclusive != 0 ? O_EXCL : 0)
         let fd = try Credentials.asCaller(context) { () throws(Errno) in
-            try systemCall { shim_openat(dir.fd, name.pointer, hostFlags, mode & (LinuxFileMode.permissionMask)) }
+            try openForCreate(in: dir, name: name, mode: mode & LinuxFileMode.permissionMask, flags: flags)
         }
         let entry: Entry
         do throws(Errno) { entry = try lookupEntry(in: dir, name: name.pointer) } catch { close(fd); throw error }
         let handle = files.insert(OpenFile(fd: fd, node: entry.node))
         return (entry, OpenedHandle(handle: handle, flags: options.cache.fileOpenFlags))
+    }
+
+    /// CREATE's open: a new regular file, or (without O_EXCL) an existing
+    /// regular file, as OPEN would. Nothing else is ever opened: a plain
+    /// open(O_CREAT) of an existing FIFO blocks the worker, and of a device
+    /// node the guest made with MKNOD it opens the host's device.
+    private func openForCreate(in dir: Inode, name: FileName, mode: UInt32, flags: OpenFlags) throws(Errno) -> Int32 {
+        let hostFlags = Self.hostOpenFlags(flags) | shim_O_CLOEXEC
+        let exclusive = flags.rawValue & LinuxOpenFlags.exclusive != 0
+        // A few rounds in case the name is removed and recreated between the two opens.
+        for _ in 0..<4 {
+            let created = shim_openat(dir.fd, name.pointer, hostFlags | O_CREAT | O_EXCL | shim_O_NOFOLLOW, mode)
+            if created >= 0 { return created }
+            let error = Errno.current
+            if error == .interrupted { continue }
+            guard error == .exists, !exclusive else { throw error }
+            // It exists: look at what it is through an O_PATH descriptor, and reopen that same file.
+            let path = shim_openat(dir.fd, name.pointer, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0)
+            if path < 0 {
+                if errno == ENOENT { continue }
+                throw Errno.current
+            }
+            defer { close(path) }
+            var st = stat()
+            try Self.statNode(path, &st)
+            switch UInt32(st.st_mode) & LinuxFileMode.typeMask {
+            case LinuxFileMode.regular: return try systemCall { withProcFDNameOpen(procSelfFD, path, hostFlags) }
+            case LinuxFileMode.directory: throw Errno.isDirectory
+            case LinuxFileMode.symlink: throw Errno(ELOOP)
+            default: throw Errno.accessDenied
+            }
+        }
+        throw Errno.noEntry
     }
 
     public func read(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,

@@ -167,6 +167,8 @@ public final class PassthroughFileSystem: FileSystem {
 
     public func syncfs(_ context: RequestContext, node: NodeID) throws(Errno) {
         let inode = try inodes.inode(node)
+        // The kernel names the root; never open a special file (a device node's open has effects on the host).
+        guard inode.isDirectory || inode.isRegularFile else { throw Errno.invalid }
         let fd = try reopen(inode, flags: O_RDONLY | O_NONBLOCK)
         defer { close(fd) }
         _ = try systemCall { shim_syncfs(fd) }

@@ -106,4 +106,31 @@ import Testing
         }
         #expect(throws: Errno.accessDenied) { try t.fs.open(t.root, node: fifo.node, flags: OpenFlags(LinuxOpenFlags.readOnly)) }
     }
+
+    @Test func createAndSyncfsNeverOpenAnExistingSpecialFile() throws {
+        let t = try PassthroughFixture()
+        func mknod(_ name: String, _ mode: UInt32, _ rdev: UInt32) throws -> Entry {
+            try t.named(name) { (n) throws in try t.fs.mknod(t.root, parent: .root, name: n, mode: mode, rdev: rdev, umask: 0) }
+        }
+        func create(_ name: String, _ flags: UInt32) throws -> FileHandle {
+            try t.named(name) { (n) throws in
+                try t.fs.create(t.root, parent: .root, name: n, mode: 0o644, umask: 0, flags: OpenFlags(flags)).1.handle
+            }
+        }
+        // A FIFO (read-only, open(2) would block the worker) and a device node with
+        // /dev/null's numbers (open(2) would open the host's device), made through MKNOD.
+        _ = try mknod("fifo", LinuxFileMode.fifo | 0o666, 0)
+        let device = try mknod("null", LinuxFileMode.characterDevice | 0o666, 0x103)
+        for name in ["fifo", "null"] {
+            #expect(throws: Errno.accessDenied) { try create(name, LinuxOpenFlags.readWrite) }
+        }
+        #expect(throws: Errno.invalid) { try t.fs.syncfs(t.root, node: device.node) }
+        #expect(throws: Errno.isDirectory) { _ = try t.mkdir("dir"); return try create("dir", LinuxOpenFlags.readWrite) }
+        // Regular files: an existing one is opened (and truncated if asked), O_EXCL refuses it.
+        t.writeHostFile("f", "old contents")
+        let handle = try create("f", LinuxOpenFlags.readWrite | LinuxOpenFlags.truncate)
+        #expect(try t.read(try t.lookup("f").node, handle, size: 100).isEmpty)
+        #expect(throws: Errno.exists) { try create("f", LinuxOpenFlags.readWrite | LinuxOpenFlags.exclusive) }
+        try t.fs.syncfs(t.root, node: .root)
+    }
 }
