@@ -68,6 +68,9 @@ public struct DescriptorChainWalker {
     public let queueSize: Int
     public let indirectAllowed: Bool
 
+    /// The most descriptors an indirect chain can have without a loop.
+    static let longestIndirectChain = Int(UInt16.max) + 1
+
     public init(table: UnsafeRawPointer, queueSize: Int, indirectAllowed: Bool) {
         self.table = table
         self.queueSize = queueSize
@@ -105,11 +108,17 @@ public struct DescriptorChainWalker {
               let table = memory.pointer(guestAddress: indirect.address, length: length)
         else { throw .badIndirectTable(address: indirect.address, length: indirect.length) }
         let count = length / entrySize
+        // `next` is 16 bits: a chain longer than 65536 descriptors revisits
+        // some, whatever the table's size. Without this bound a loop in a
+        // huge table (up to 4 GiB of guest memory) would be followed as many
+        // times as the table has entries, each adding a segment to `buffers`,
+        // whose arrays keep that capacity.
+        let longest = min(count, Self.longestIndirectChain)
         var index = 0
         var visited = 0
         while true {
             visited += 1
-            guard visited <= count else { throw .tooLong }
+            guard visited <= longest else { throw .tooLong }
             let descriptor = UnsafeRawPointer(table).loadUnaligned(fromByteOffset: entrySize * index, as: VirtqDescriptor.self)
             guard !descriptor.isIndirect else { throw .nestedIndirect }
             try buffers.add(descriptor, memory: memory)

@@ -1,3 +1,4 @@
+import CShim
 import Glibc
 import SwiftFSProtocol
 import Testing
@@ -75,6 +76,29 @@ import Testing
         guest.setDescriptor(1, address: 0x10000, length: 8, flags: next, next: 0, table: 0x20000)
         guest.setDescriptor(4, address: 0x20000, length: 32, flags: indirect)
         #expect(failure(4) == .tooLong)
+    }
+
+    @Test func aLoopInAHugeIndirectTableEndsAfterTheLongestPossibleChain() throws {
+        // A 2 MiB table (131072 entries) whose first two entries point at each other.
+        let tableSize = 2 << 20
+        let fd = shim_memfd_create("indirect-table", 0)
+        #expect(fd >= 0 && ftruncate(fd, off_t(tableSize)) == 0)
+        defer { close(fd) }
+        let table = mmap(nil, tableSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)!
+        defer { munmap(table, tableSize) }
+        table.storeBytes(of: VirtqDescriptor(address: 0x10000, length: 1, flags: next, next: 1), as: VirtqDescriptor.self)
+        table.storeBytes(of: VirtqDescriptor(address: 0x10000, length: 1, flags: next, next: 0), toByteOffset: 16,
+                         as: VirtqDescriptor.self)
+        let tableAddress = UInt64(TestGuest.size)
+        let both = try GuestMemory(regions: [
+            MemoryRegion(fd: guest.fd, guestPhysicalAddress: 0, size: UInt64(TestGuest.size), userAddress: 0, mmapOffset: 0),
+            MemoryRegion(fd: fd, guestPhysicalAddress: tableAddress, size: UInt64(tableSize), userAddress: 1 << 40, mmapOffset: 0),
+        ])
+        guest.setDescriptor(0, address: tableAddress, length: UInt32(tableSize), flags: indirect)
+        var buffers = ChainBuffers()
+        #expect(throws: DescriptorChainError.tooLong) { try walker.walk(head: 0, memory: both, into: &buffers) }
+        // Not one segment per table entry: at most one per descriptor a loop-free chain could have.
+        #expect(buffers.readable.count <= 65536)
     }
 
     @Test func refusesBuffersOutsideGuestMemory() {
