@@ -311,10 +311,14 @@ public final class VhostUserBackend {
             if old >= 0 { close(old) }
             vrings[i].callFd = fd
         default:
+            // The worker captured the old one: stop it before closing that (the
+            // number could otherwise be reused by a file a request is opening,
+            // and get the worker's error signal), then restart it with the new one.
+            let running = vrings[i].worker != nil
+            if running { stopWorker(i) }
             if vrings[i].errFd >= 0 { close(vrings[i].errFd) }
             vrings[i].errFd = fd
-            // The worker captured the old one; restart it with the new descriptor.
-            if vrings[i].worker != nil { stopWorker(i); startWorkerIfReady(i) }
+            if running { startWorkerIfReady(i) }
         }
     }
 

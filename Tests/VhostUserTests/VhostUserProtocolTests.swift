@@ -176,6 +176,25 @@ import Testing
         close(early); close(call); close(kick)
     }
 
+    @Test func aRunningRingReportsABrokenRingOnItsReplacedErrorDescriptor() throws {
+        let guest = TestGuest()
+        let call = EventNotifier.make(), kick = EventNotifier.make()
+        let oldError = EventNotifier.make(), newError = EventNotifier.make()
+        let frontEnd = TestFrontEnd(handler: MiniFuseHandler())
+        frontEnd.setUp(guest: guest, queue: 1, callFd: call, kickFd: kick)
+        frontEnd.send(.setVringErr, VhostUserU64(1), needReply: true, fds: [oldError])
+        #expect(frontEnd.receiveU64() == 0)
+        frontEnd.send(.setVringErr, VhostUserU64(1), needReply: true, fds: [newError])
+        #expect(frontEnd.receiveU64() == 0)
+        // avail.idx more than a queue ahead: the ring is broken.
+        (guest.bytes + Int(guest.availableRingAddress)).storeBytes(of: UInt16(100), toByteOffset: 2, as: UInt16.self)
+        EventNotifier.signal(kick)
+        #expect(waitForEvent(newError))
+        #expect(!waitForEvent(oldError, milliseconds: 50))
+        frontEnd.disconnect()
+        close(call); close(kick); close(oldError); close(newError)
+    }
+
     @Test func resumesFromTheBaseAfterGetVringBase() throws {
         let guest = TestGuest()
         let call = EventNotifier.make(), kick = EventNotifier.make()
