@@ -142,6 +142,12 @@ def collect(logdir):
                                    pm_write_MBps=kv["write_MBps"], pm_total_s=kv["total_s"])
         elif kind == "native" or config.startswith("postmark-"):
             # Several runs in one log (native): the median of each number.
+            fuse = [kv for what, kv in results if what == "fuse_requests" and "total" in kv]
+            if fuse:
+                metrics["fuse_requests"] = statistics.median(kv["total"] for kv in fuse)
+                if all("device_ns_per_request" in kv for kv in fuse):
+                    metrics["fuse_us_per_request"] = statistics.median(kv["device_ns_per_request"] / 1000
+                                                                       for kv in fuse)
             pms = [kv for what, kv in results if what == "postmark" and "tps" in kv]
             if pms:
                 for metric, field in (("pm_tps", "tps"), ("pm_read_MBps", "read_MBps"),
@@ -310,6 +316,25 @@ def main():
                "arrives.\n",
                md_table(["Postmark", "tps", "read MB/s", "write MB/s", "total s", "tps ÷ host native",
                          "tps ÷ Linux guest, same daemon"], pm_rows), ""]
+
+    # Unikernel FUSE traffic during postmark (its own counters: requests and device time per request).
+    fuse_rows = []
+    vf_key = ("unikernel", "postmark-virtiofsd")
+    for key, label, _ in pm_rows_spec:
+        if key[0] != "unikernel" or key not in runs:
+            continue
+        n = metric_summary(runs, key, "fuse_requests")
+        us = metric_summary(runs, key, "fuse_us_per_request")
+        if not n:
+            continue
+        ratio = paired_ratio(runs, key, vf_key, "fuse_us_per_request") if key != vf_key else None
+        data["postmark"][label].update(fuse_requests=n, fuse_us_per_request=us, fuse_us_vs_virtiofsd=ratio)
+        fuse_rows.append([label, fmt_cell(n), fmt_cell(us), fmt_ratio(ratio)])
+    if fuse_rows:
+        md += ["The unikernel counts its FUSE requests and the time from submitting each to its completion "
+               "(QEMU's notification path plus the daemon): one request in flight at a time, so this is the "
+               "daemon's round trip under load.\n",
+               md_table(["unikernel postmark", "FUSE requests", "µs per request", "÷ virtiofsd"], fuse_rows), ""]
 
     # --- 3. Unikernel latency -------------------------------------------------------------------------
     lat_keys = [k for k in (("unikernel", "latency-swiftfsd"), ("unikernel", "latency-virtiofsd"),
