@@ -26,7 +26,10 @@
 
 struct free_block { uint64_t size; struct free_block *next; };
 struct large_header { uint64_t magic, start, size, unused; };
-struct small_block { struct small_block *next; };
+/* A free small block carries a marker in its second word (every block has 16 bytes or more),
+   so freeing it again is caught: the marker sends free() to look for it on the free list. */
+struct small_block { struct small_block *next; uint64_t free_marker; };
+#define SMALL_FREE_MARKER 0x45455246534c4d53ULL   /* "SMLSFREE" */
 
 static struct free_block *large_free_list;      /* sorted by address */
 static struct small_block *small_free[SMALL_CLASSES];
@@ -127,6 +130,7 @@ static int refill_class(int index) {
     for (uint64_t offset = SLAB_SIZE; offset >= block_size; offset -= block_size) {
         struct small_block *block = (struct small_block *)(slab + offset - block_size);
         block->next = small_free[index];
+        block->free_marker = SMALL_FREE_MARKER;
         small_free[index] = block;
     }
     small_free_bytes += SLAB_SIZE;
@@ -150,12 +154,16 @@ static int out_of_memory(size_t size, size_t alignment) {
 
 int posix_memalign(void **result, size_t alignment, size_t size) {
     if (alignment < sizeof(void *) || (alignment & (alignment - 1))) return EINVAL;
+    /* More than the heap holds can never succeed, and rounding such a size (or aligning to
+       such an alignment) would wrap around to a tiny block. */
+    if (size > heap_total || alignment > heap_total) return out_of_memory(size, alignment);
     uint64_t small_size = size > alignment ? size : alignment;
     if (small_size <= LARGEST_SMALL) {
         int index = small_class(small_size);
         if (!small_free[index] && !refill_class(index)) return out_of_memory(size, alignment);
         struct small_block *block = small_free[index];
         small_free[index] = block->next;
+        block->free_marker = 0;
         small_free_bytes -= (uint64_t)1 << (index + SMALLEST_SHIFT);
         *result = block;
         return 0;
@@ -176,7 +184,13 @@ void free(void *pointer) {
         uint64_t block_size = (uint64_t)1 << (index + SMALLEST_SHIFT);
         if (address & (block_size - 1)) kernel_panic("heap: free of a misaligned small block");
         struct small_block *block = pointer;
+        if (block->free_marker == SMALL_FREE_MARKER) {
+            /* Most likely a double free; the data may also just look like the marker. */
+            for (struct small_block *free_block = small_free[index]; free_block; free_block = free_block->next)
+                if (free_block == block) kernel_panic("heap: double free of a small block");
+        }
         block->next = small_free[index];
+        block->free_marker = SMALL_FREE_MARKER;
         small_free[index] = block;
         small_free_bytes += block_size;
         return;

@@ -6,6 +6,7 @@
 //   kernel.oom       allocation beyond the heap: must fail the run visibly
 //   kernel.null      load from page 0: must page-fault (page 0 is unmapped)
 //   kernel.stack     unbounded recursion: must hit the stack guard page
+//   kernel.doublefree  a small block freed twice: the heap must panic
 //   kernel.heap      allocator stress: many sizes, alignments, frees, reuse
 //   kernel.clock     prints TSC time against a PIT-timed busy wait
 //   kernel.pci       lists PCI functions, their memory BARs and capabilities
@@ -32,6 +33,13 @@ func runKernelSelfCheck(named name: String) -> Int32 {
     case "kernel.stack":
         print("stack: recursing without end")
         return Int32(truncatingIfNeeded: recurseForever(1))
+    case "kernel.doublefree":
+        print("doublefree: freeing a small block twice")
+        let block = UnsafeMutableRawPointer.allocate(byteCount: 48, alignment: 16)
+        block.deallocate()
+        block.deallocate()
+        print("doublefree: survived (this must not happen)")
+        return 1
     case "kernel.heap": return runHeapSelfCheck() ? 0 : 1
     case "kernel.clock": return runClockSelfCheck() ? 0 : 1
     case "kernel.pci": listPCIFunctions(); return 0
@@ -40,7 +48,7 @@ func runKernelSelfCheck(named name: String) -> Int32 {
         measureMemoryThroughput()
         return 0
     default:
-        print("unknown kernel self-check '\(name)' (known: kernel.smoke, kernel.trap, kernel.oom, kernel.null, kernel.stack, kernel.heap, kernel.clock, kernel.pci, kernel.memory)")
+        print("unknown kernel self-check '\(name)' (known: kernel.smoke, kernel.trap, kernel.oom, kernel.null, kernel.stack, kernel.doublefree, kernel.heap, kernel.clock, kernel.pci, kernel.memory)")
         return 2
     }
 }
@@ -112,6 +120,15 @@ private func runHeapSelfCheck() -> Bool {
     guard status == 12, huge == nil else {
         print("heap: oversized request returned \(status) instead of ENOMEM")
         return false
+    }
+    // Sizes and alignments so large that rounding them would wrap around to a tiny block.
+    for (alignment, size) in [(16, Int(bitPattern: UInt(UInt64.max - 8))), (16, Int.max - 4), (1 << 62, 16)] {
+        var wrapped: UnsafeMutableRawPointer? = nil
+        let wrappedStatus = posix_memalign(&wrapped, alignment, size)
+        guard wrappedStatus == 12, wrapped == nil else {
+            print("heap: request of \(size) bytes aligned to \(alignment) returned \(wrappedStatus) instead of ENOMEM")
+            return false
+        }
     }
     guard touchAllOfTheHeap() else { return false }
     print("heap: ok")
