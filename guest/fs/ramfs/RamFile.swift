@@ -57,7 +57,7 @@ final class RamFile: RamNode {
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
         guard bytes.count > 0 else { return 0 }
-        guard offset >= 0, offset + bytes.count <= RamFile.maxSize else { throw .EFBIG }
+        guard offset >= 0, offset <= RamFile.maxSize - bytes.count else { throw .EFBIG }   // no overflow near Int.max
         var done = 0
         while done < bytes.count {
             let position = offset + done
@@ -107,7 +107,8 @@ final class RamFile: RamNode {
                 chunks.removeLast().storage?.deallocate()
             }
             let tail = newSize % RamFile.chunkSize
-            if tail != 0, keepChunks > 0, chunks[keepChunks - 1].count > tail {
+            // A sparse file may have fewer chunks than keepChunks: nothing stored there to cut.
+            if tail != 0, keepChunks > 0, keepChunks <= chunks.count, chunks[keepChunks - 1].count > tail {
                 chunks[keepChunks - 1].count = tail   // bytes past `count` read as zeros
             }
         }
