@@ -97,6 +97,9 @@ public final class VhostUserBackend {
         var answered = false
         var failure: VhostUserError?
         do throws(VhostUserError) {
+            guard !message.descriptorsDropped else {
+                throw .invalidMessage("more than \(VhostUserConnection.maxFileDescriptors) file descriptors")
+            }
             answered = try handle(request, message, fds: &fds, connection)
         } catch {
             logger.error("\(request): \(error)")

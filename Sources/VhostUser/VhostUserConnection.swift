@@ -17,7 +17,10 @@ public struct VhostUserConnection: ~Copyable {
     public func receive() throws(VhostUserError) -> VhostUserMessage? {
         var header = VhostUserHeader()
         var fds: [Int32] = []
-        let got = withUnsafeMutableBytes(of: &header) { receiveWithDescriptors(into: $0, fds: &fds) }
+        var descriptorsDropped = false
+        let got = withUnsafeMutableBytes(of: &header) {
+            receiveWithDescriptors(into: $0, fds: &fds, dropped: &descriptorsDropped)
+        }
         switch got {
         case .failure(let error): throw error
         case .success(0): return nil
@@ -40,7 +43,7 @@ public struct VhostUserConnection: ~Copyable {
         var payload = [UInt8](repeating: 0, count: Int(header.size))
         let ok = payload.withUnsafeMutableBytes { readFully($0) }
         guard ok else { fds.forEach { close($0) }; throw .invalidMessage("connection closed inside a payload") }
-        return VhostUserMessage(header: header, payload: payload, fds: fds)
+        return VhostUserMessage(header: header, payload: payload, fds: fds, descriptorsDropped: descriptorsDropped)
     }
 
     /// Sends a reply to `request` with `payload`.
@@ -62,7 +65,11 @@ public struct VhostUserConnection: ~Copyable {
         try withUnsafeBytes(of: &copy) { (bytes) throws(VhostUserError) in try reply(to: request, payload: bytes) }
     }
 
-    private func receiveWithDescriptors(into buffer: UnsafeMutableRawBufferPointer, fds: inout [Int32]) -> Result<Int, VhostUserError> {
+    /// More descriptors than fit (MSG_CTRUNC) are all closed and `dropped` is
+    /// set: the message is still read whole, so the stream stays in step and
+    /// the back end can refuse just that message.
+    private func receiveWithDescriptors(into buffer: UnsafeMutableRawBufferPointer, fds: inout [Int32],
+                                        dropped: inout Bool) -> Result<Int, VhostUserError> {
         let controlLength = shim_cmsg_space(MemoryLayout<Int32>.size * Self.maxFileDescriptors)
         let control = UnsafeMutableRawPointer.allocate(byteCount: controlLength, alignment: 8)
         defer { control.deallocate() }
@@ -93,7 +100,7 @@ public struct VhostUserConnection: ~Copyable {
             if message.msg_flags & Int32(MSG_CTRUNC) != 0 {
                 fds.forEach { close($0) }
                 fds.removeAll()
-                return .failure(.invalidMessage("too many file descriptors"))
+                dropped = true
             }
             return .success(count)
         }

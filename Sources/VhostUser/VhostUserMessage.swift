@@ -130,9 +130,11 @@ public struct VhostUserMessage {
     public var header: VhostUserHeader
     public var payload: [UInt8]
     public var fds: [Int32]
+    /// It came with more descriptors than a message may carry; they were all closed.
+    public var descriptorsDropped: Bool
 
-    public init(header: VhostUserHeader, payload: [UInt8], fds: [Int32]) {
-        self.header = header; self.payload = payload; self.fds = fds
+    public init(header: VhostUserHeader, payload: [UInt8], fds: [Int32], descriptorsDropped: Bool = false) {
+        self.header = header; self.payload = payload; self.fds = fds; self.descriptorsDropped = descriptorsDropped
     }
 
     public var request: VhostUserRequest? { VhostUserRequest(rawValue: header.request) }

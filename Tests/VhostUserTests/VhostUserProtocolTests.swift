@@ -1,3 +1,4 @@
+import CShim
 import FuseServer
 import Glibc
 import Synchronization
@@ -133,6 +134,25 @@ import Testing
         #expect(frontEnd.receiveU64() != 0)
         frontEnd.send(.getFeatures)
         #expect(frontEnd.receiveU64() == features)
+        frontEnd.disconnect()
+    }
+
+    @Test func aMessageWithTooManyDescriptorsIsRefusedAndServingGoesOn() throws {
+        let frontEnd = TestFrontEnd(handler: MiniFuseHandler())
+        frontEnd.send(.getProtocolFeatures)
+        frontEnd.send(.setProtocolFeatures, VhostUserU64(frontEnd.receiveU64()))
+        let fds = (0..<9).map { _ in EventNotifier.make() }
+        frontEnd.send(.setVringCall, VhostUserU64(1), needReply: true, fds: fds)
+        fds.forEach { close($0) }
+        // Read the answer without the helper's preconditions: a back end that gave up sends none.
+        var reply = (header: VhostUserHeader(), status: UInt64(0))
+        let received = withUnsafeMutableBytes(of: &reply.header) { recv(frontEnd.fd, $0.baseAddress, $0.count, Int32(MSG_WAITALL)) }
+        #expect(received == VhostUserHeader.wireSize)
+        guard received == VhostUserHeader.wireSize else { frontEnd.disconnect(); return }
+        _ = withUnsafeMutableBytes(of: &reply.status) { recv(frontEnd.fd, $0.baseAddress, $0.count, Int32(MSG_WAITALL)) }
+        #expect(reply.header.request == VhostUserRequest.setVringCall.rawValue && reply.status != 0)
+        frontEnd.send(.getFeatures)
+        #expect(frontEnd.receiveU64() == VhostUserBackend.offeredFeatures)
         frontEnd.disconnect()
     }
 
