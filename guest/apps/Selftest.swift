@@ -35,6 +35,7 @@ private struct SelftestRun {
         appendAndTruncateFlags()
         sparseAndTruncate()
         badDescriptors()
+        trailingSlashes()
         directories()
         renames()
         unlinkWhileOpen()
@@ -174,6 +175,43 @@ private struct SelftestRun {
                      "got \(count ?? -1) bytes")
         report.succeeds("truncate by path") { () throws(Errno) in try Posix.truncate(path, 3) }
         report.check("truncate by path size", (try? Posix.stat(path))?.size == 3)
+        // Shrinking into a hole that was never written (fewer stored chunks than the new size covers).
+        report.succeeds("ftruncate grow into hole") { () throws(Errno) in try Posix.ftruncate(fd, 1 << 20) }
+        report.succeeds("ftruncate shrink within hole") { () throws(Errno) in try Posix.ftruncate(fd, 300_000) }
+        report.check("hole shrink size", (try? Posix.fstat(fd))?.size == 300_000)
+        var tail = [UInt8](repeating: 0xFF, count: 8)
+        let tailCount = try? Posix.pread(fd, into: &tail, at: 299_992)
+        report.check("hole shrink reads zeros", tailCount == 8 && tail.allSatisfy { $0 == 0 }, "got \(tailCount ?? -1) bytes")
+        // Offsets at the top of the range fail cleanly instead of overflowing.
+        report.fails("pwrite ending past Int.max", with: .EFBIG) { () throws(Errno) in try Posix.pwrite(fd, [1, 2], at: Int.max - 1) }
+        report.fails("lseek SEEK_CUR overflow", with: .EOVERFLOW) { () throws(Errno) in
+            _ = try Posix.lseek(fd, Int.max, .start)
+            return try Posix.lseek(fd, 1, .current)
+        }
+        report.fails("write at offset Int.max", with: .EFBIG) { () throws(Errno) in try Posix.write(fd, "ab") }
+        report.fails("lseek SEEK_END overflow", with: .EOVERFLOW) { () throws(Errno) in try Posix.lseek(fd, Int.max, .end) }
+    }
+
+    /// "name/" must name a directory: never unlink, create or rename a file through it.
+    private func trailingSlashes() {
+        let file = base + "/slash.txt", dir = base + "/slashdir"
+        _ = try? Posix.writeFile(file, Array("keep".utf8))
+        _ = try? Posix.mkdir(dir)
+        report.fails("unlink file/ -> ENOTDIR", with: .ENOTDIR) { () throws(Errno) in try Posix.unlink(file + "/") }
+        report.check("file/ unlink kept the file", (try? Posix.readFile(file)) == Array("keep".utf8))
+        report.fails("unlink dir/ -> EISDIR", with: .EISDIR) { () throws(Errno) in try Posix.unlink(dir + "/") }
+        report.fails("unlink missing/ -> ENOENT", with: .ENOENT) { () throws(Errno) in try Posix.unlink(base + "/nothing/") }
+        report.fails("O_CREAT new/ -> EISDIR", with: .EISDIR) { () throws(Errno) in
+            try Posix.open(base + "/newfile/", [.create, .writeOnly]) }
+        report.fails("new/ created nothing", with: .ENOENT) { () throws(Errno) in try Posix.stat(base + "/newfile") }
+        report.fails("O_CREAT file/ -> ENOTDIR", with: .ENOTDIR) { () throws(Errno) in
+            try Posix.open(file + "/", [.create, .writeOnly]) }
+        report.fails("rename file/ -> ENOTDIR", with: .ENOTDIR) { () throws(Errno) in try Posix.rename(file + "/", base + "/moved") }
+        report.fails("rename file to new/ -> ENOTDIR", with: .ENOTDIR) { () throws(Errno) in try Posix.rename(file, base + "/moved/") }
+        report.check("failed renames kept the file", (try? Posix.readFile(file)) == Array("keep".utf8))
+        report.succeeds("rename dir/ to new/") { () throws(Errno) in try Posix.rename(dir + "/", base + "/slashdir2/") }
+        report.succeeds("rmdir dir/") { () throws(Errno) in try Posix.rmdir(base + "/slashdir2/") }
+        _ = try? Posix.unlink(file)
     }
 
     private func badDescriptors() {

@@ -14,6 +14,11 @@ enum Posix {
         systemVFS.housekeeping()
         let description: OpenFileDescription
         if flags.contains(.create) {
+            // "name/" never creates a file: ENOTDIR for an existing file, EISDIR otherwise.
+            if endsWithSlash(path) {
+                do { _ = try systemVFS.resolve(path) } catch { if error != .ENOENT { throw error } }
+                throw .EISDIR
+            }
             let fileSystem: FileSystem, directory: VNode, name: String
             do {
                 (fileSystem, directory, name) = try systemVFS.resolveParent(path)
@@ -62,7 +67,7 @@ enum Posix {
     static func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
         let (description, file) = try readableFile(descriptor)
         let count = try file.read(into: buffer, at: description.offset)
-        description.offset += count
+        description.offset = try offsetSum(description.offset, count)
         return count
     }
 
@@ -74,6 +79,7 @@ enum Posix {
     static func write(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int {
         let (description, file) = try writableFile(descriptor)
         if description.flags.contains(.append) { description.offset = try file.sizeForAppend() }
+        try checkWriteRange(description.offset, bytes.count)
         let count = try file.write(bytes, at: description.offset)
         description.offset += count
         return count
@@ -82,7 +88,15 @@ enum Posix {
     /// pwrite() ignores O_APPEND, as POSIX intends (Linux differs; we follow the standard).
     static func pwrite(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
         guard offset >= 0 else { throw .EINVAL }
-        return try writableFile(descriptor).1.write(bytes, at: offset)
+        let file = try writableFile(descriptor).1
+        try checkWriteRange(offset, bytes.count)
+        return try file.write(bytes, at: offset)
+    }
+
+    /// The end of a write must be a representable offset (a server's size, or an lseek, can put
+    /// the offset near Int.max): EFBIG, as Linux answers past its maximum file size.
+    private static func checkWriteRange(_ offset: Int, _ count: Int) throws(Errno) {
+        guard offset <= Int.max - count else { throw .EFBIG }
     }
 
     static func lseek(_ descriptor: Int32, _ offset: Int, _ origin: SeekOrigin) throws(Errno) -> Int {
@@ -90,8 +104,8 @@ enum Posix {
         let position: Int
         switch origin {
         case .start: position = offset
-        case .current: position = description.offset + offset
-        case .end: position = try description.attributes().size + offset
+        case .current: position = try offsetSum(description.offset, offset)
+        case .end: position = try offsetSum(try description.attributes().size, offset)
         case .data, .hole:
             guard let file = description.file else { throw .EINVAL }
             position = try file.seek(origin, from: offset)
@@ -99,6 +113,15 @@ enum Posix {
         guard position >= 0 else { throw .EINVAL }
         description.offset = position
         return position
+    }
+
+    private static func endsWithSlash(_ path: String) -> Bool { path.utf8.last == UInt8(ascii: "/") }
+
+    /// base + delta, EOVERFLOW when it does not fit (Linux: the resulting offset overflows off_t).
+    private static func offsetSum(_ base: Int, _ delta: Int) throws(Errno) -> Int {
+        let (sum, overflow) = base.addingReportingOverflow(delta)
+        if overflow { throw .EOVERFLOW }
+        return sum
     }
 
     static func fstat(_ descriptor: Int32) throws(Errno) -> FileStat {
@@ -176,6 +199,11 @@ enum Posix {
         } catch {
             throw error == .EBUSY ? .EISDIR : error
         }
+        // "file/" is ENOTDIR (resolve checks it), "dir/" EISDIR: never unlink a file through "name/".
+        if endsWithSlash(path) {
+            _ = try systemVFS.resolve(path)
+            throw .EISDIR
+        }
         try fileSystem.removeFile(name, in: directory)
     }
 
@@ -184,6 +212,11 @@ enum Posix {
         let (fileSystem, directory, name) = try systemVFS.resolveParent(oldPath)
         let (newFileSystem, newDirectory, newName) = try systemVFS.resolveParent(newPath)
         guard fileSystem === newFileSystem else { throw .EXDEV }
+        // A trailing slash on either path demands that the source is a directory.
+        if endsWithSlash(oldPath) || endsWithSlash(newPath) {
+            let moving = try fileSystem.lookup(name, in: directory)
+            if try fileSystem.kind(of: moving) != .directory { throw .ENOTDIR }
+        }
         try fileSystem.rename(name, in: directory, to: newName, in: newDirectory)
     }
 
