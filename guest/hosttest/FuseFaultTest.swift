@@ -14,6 +14,7 @@ private enum Fault {
     case brokenDevice        // call() returns nil
     case claimsTooMuch       // reports more bytes than the buffers hold
     case badDirent           // READDIRPLUS record with a name longer than the reply
+    case hugeSize            // attributes with size 2^64 - 1 (clamped to Int.max)
 }
 
 private final class ScriptedServer {
@@ -36,6 +37,7 @@ private final class ScriptedServer {
         attr.ino = header.nodeID == 1 ? 1 : 2
         attr.mode = header.nodeID == 1 ? 0o040755 : 0o100644
         attr.nlink = 1
+        if fault == .hugeSize { attr.size = UInt64.max; attr.blocks = UInt64.max }
         var entry = FuseEntryOut()
         entry.nodeID = 2
         entry.entryValid = 1
@@ -57,7 +59,7 @@ private final class ScriptedServer {
             append(out)
         case .lookup:
             append(entry)
-        case .opendir:
+        case .opendir, .open:
             append(FuseOpenOut())
         case .readdirplus, .readdir:
             var dirent = FuseDirent()
@@ -137,6 +139,26 @@ func runFuseFaultTest() -> Int32 {
         let directory = try Posix.opendir("/host")
         defer { try? Posix.closedir(directory) }
         while try Posix.readdir(directory) != nil {}
+    }
+    // A size near Int.max from the server: O_APPEND and SEEK_END must fail, not overflow and trap.
+    server.fault = .hugeSize
+    report.check("huge size clamped", (try? Posix.stat("/host/big"))?.size == Int.max)
+    if let fd = try? Posix.open("/host/big", [.writeOnly, .append]) {
+        report.fails("O_APPEND write at huge size -> EFBIG", with: .EFBIG) { () throws(Errno) in try Posix.write(fd, "x") }
+        report.fails("SEEK_END past Int.max -> EOVERFLOW", with: .EOVERFLOW) { () throws(Errno) in try Posix.lseek(fd, 1, .end) }
+        report.fails("SEEK_CUR past Int.max -> EOVERFLOW", with: .EOVERFLOW) { () throws(Errno) in
+            _ = try Posix.lseek(fd, Int.max, .start)
+            return try Posix.lseek(fd, 1, .current)
+        }
+        report.fails("pwrite ending past Int.max -> EFBIG", with: .EFBIG) { () throws(Errno) in
+            try Posix.pwrite(fd, [1, 2], at: Int.max - 1) }
+        var linuxStat = [UInt8](repeating: 0, count: 144)
+        let fstatResult = linuxStat.withUnsafeMutableBytes { swiftfs_fstat(fd, $0.baseAddress) }
+        let blocks = linuxStat.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 64, as: Int64.self) }
+        report.check("C fstat with st_blocks 2^64-1 clamps", fstatResult == 0 && blocks == Int64.max, "returned \(fstatResult), blocks \(blocks)")
+        try? Posix.close(fd)
+    } else {
+        report.fail("open file with huge size", "open failed")
     }
     server.fault = .none
     server.offersReaddirPlus = false

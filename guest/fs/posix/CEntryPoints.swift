@@ -93,7 +93,7 @@ private func storeLinuxStat(_ stat: FileStat, into buffer: UnsafeMutableRawPoint
     buffer.storeBytes(of: stat.mode, toByteOffset: 24, as: UInt32.self)              // st_mode
     buffer.storeBytes(of: Int64(stat.size), toByteOffset: 48, as: Int64.self)        // st_size
     buffer.storeBytes(of: Int64(stat.blockSize), toByteOffset: 56, as: Int64.self)  // st_blksize
-    buffer.storeBytes(of: Int64(stat.blocks), toByteOffset: 64, as: Int64.self)      // st_blocks
+    buffer.storeBytes(of: Int64(clamping: stat.blocks), toByteOffset: 64, as: Int64.self) // st_blocks (server's u64)
     let times = [stat.accessTime, stat.modificationTime, stat.changeTime]
     for (index, time) in times.enumerated() {                                        // st_atim, st_mtim, st_ctim
         buffer.storeBytes(of: time.seconds, toByteOffset: 72 + index * 16, as: Int64.self)
