@@ -61,6 +61,10 @@ private final class ScriptedServer {
             append(entry)
         case .opendir, .open:
             append(FuseOpenOut())
+        case .read:
+            // Data wherever asked, even at offsets near Int.max (as a faulty server might).
+            let size = request.loadUnaligned(fromByteOffset: FuseInHeader.wireSize + 16, as: UInt32.self)
+            body.append(contentsOf: [UInt8](repeating: 0x61, count: Int(min(size, 1 << 20))))
         case .readdirplus, .readdir:
             var dirent = FuseDirent()
             dirent.ino = 2
@@ -152,6 +156,15 @@ func runFuseFaultTest() -> Int32 {
         }
         report.fails("pwrite ending past Int.max -> EFBIG", with: .EFBIG) { () throws(Errno) in
             try Posix.pwrite(fd, [1, 2], at: Int.max - 1) }
+        try? Posix.close(fd)
+    } else {
+        report.fail("open file with huge size", "open failed")
+    }
+    if let fd = try? Posix.open("/host/big", .readOnly) {
+        var small = [UInt8](repeating: 0, count: 16)
+        report.check("pread near Int.max stops there", (try? Posix.pread(fd, into: &small, at: Int.max - 8)) == 8)
+        report.check("read near Int.max stops there", (try? Posix.lseek(fd, Int.max - 4, .start)) == Int.max - 4
+                     && (try? Posix.read(fd, into: &small)) == 4 && (try? Posix.read(fd, into: &small)) == 0)
         var linuxStat = [UInt8](repeating: 0, count: 144)
         let fstatResult = linuxStat.withUnsafeMutableBytes { swiftfs_fstat(fd, $0.baseAddress) }
         let blocks = linuxStat.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 64, as: Int64.self) }

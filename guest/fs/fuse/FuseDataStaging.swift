@@ -91,7 +91,9 @@ final class FuseDataStaging {
     func read(handle: UInt64, nodeID: UInt64, flags: UInt32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int {
         if pending != nil { try flushWrites() }
         try reportDeferredError(for: handle)
-        guard enabled, buffer.count <= FuseDataStaging.stagedReadLimit, buffer.count < readBuffer.count else {
+        // Staging reads a whole read-ahead buffer at `offset`: only where that end is representable.
+        guard enabled, buffer.count <= FuseDataStaging.stagedReadLimit, buffer.count < readBuffer.count,
+              offset <= Int.max - readBuffer.count else {
             return try sendRead(handle: handle, nodeID: nodeID, flags: flags, into: buffer, at: offset)
         }
         var done = 0

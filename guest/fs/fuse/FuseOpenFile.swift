@@ -24,7 +24,11 @@ final class FuseOpenFile: OpenFile {
     override func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int {
         guard offset >= 0 else { throw .EINVAL }
         guard buffer.count > 0 else { return 0 }
-        return try fileSystem.staging.read(handle: handle, nodeID: node.nodeID, flags: readFlags, into: buffer, at: offset)
+        // Nothing can be read past Int.max; the limit keeps offset + bytes read representable
+        // whatever the server answers.
+        let limited = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, Int.max - offset)])
+        guard limited.count > 0 else { return 0 }
+        return try fileSystem.staging.read(handle: handle, nodeID: node.nodeID, flags: readFlags, into: limited, at: offset)
     }
 
     override func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
