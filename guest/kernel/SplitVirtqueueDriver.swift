@@ -22,7 +22,13 @@ final class SplitVirtqueueDriver {
     private let used: UnsafeMutableRawPointer
     private let notifyAddress: UInt
 
-    /// Free descriptors form a list linked through their `next` fields.
+    /// Free descriptors form a list linked through `links`, our private copy of the `next`
+    /// fields: the descriptor table is shared memory, and freeing a chain must not depend on
+    /// what a device may have written there. A chain takes the first free slots in list order,
+    /// so `links` also walks each chain in flight.
+    private var links: [UInt16]
+    /// Descriptors in the chain starting at each in-flight head.
+    private var chainLengths: [UInt16]
     private var freeHead: UInt16 = 0
     private(set) var freeCount: Int
     /// Our copy of avail.idx and how far we have consumed used.idx.
@@ -42,9 +48,10 @@ final class SplitVirtqueueDriver {
         used = SplitVirtqueueDriver.zeroedPages(layout.usedRingBytes)
         freeCount = size
         inFlight = Array(repeating: false, count: size)
-        for slot in 0..<size {
-            storeDescriptor(slot, VirtqDescriptor(address: 0, length: 0, flags: 0, next: UInt16(truncatingIfNeeded: slot + 1)))
-        }
+        chainLengths = Array(repeating: 0, count: size)
+        links = []
+        links.reserveCapacity(size)
+        for slot in 0..<size { links.append(UInt16(truncatingIfNeeded: slot + 1)) }   // the last link is never followed
         // We poll, so ask the device not to interrupt.
         available.storeBytes(of: SplitVirtqueueLayout.availableFlagNoInterrupt,
                              toByteOffset: SplitVirtqueueLayout.availableFlagsOffset, as: UInt16.self)
@@ -66,11 +73,6 @@ final class SplitVirtqueueDriver {
         descriptors.storeBytes(of: descriptor, toByteOffset: layout.descriptorOffset(slot), as: VirtqDescriptor.self)
     }
 
-    private func loadDescriptor(_ slot: Int) -> VirtqDescriptor {
-        precondition(slot >= 0 && slot < size)
-        return descriptors.load(fromByteOffset: layout.descriptorOffset(slot), as: VirtqDescriptor.self)
-    }
-
     private func address(_ base: UnsafeMutableRawPointer, _ offset: Int) -> UInt {
         UInt(bitPattern: base) + UInt(offset)
     }
@@ -83,7 +85,7 @@ final class SplitVirtqueueDriver {
         let head = freeHead
         var slot = Int(head)
         for (position, buffer) in buffers.enumerated() {
-            let nextFree = loadDescriptor(slot).next
+            let nextFree = links[slot]
             let isLast = position == buffers.count - 1
             var flags: UInt16 = buffer.deviceWritable ? VirtqDescriptor.flagWrite : 0
             if !isLast { flags |= VirtqDescriptor.flagNext }
@@ -93,6 +95,7 @@ final class SplitVirtqueueDriver {
         }
         freeCount -= buffers.count
         inFlight[Int(head)] = true
+        chainLengths[Int(head)] = UInt16(buffers.count)
 
         let ringSlot = Int(availableIndex) & (size - 1)
         volatile_store16(address(available, layout.availableEntryOffset(ringSlot)), head)
@@ -130,19 +133,12 @@ final class SplitVirtqueueDriver {
         return .completed(element)
     }
 
+    /// Puts the chain back at the front of the free list, walking our own links.
     private func release(chainAt head: UInt16) {
-        var slot = Int(head)
-        var count = 1
-        while true {
-            let descriptor = loadDescriptor(slot)
-            guard descriptor.hasNext, count <= size else { break }
-            slot = Int(descriptor.next)
-            count += 1
-        }
-        var last = loadDescriptor(slot)
-        last.next = freeHead
-        last.flags = 0
-        storeDescriptor(slot, last)
+        let count = Int(chainLengths[Int(head)])
+        var last = Int(head)
+        for _ in 1..<count { last = Int(links[last]) }
+        links[last] = freeHead
         freeHead = head
         freeCount += count
     }
