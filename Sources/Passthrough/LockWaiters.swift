@@ -5,33 +5,65 @@ import Synchronization
 /// 20 ms) and gives up with EINTR when the kernel INTERRUPTs it or after
 /// `limit`, so no worker thread blocks forever. (The kernel sends INTERRUPT
 /// when the waiting process gets a signal, e.g. is killed.)
+///
+/// An INTERRUPT can overtake its request: another worker may read it from
+/// /dev/fuse while the SETLKW is still being decoded. The last few
+/// interrupts of requests not (yet) waiting are remembered, so such a
+/// SETLKW gives up at once instead of holding its process for `limit`.
 final class LockWaiters: Sendable {
-    /// unique → interrupted?
-    private let waiting = Mutex<[UInt64: Bool]>([:])
+    private struct State {
+        /// unique → interrupted?
+        var waiting: [UInt64: Bool] = [:]
+        /// Interrupts that named no waiting request, oldest overwritten first.
+        var early = [UInt64?](repeating: nil, count: 16)
+        var nextEarly = 0
+    }
+    private let state = Mutex(State())
     let limit: Duration
 
     init(limit: Duration) { self.limit = limit }
 
     /// Retries `attempt` until it returns true; false if interrupted or timed out.
     func wait(unique: UInt64, _ attempt: () -> Bool) -> Bool {
-        waiting.withLock { $0[unique] = false }
-        defer { waiting.withLock { _ = $0.removeValue(forKey: unique) } }
+        let interruptedAlready = state.withLock { state in
+            guard let slot = state.early.firstIndex(of: unique) else {
+                state.waiting[unique] = false
+                return false
+            }
+            state.early[slot] = nil
+            return true
+        }
+        if interruptedAlready { return attempt() }
+        defer { state.withLock { _ = $0.waiting.removeValue(forKey: unique) } }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: limit)
         var pause = 1 // milliseconds
         while clock.now < deadline {
             if attempt() { return true }
-            if waiting.withLock({ $0[unique] ?? false }) { return false }
+            if state.withLock({ $0.waiting[unique] ?? false }) { return false }
             usleep(UInt32(pause * 1000))
             pause = min(pause * 2, 20)
         }
         return false
     }
 
-    /// Marks `unique` interrupted if it is waiting; unknown uniques are ignored.
+    /// A new session numbers its requests from the start again: forget early interrupts.
+    func forgetEarlyInterrupts() {
+        state.withLock { state in
+            for i in state.early.indices { state.early[i] = nil }
+        }
+    }
+
+    /// Marks `unique` interrupted if it is waiting, or remembers it for a
+    /// SETLKW that has not started waiting yet.
     func interrupt(unique: UInt64) {
-        waiting.withLock { waiting in
-            if waiting[unique] != nil { waiting[unique] = true }
+        state.withLock { state in
+            if state.waiting[unique] != nil {
+                state.waiting[unique] = true
+            } else {
+                state.early[state.nextEarly] = unique
+                state.nextEarly = (state.nextEarly + 1) % state.early.count
+            }
         }
     }
 }

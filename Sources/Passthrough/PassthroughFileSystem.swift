@@ -59,6 +59,7 @@ public final class PassthroughFileSystem: FileSystem {
         files.removeAll()
         directories.removeAll()
         posixLocks.removeAll()
+        lockWaiters.forgetEarlyInterrupts()
         inodes.removeAll()
     }
 

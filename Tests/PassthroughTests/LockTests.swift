@@ -108,6 +108,25 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(5))
     }
 
+    @Test func anInterruptThatOvertakesItsSetlkwEndsTheWaitAtOnce() throws {
+        let t = try PassthroughFixture(lockWaitLimit: .seconds(3))
+        let (entry, handle) = try t.create("f")
+        try t.fs.setlk(t.root, node: entry.node, request: FileLock.Request(owner: 1, handle: handle, isFlock: false),
+                       lock: lock(.write, 0, 0), wait: false)
+        // Another worker read the INTERRUPT before this SETLKW started to wait.
+        t.fs.interrupt(unique: 77)
+        let start = ContinuousClock.now
+        #expect(throws: Errno.interrupted) {
+            try t.fs.setlk(t.context(unique: 77), node: entry.node, request: FileLock.Request(owner: 2, handle: handle, isFlock: false),
+                           lock: lock(.write, 0, 0), wait: true)
+        }
+        #expect(ContinuousClock.now - start < .seconds(1))
+        // A SETLKW that can lock at once still does.
+        t.fs.interrupt(unique: 78)
+        try t.fs.setlk(t.context(unique: 78), node: entry.node, request: FileLock.Request(owner: 1, handle: handle, isFlock: false),
+                       lock: lock(.write, 6, 6), wait: true)
+    }
+
     @Test func flockConflictsBetweenOpenHandles() throws {
         let t = try PassthroughFixture()
         let (entry, handle1) = try t.create("f")
