@@ -390,6 +390,18 @@ private struct SelftestRun {
         report.check("unlink 200 files", ok)
         report.succeeds("rmdir emptied dir") { () throws(Errno) in try Posix.rmdir(dir) }
         report.check("no descriptors leaked", systemDescriptors.openCount == 0, "\(systemDescriptors.openCount) open")
+        // Closes send RELEASE in the background (more than the 16 slots here); sync waits for them.
+        if let fuse = systemVFS.fileSystem(mountedAt: root) as? FuseFileSystem {
+            var reopened = true
+            for _ in 0..<40 {
+                guard let fd = try? Posix.open(base + "/hello.txt", .readOnly) else { reopened = false; break }
+                do { try Posix.close(fd) } catch { reopened = false }
+            }
+            report.check("40 open/close with background RELEASE", reopened)
+            report.succeeds("sync") { () throws(Errno) in try Posix.sync() }
+            report.check("sync drains background RELEASEs", fuse.session.device.postedCount == 0,
+                         "\(fuse.session.device.postedCount) still in flight")
+        }
     }
 
     /// The @_cdecl entry points C code would call (-errno results, Linux struct stat).

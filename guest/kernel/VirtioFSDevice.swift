@@ -1,6 +1,9 @@
 // A virtio-fs device (virtio 1.x, 5.11) on the modern PCI transport: queue 0
 // is the high-priority queue (FORGET), queues 1...n carry FUSE requests.
-// Requests are synchronous: one chain in flight, polled to completion.
+// `call` is synchronous: it polls until its chain comes back. `post` submits a
+// request whose reply nobody waits for (FUSE RELEASE, as Linux sends it in the
+// background): it stays in flight while later calls run, and is reaped by them
+// or by `drain`.
 
 /// All virtio-fs devices found at boot (filled in before applicationMain runs).
 var virtioFSDevices: [VirtioFSDevice] = []
@@ -19,6 +22,10 @@ final class VirtioFSDevice {
     private let cacheRegion: VirtioSharedMemoryRegion?
     /// Set once the device misbehaved (timeout, bad used id); later calls fail fast.
     private(set) var isBroken = false
+    /// Heads of posted chains on the first request queue that have not come back yet.
+    private var postedHeads: [UInt16] = []
+    /// Requests posted and not yet reaped.
+    var postedCount: Int { postedHeads.count }
 
     /// Queue size we ask for; QEMU's vhost-user-fs-pci offers 128 by default
     /// and up to 1024 with `queue-size=1024` (scripts/run-guest sets that).
@@ -116,7 +123,8 @@ final class VirtioFSDevice {
     /// `readable` are device-readable (in header + args + data), `writable` device-writable (out header + reply).
     /// Returns the number of bytes the device wrote, or nil if the device is broken.
     func call(readable: [DeviceBuffer], writable: [DeviceBuffer]) -> Int? {
-        guard let element = submitAndWait(requestQueues[0], readable: readable, writable: writable) else { return nil }
+        guard let head = submit(requestQueues[0], readable: readable, writable: writable),
+              let element = wait(requestQueues[0], for: head) else { return nil }
         var capacity = 0
         for buffer in writable { capacity += buffer.count }
         guard Int(element.length) <= capacity else {
@@ -129,7 +137,46 @@ final class VirtioFSDevice {
 
     /// Same on the high-priority queue (FORGET): no reply is expected.
     func callHighPriority(readable: [DeviceBuffer]) {
-        _ = submitAndWait(highPriorityQueue, readable: readable, writable: [])
+        if let head = submit(highPriorityQueue, readable: readable, writable: []) {
+            _ = wait(highPriorityQueue, for: head)
+        }
+    }
+
+    /// Submits a request on the first request queue without waiting for it. The buffers must
+    /// stay valid until `drain` (or until `postedCount` drops). Returns false if the device is broken.
+    func post(readable: [DeviceBuffer], writable: [DeviceBuffer]) -> Bool {
+        guard let head = submit(requestQueues[0], readable: readable, writable: writable) else { return false }
+        postedHeads.append(head)
+        return true
+    }
+
+    /// Waits until every posted request has come back.
+    func drain() {
+        let queue = requestQueues[0]
+        let deadline = monotonicNanoseconds() &+ requestTimeoutNanoseconds
+        while !postedHeads.isEmpty && !isBroken {
+            switch queue.poll() {
+            case .completed(let element):
+                guard reapPosted(element) else { return markBroken("queue \(queue.index) returned chain \(element.id), not one in flight") }
+            case .invalid(let id):
+                return markBroken("queue \(queue.index) returned unknown chain id \(id)")
+            case .none:
+                if monotonicNanoseconds() > deadline { return markBroken("posted requests on queue \(queue.index) not answered") }
+                cpu_pause()
+            }
+        }
+    }
+
+    /// Removes a completed posted chain; false if `element` is not one.
+    private func reapPosted(_ element: VirtqUsedElement) -> Bool {
+        guard let position = postedHeads.firstIndex(where: { UInt32($0) == element.id }) else { return false }
+        postedHeads.remove(at: position)
+        return true
+    }
+
+    private func markBroken(_ message: String) {
+        print("virtio-fs \(location): \(message); device marked broken")
+        isBroken = true
     }
 
     /// Shared-memory (DAX cache) window if the device has one: base and length; nil otherwise.
@@ -138,8 +185,8 @@ final class VirtioFSDevice {
         return UnsafeMutableRawBufferPointer(start: base, count: Int(region.length))
     }
 
-    private func submitAndWait(_ queue: SplitVirtqueueDriver, readable: [DeviceBuffer],
-                               writable: [DeviceBuffer]) -> VirtqUsedElement? {
+    /// Puts a chain on `queue`; nil if the device is broken or the chain cannot be queued.
+    private func submit(_ queue: SplitVirtqueueDriver, readable: [DeviceBuffer], writable: [DeviceBuffer]) -> UInt16? {
         guard !isBroken else { return nil }
         var chain: [VirtqueueBuffer] = []
         chain.reserveCapacity(readable.count + writable.count)
@@ -155,28 +202,31 @@ final class VirtioFSDevice {
             print("virtio-fs \(location): request of \(chain.count) buffers exceeds queue size \(queue.size)")
             return nil
         }
-        guard let head = queue.submit(chain) else {
+        // Posted requests hold descriptors until they come back.
+        if chain.count > queue.freeCount && !postedHeads.isEmpty && queue === requestQueues[0] { drain() }
+        guard !isBroken, let head = queue.submit(chain) else {
             print("virtio-fs \(location): queue \(queue.index) has no free descriptors")
             return nil
         }
+        return head
+    }
 
+    /// Polls until chain `head` comes back; posted chains that complete meanwhile are reaped.
+    private func wait(_ queue: SplitVirtqueueDriver, for head: UInt16) -> VirtqUsedElement? {
         let deadline = monotonicNanoseconds() &+ requestTimeoutNanoseconds
         while true {
             switch queue.poll() {
             case .completed(let element):
                 if element.id == UInt32(head) { return element }
-                // A different chain completed: only one is ever in flight, so the device is confused.
-                print("virtio-fs \(location): queue \(queue.index) returned chain \(element.id), expected \(head)")
-                isBroken = true
+                if queue === requestQueues[0] && reapPosted(element) { continue }
+                markBroken("queue \(queue.index) returned chain \(element.id), expected \(head)")
                 return nil
             case .invalid(let id):
-                print("virtio-fs \(location): queue \(queue.index) returned unknown chain id \(id)")
-                isBroken = true
+                markBroken("queue \(queue.index) returned unknown chain id \(id)")
                 return nil
             case .none:
                 if monotonicNanoseconds() > deadline {
-                    print("virtio-fs \(location): no answer on queue \(queue.index) after \(requestTimeoutNanoseconds / 1_000_000) ms; device marked broken")
-                    isBroken = true
+                    markBroken("no answer on queue \(queue.index) after \(requestTimeoutNanoseconds / 1_000_000) ms")
                     return nil
                 }
                 cpu_pause()

@@ -78,7 +78,7 @@ final class FuseDirectoryStream: DirectoryStream {
         arguments.flags = LinuxOpenFlags.readOnly | LinuxOpenFlags.directory
         if var writer = try? fileSystem.session.begin(.releasedir, nodeID: directory.nodeID) {
             writer.write(arguments)
-            _ = try? fileSystem.session.complete(writer)
+            try? fileSystem.session.send(inBackground: writer)
         }
         fileSystem.table.closed(directory)
     }

@@ -245,6 +245,7 @@ final class FuseFileSystem: FileSystem {
     override func synchronize() throws(Errno) {
         try staging.flushWrites()
         session.flushForgets()
+        session.drainBackground()
     }
 
     override func housekeeping() {
@@ -258,6 +259,7 @@ final class FuseFileSystem: FileSystem {
         staging.dropReadAhead()
         table.dropAll()
         session.flushForgets()
+        session.drainBackground()
     }
 
     override func statistics() throws(Errno) -> FileSystemStats {

@@ -93,7 +93,8 @@ final class FuseOpenFile: OpenFile {
     }
 
     /// FLUSH (skipped for files that were only read: nothing to flush, one round trip saved)
-    /// then RELEASE; the first error wins, the handle is released regardless.
+    /// then RELEASE, sent in the background as Linux does (its reply carries nothing; close
+    /// reports write-behind and FLUSH errors). The handle is released regardless.
     override func close() throws(Errno) {
         guard !isClosed else { return }
         isClosed = true
@@ -120,7 +121,7 @@ final class FuseOpenFile: OpenFile {
         do {
             var writer = try session.begin(.release, nodeID: node.nodeID)
             writer.write(release)
-            _ = try session.complete(writer)
+            try session.send(inBackground: writer)
         } catch {
             if firstError == nil { firstError = error }
         }

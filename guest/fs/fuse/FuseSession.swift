@@ -1,7 +1,8 @@
 // One FUSE connection over a virtio-fs device: INIT, request framing, reply
 // checking, and the preallocated buffers every request reuses. Requests are
 // synchronous (the device API polls), so one request buffer and one reply
-// buffer suffice and no call allocates.
+// buffer suffice and no call allocates; only RELEASE/RELEASEDIR go out in the
+// background, each from its own small slot.
 
 final class FuseSession {
     let device: VirtioFSDevice
@@ -26,6 +27,13 @@ final class FuseSession {
     private let request: UnsafeMutableRawBufferPointer
     private let reply: UnsafeMutableRawBufferPointer
     private let forgetBuffer: UnsafeMutableRawBufferPointer
+    /// RELEASE and RELEASEDIR go out in the background (`send(inBackground:)`), as Linux sends
+    /// them: close() does not wait, and their errors reach no one. Each one in flight owns a
+    /// slot here (request, then room for the out header) until the device gives it back.
+    static let backgroundSlots = 16
+    static let backgroundSlotSize = 128
+    private let backgroundBuffers: UnsafeMutableRawBufferPointer
+    private var nextBackgroundSlot = 0
     private var readable: [DeviceBuffer] = []
     private var writable: [DeviceBuffer] = []
     private var nextUnique: UInt64 = 1
@@ -45,12 +53,15 @@ final class FuseSession {
         reply = .allocate(byteCount: FuseSession.replyCapacity, alignment: 64)
         forgetBuffer = .allocate(byteCount: FuseSession.headerSize + FuseBatchForgetIn.wireSize
                                    + FuseSession.forgetBatchSize * FuseForgetOne.wireSize, alignment: 64)
+        backgroundBuffers = .allocate(byteCount: FuseSession.backgroundSlots * 2 * FuseSession.backgroundSlotSize, alignment: 64)
         readable.reserveCapacity(2)
         writable.reserveCapacity(2)
         try initialize()
     }
 
     deinit {
+        device.drain()   // nothing in flight may still point at backgroundBuffers
+        backgroundBuffers.deallocate()
         request.deallocate()
         reply.deallocate()
         forgetBuffer.deallocate()
@@ -74,14 +85,7 @@ final class FuseSession {
     func complete(_ writer: ByteWriter, payload: UnsafeRawBufferPointer? = nil,
                   replyPayload: UnsafeMutableRawBufferPointer? = nil) throws(Errno) -> FuseReply {
         let payloadCount = payload?.count ?? 0
-        let unique = nextUnique
-        nextUnique &+= 1
-        var header = FuseInHeader()
-        header.len = UInt32(writer.offset + payloadCount)
-        header.opcode = currentOpcode
-        header.unique = unique
-        header.nodeID = currentNodeID
-        writer.patch(header, at: 0)
+        let unique = patchHeader(writer, payloadCount: payloadCount)
 
         // The descriptor lists are reused too: no allocation per request.
         readable.removeAll(keepingCapacity: true)
@@ -110,6 +114,47 @@ final class FuseSession {
         let fixedEnd = min(written, fixedCapacity)
         let fixed = UnsafeRawBufferPointer(rebasing: reply[FuseOutHeader.wireSize..<fixedEnd])
         return FuseReply(reader: ByteReader(fixed), payloadCount: written - fixedEnd)
+    }
+
+    /// Fills in the request's fuse_in_header; returns its unique.
+    private func patchHeader(_ writer: ByteWriter, payloadCount: Int) -> UInt64 {
+        let unique = nextUnique
+        nextUnique &+= 1
+        var header = FuseInHeader()
+        header.len = UInt32(writer.offset + payloadCount)
+        header.opcode = currentOpcode
+        header.unique = unique
+        header.nodeID = currentNodeID
+        writer.patch(header, at: 0)
+        return unique
+    }
+
+    /// Sends the request in `writer` without waiting for its reply (RELEASE, RELEASEDIR: a
+    /// reply carries nothing and an error could not be reported). Later requests may run
+    /// before it; `drainBackground` waits for all of them.
+    func send(inBackground writer: ByteWriter) throws(Errno) {
+        let slotSize = FuseSession.backgroundSlotSize
+        guard writer.offset <= slotSize else {
+            _ = try complete(writer)
+            return
+        }
+        // Slots are reused in turn: at the start of each round, wait for the previous round.
+        if nextBackgroundSlot == 0 { device.drain() }
+        let slot = backgroundBuffers.baseAddress! + nextBackgroundSlot * 2 * slotSize
+        nextBackgroundSlot = (nextBackgroundSlot + 1) % FuseSession.backgroundSlots
+        _ = patchHeader(writer, payloadCount: 0)
+        slot.copyMemory(from: request.baseAddress!, byteCount: writer.offset)
+        readable.removeAll(keepingCapacity: true)
+        readable.append(DeviceBuffer(base: slot, count: writer.offset))
+        writable.removeAll(keepingCapacity: true)
+        writable.append(DeviceBuffer(base: slot + slotSize, count: FuseOutHeader.wireSize))
+        if Int(currentOpcode) < requestCounts.count { requestCounts[Int(currentOpcode)] += 1 }
+        guard device.post(readable: readable, writable: writable) else { throw .EIO }
+    }
+
+    /// Waits for every request sent in the background.
+    func drainBackground() {
+        if device.postedCount > 0 { device.drain() }
     }
 
     /// Appends a NUL-terminated name; ENAMETOOLONG if it does not fit.
@@ -141,6 +186,8 @@ final class FuseSession {
 
     /// Sends the queued forgets (high-priority queue, no reply).
     func flushForgets() {
+        // A FORGET (high-priority queue) must not overtake a RELEASE of the same node.
+        if !pendingForgets.isEmpty { drainBackground() }
         var sent = 0
         while sent < pendingForgets.count {
             // BATCH_FORGET exists since 7.16; older servers get each FORGET on its own.
