@@ -9,7 +9,7 @@
 //   kernel.doublefree  a small block freed twice: the heap must panic
 //   kernel.heap      allocator stress: many sizes, alignments, frees, reuse
 //   kernel.clock     prints TSC time against a PIT-timed busy wait
-//   kernel.pci       lists PCI functions, their memory BARs and capabilities
+//   kernel.pci       lists PCI functions, their memory BARs and capabilities; capability bounds checks
 //   kernel.memory    memcpy/memset throughput (they dominate data copies under TCG)
 
 func runKernelSelfCheck(named name: String) -> Int32 {
@@ -42,7 +42,9 @@ func runKernelSelfCheck(named name: String) -> Int32 {
         return 1
     case "kernel.heap": return runHeapSelfCheck() ? 0 : 1
     case "kernel.clock": return runClockSelfCheck() ? 0 : 1
-    case "kernel.pci": listPCIFunctions(); return 0
+    case "kernel.pci":
+        listPCIFunctions()
+        return checkCapabilityBounds() ? 0 : 1
     case "kernel.memory":
         guard checkMemoryFunctions() else { return 1 }
         measureMemoryThroughput()
@@ -257,5 +259,26 @@ private func checkMemoryFunctions() -> Bool {
         }
     }
     print("memory: memset/memcpy/memmove match the byte model")
+    return true
+}
+
+/// Capability values a faulty device could present: they must be rejected, not overflow.
+func checkCapabilityBounds() -> Bool {
+    let cases: [(Bool, Bool)] = [
+        (VirtioPCITransport.windowFits(offset: 0x1000, length: 0x1000, in: 0x4000), true),
+        (VirtioPCITransport.windowFits(offset: 0, length: 0x4000, in: 0x4000), true),
+        (VirtioPCITransport.windowFits(offset: 0x3000, length: 0x1001, in: 0x4000), false),
+        (VirtioPCITransport.windowFits(offset: UInt64.max, length: 2, in: 0x4000), false),   // wrapped before
+        (VirtioPCITransport.windowFits(offset: 2, length: UInt64.max, in: 0x4000), false),
+        (VirtioPCITransport.capabilityFits(at: 0x40, type: VirtioPCICapability.sharedMemory), true),
+        (VirtioPCITransport.capabilityFits(at: 0xF0, type: VirtioPCICapability.commonConfiguration), true),
+        (VirtioPCITransport.capabilityFits(at: 0xF0, type: VirtioPCICapability.notification), false),
+        (VirtioPCITransport.capabilityFits(at: 0xFC, type: VirtioPCICapability.deviceConfiguration), false),
+    ]
+    for (index, (result, expected)) in cases.enumerated() where result != expected {
+        print("pci: capability bounds case \(index) gave \(result)")
+        return false
+    }
+    print("pci: capability bounds ok")
     return true
 }

@@ -72,6 +72,8 @@ final class VirtioPCITransport {
             let bar = Int(function.read8(offset + 4))
             // The PCI-config-access capability names no real window; BAR numbers above 5 are reserved.
             guard type != VirtioPCICapability.pciConfigurationAccess, bar < 6 else { continue }
+            // The fields read below must lie in the 256-byte config space (UInt8 offsets would overflow).
+            guard VirtioPCITransport.capabilityFits(at: offset, type: type) else { continue }
             var capabilityOffset = UInt64(function.read32(offset + 8))
             var length = UInt64(function.read32(offset + 12))
             var multiplier: UInt32 = 0
@@ -99,7 +101,8 @@ final class VirtioPCITransport {
         }
 
         func address(of capability: VirtioPCICapability) -> UInt? {
-            guard let bar = bars[capability.bar], capability.offset &+ capability.length <= bar.size else { return nil }
+            guard let bar = bars[capability.bar],
+                  VirtioPCITransport.windowFits(offset: capability.offset, length: capability.length, in: bar.size) else { return nil }
             return UInt(bar.base + capability.offset)
         }
         func first(_ type: UInt8) -> VirtioPCICapability? {
@@ -131,6 +134,18 @@ final class VirtioPCITransport {
             }
         }
         sharedMemoryRegions = regions
+    }
+
+    /// Whether a virtio_pci_cap of `type` at config-space `offset` ends inside the 256 bytes
+    /// (16 bytes; notification 20, shared memory 24).
+    static func capabilityFits(at offset: UInt8, type: UInt8) -> Bool {
+        let size = type == VirtioPCICapability.sharedMemory ? 24 : type == VirtioPCICapability.notification ? 20 : 16
+        return Int(offset) + size <= 256
+    }
+
+    /// Whether [offset, offset + length) lies inside a BAR of `barSize` bytes, without overflow.
+    static func windowFits(offset: UInt64, length: UInt64, in barSize: UInt64) -> Bool {
+        offset <= barSize && length <= barSize - offset
     }
 
     var status: UInt8 {
