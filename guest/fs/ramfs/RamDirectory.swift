@@ -1,8 +1,8 @@
-// A directory in RAM: a hash table from name to node, so lookups stay O(1)
-// with tens of thousands of entries.
+// A directory in RAM: a hash table from name to node (RamNameTable), so
+// lookups stay O(1) with tens of thousands of entries.
 
 final class RamDirectory: RamNode {
-    private(set) var entries: [String: RamNode] = [:]
+    private var entries = RamNameTable()
     /// Strong, so "..", the subtree check in rename and nlink work; rmdir clears it.
     var parent: RamDirectory?
 
@@ -21,7 +21,7 @@ final class RamDirectory: RamNode {
 
     /// Adds or replaces an entry and keeps link counts right.
     func insert(_ node: RamNode, as name: String) {
-        entries[name] = node
+        entries.set(node, for: name)
         if let directory = node as? RamDirectory {
             // A directory has exactly one name; its 2 links (name and ".") come from init.
             directory.parent = self
@@ -34,7 +34,7 @@ final class RamDirectory: RamNode {
 
     @discardableResult
     func remove(_ name: String) -> RamNode? {
-        guard let node = entries.removeValue(forKey: name) else { return nil }
+        guard let node = entries.removeValue(for: name) else { return nil }
         node.changeTime = FileTime.now()
         if let directory = node as? RamDirectory {
             linkCount -= 1
@@ -49,7 +49,7 @@ final class RamDirectory: RamNode {
 
     /// Detaches an entry for a rename without touching link counts of the moved node.
     func detach(_ name: String) -> RamNode? {
-        guard let node = entries.removeValue(forKey: name) else { return nil }
+        guard let node = entries.removeValue(for: name) else { return nil }
         if node is RamDirectory { linkCount -= 1 }
         touchModified()
         return node
@@ -57,7 +57,7 @@ final class RamDirectory: RamNode {
 
     /// Attaches a node detached by `detach` (the counterpart of a rename).
     func attach(_ node: RamNode, as name: String) {
-        entries[name] = node
+        entries.set(node, for: name)
         if let directory = node as? RamDirectory {
             directory.parent = self
             linkCount += 1
@@ -82,7 +82,7 @@ final class RamDirectory: RamNode {
         list.reserveCapacity(entries.count + 2)
         list.append(DirectoryEntry(name: ".", inode: inode, kind: .directory))
         list.append(DirectoryEntry(name: "..", inode: parent?.inode ?? inode, kind: .directory))
-        for (name, node) in entries {
+        entries.forEach { (name, node) in
             list.append(DirectoryEntry(name: name, inode: node.inode, kind: node.kind))
         }
         return list
