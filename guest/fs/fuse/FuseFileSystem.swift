@@ -248,6 +248,8 @@ final class FuseFileSystem: FileSystem {
         session.drainBackground()
     }
 
+    override var needsHousekeeping: Bool { true }
+
     override func housekeeping() {
         table.housekeeping()
         // Full batches only; the rest waits for more (or for sync at exit).

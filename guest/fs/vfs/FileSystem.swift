@@ -64,6 +64,10 @@ class FileSystem {
     /// when no node of this filesystem is in use except by open files.
     func housekeeping() {}
 
+    /// Whether housekeeping() does anything; the VFS calls it only on those that say so,
+    /// since it runs at the start of every path call.
+    var needsHousekeeping: Bool { false }
+
     /// Forgets cached names, attributes and data (Linux's drop_caches), so the next
     /// calls measure the cold path. Filesystems without a cache do nothing.
     func dropCaches() throws(Errno) {}

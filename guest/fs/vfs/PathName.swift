@@ -13,7 +13,8 @@ struct PathName {
 
     init(parsing path: String) throws(Errno) {
         // Parsing works on the contiguous UTF-8 bytes: slicing the String itself and
-        // converting Substrings cost about 2.5 us per path under TCG.
+        // converting Substrings cost about 2.5 us per path under TCG. The names stay
+        // valid UTF-8, since they are cut at ASCII slashes.
         var text = path
         let parsed = text.withUTF8 { (bytes) -> Result<PathName, Errno> in
             do throws(Errno) { return .success(try PathName(bytes: bytes)) } catch { return .failure(error) }
@@ -40,7 +41,7 @@ struct PathName {
                 if isDotDot {
                     if !components.isEmpty { components.removeLast() }
                 } else if length > 0 && !isDot {
-                    components.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+                    components.append(PathName.name(UnsafeBufferPointer(rebasing: bytes[start..<index])))
                 }
                 if atEnd {
                     // A trailing "/", "." or ".." also demands a directory.
@@ -54,4 +55,12 @@ struct PathName {
     }
 
     var isRoot: Bool { components.isEmpty }
+
+    /// A String with these bytes; about half the cost of String(decoding:as:) under TCG.
+    private static func name(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count) { (storage) -> Int in
+            _ = storage.initialize(from: bytes)
+            return bytes.count
+        }
+    }
 }

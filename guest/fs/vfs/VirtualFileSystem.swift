@@ -11,9 +11,12 @@ final class VirtualFileSystem {
 
     /// Longest mount path first, so the first prefix match is the right one.
     private(set) var mounts: [Mount]
+    /// The mounted filesystems whose housekeeping() does something.
+    private var housekeepingFileSystems: [FileSystem] = []
 
     init(root: FileSystem) {
         mounts = [Mount(components: [], fileSystem: root)]
+        if root.needsHousekeeping { housekeepingFileSystems.append(root) }
     }
 
     /// Mounts `fileSystem` over the existing directory `path`.
@@ -25,6 +28,7 @@ final class VirtualFileSystem {
         guard !mounts.contains(where: { $0.components == name.components }) else { throw .EBUSY }
         mounts.append(Mount(components: name.components, fileSystem: fileSystem))
         mounts.sort { $0.components.count > $1.components.count }
+        if fileSystem.needsHousekeeping { housekeepingFileSystems.append(fileSystem) }
     }
 
     func fileSystem(mountedAt path: String) -> FileSystem? {
@@ -33,14 +37,14 @@ final class VirtualFileSystem {
     }
 
     /// The mount holding `components` and how many leading components it consumed.
+    /// Indexed loops: iterating copies of Mount costs retains and releases on every path call.
     private func mount(for components: [String]) -> (Mount, Int) {
-        for mount in mounts where mount.components.count <= components.count {
-            var matches = true
-            for (index, part) in mount.components.enumerated() where components[index] != part {
-                matches = false
-                break
-            }
-            if matches { return (mount, mount.components.count) }
+        for mountIndex in mounts.indices {
+            let prefix = mounts[mountIndex].components
+            guard prefix.count <= components.count else { continue }
+            var matched = 0
+            while matched < prefix.count && components[matched] == prefix[matched] { matched += 1 }
+            if matched == prefix.count { return (mounts[mountIndex], matched) }
         }
         return (mounts[mounts.count - 1], 0)
     }
@@ -78,7 +82,7 @@ final class VirtualFileSystem {
 
     /// Between operations: let every filesystem trim its caches (Posix calls this first).
     func housekeeping() {
-        for mount in mounts { mount.fileSystem.housekeeping() }
+        for fileSystem in housekeepingFileSystems { fileSystem.housekeeping() }
     }
 
     func dropCachesAll() throws(Errno) {
