@@ -116,10 +116,11 @@ static void large_free(void *pointer) {
 
 /* ---- Small blocks: size classes ---- */
 
+/* The smallest class holding `size` (1...LARGEST_SMALL): log2 rounded up, by bit scan
+   rather than a loop, since every Swift object and array allocation comes here. */
 static int small_class(uint64_t size) {
-    int index = 0;
-    while (((uint64_t)1 << (index + SMALLEST_SHIFT)) < size) index++;
-    return index;
+    if (size <= ((uint64_t)1 << SMALLEST_SHIFT)) return 0;
+    return 64 - __builtin_clzll(size - 1) - SMALLEST_SHIFT;
 }
 
 static int refill_class(int index) {
