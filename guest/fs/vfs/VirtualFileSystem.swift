@@ -36,17 +36,18 @@ final class VirtualFileSystem {
         return mounts.first(where: { $0.components == name.components })?.fileSystem
     }
 
-    /// The mount holding `components` and how many leading components it consumed.
-    /// Indexed loops: iterating copies of Mount costs retains and releases on every path call.
-    private func mount(for components: [String]) -> (Mount, Int) {
+    /// The filesystem holding `components` and how many leading components its mount point
+    /// consumed. Indexed loops: iterating copies of Mount costs retains and releases on every
+    /// path call.
+    private func mount(for components: [String]) -> (FileSystem, Int) {
         for mountIndex in mounts.indices {
             let prefix = mounts[mountIndex].components
             guard prefix.count <= components.count else { continue }
             var matched = 0
             while matched < prefix.count && components[matched] == prefix[matched] { matched += 1 }
-            if matched == prefix.count { return (mounts[mountIndex], matched) }
+            if matched == prefix.count { return (mounts[mountIndex].fileSystem, matched) }
         }
-        return (mounts[mounts.count - 1], 0)
+        return (mounts[mounts.count - 1].fileSystem, 0)
     }
 
     func resolve(_ path: String) throws(Errno) -> (FileSystem, VNode) {
@@ -54,8 +55,7 @@ final class VirtualFileSystem {
     }
 
     func resolve(_ name: PathName) throws(Errno) -> (FileSystem, VNode) {
-        let (mount, consumed) = mount(for: name.components)
-        let fileSystem = mount.fileSystem
+        let (fileSystem, consumed) = mount(for: name.components)
         var node = fileSystem.rootNode
         var index = consumed
         while index < name.components.count {
