@@ -40,8 +40,9 @@ let package = Package(
         // The kernel's C headers, so tests can check our layouts against them.
         .target(name: "CLinuxHeaders", path: "Tests/CLinuxHeaders"),
         .testTarget(name: "ProtocolTests", dependencies: ["SwiftFSProtocol", "CLinuxHeaders"]),
-        .testTarget(name: "FuseServerTests", dependencies: ["FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
-        .testTarget(name: "PassthroughTests", dependencies: ["Passthrough", "FuseServer", "SwiftFSProtocol", "CShim"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "FuseServerTests", dependencies: ["TestSupport", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
+        .testTarget(name: "PassthroughTests", dependencies: ["TestSupport", "Passthrough", "FuseServer", "SwiftFSProtocol", "CShim"]),
         .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "swiftfsd", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,6 +3,7 @@ import Glibc
 import Passthrough
 import Synchronization
 import SwiftFSProtocol
+import TestSupport
 import Testing
 
 /// Transports call the server from many threads at once.
@@ -98,20 +99,5 @@ import Testing
         fsyncIn.fh = dirFH
         fsync.append(fsyncIn)
         #expect(session.send(.fsyncdir, body: fsync)?.ok == true)
-    }
-}
-
-/// Runs `body(index)` on `count` threads and waits for all.
-enum ThreadGroup {
-    final class Box { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
-    static func run(count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        var threads: [pthread_t] = []
-        for index in 0..<count {
-            var thread = pthread_t()
-            let box = Unmanaged.passRetained(Box { body(index) }).toOpaque()
-            pthread_create(&thread, nil, { Unmanaged<Box>.fromOpaque($0!).takeRetainedValue().body(); return nil }, box)
-            threads.append(thread)
-        }
-        for thread in threads { pthread_join(thread, nil) }
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 @testable import Passthrough
 import SwiftFSProtocol
+import TestSupport
 import Testing
 
 @Suite struct InodeLifecycleTests {
@@ -118,7 +119,7 @@ import Testing
     @Test func concurrentLookupsAndForgetsKeepCountsConsistent() throws {
         let t = try PassthroughFixture()
         for i in 0..<8 { t.writeHostFile("f\(i)", "\(i)") }
-        DispatchlessThreads.run(count: 8) { worker in
+        ThreadGroup.run(count: 8) { worker in
             for round in 0..<500 {
                 let name = "f\((worker + round) % 8)"
                 if let entry = try? t.lookup(name) {
@@ -128,20 +129,5 @@ import Testing
             }
         }
         #expect(t.fs.inodes.count == 0)
-    }
-}
-
-/// Runs `body(index)` on `count` threads and waits for all.
-enum DispatchlessThreads {
-    final class Box { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
-    static func run(count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        var threads: [pthread_t] = []
-        for index in 0..<count {
-            var thread = pthread_t()
-            let box = Unmanaged.passRetained(Box { body(index) }).toOpaque()
-            pthread_create(&thread, nil, { Unmanaged<Box>.fromOpaque($0!).takeRetainedValue().body(); return nil }, box)
-            threads.append(thread)
-        }
-        for thread in threads { pthread_join(thread, nil) }
     }
 }
