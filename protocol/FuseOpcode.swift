@@ -51,3 +51,66 @@ public enum FuseOpcode: UInt32, Sendable {
     case syncfs = 50
     case tmpfile = 51
 }
+
+extension FuseOpcode {
+    /// The name in linux/fuse.h without its FUSE_ prefix ("LOOKUP"), for logs and
+    /// statistics (Embedded Swift cannot print enum cases).
+    public var name: String {
+        switch self {
+        case .lookup: "LOOKUP"
+        case .forget: "FORGET"
+        case .getattr: "GETATTR"
+        case .setattr: "SETATTR"
+        case .readlink: "READLINK"
+        case .symlink: "SYMLINK"
+        case .mknod: "MKNOD"
+        case .mkdir: "MKDIR"
+        case .unlink: "UNLINK"
+        case .rmdir: "RMDIR"
+        case .rename: "RENAME"
+        case .link: "LINK"
+        case .open: "OPEN"
+        case .read: "READ"
+        case .write: "WRITE"
+        case .statfs: "STATFS"
+        case .release: "RELEASE"
+        case .fsync: "FSYNC"
+        case .setxattr: "SETXATTR"
+        case .getxattr: "GETXATTR"
+        case .listxattr: "LISTXATTR"
+        case .removexattr: "REMOVEXATTR"
+        case .flush: "FLUSH"
+        case .`init`: "INIT"
+        case .opendir: "OPENDIR"
+        case .readdir: "READDIR"
+        case .releasedir: "RELEASEDIR"
+        case .fsyncdir: "FSYNCDIR"
+        case .getlk: "GETLK"
+        case .setlk: "SETLK"
+        case .setlkw: "SETLKW"
+        case .access: "ACCESS"
+        case .create: "CREATE"
+        case .interrupt: "INTERRUPT"
+        case .bmap: "BMAP"
+        case .destroy: "DESTROY"
+        case .ioctl: "IOCTL"
+        case .poll: "POLL"
+        case .notifyReply: "NOTIFY_REPLY"
+        case .batchForget: "BATCH_FORGET"
+        case .fallocate: "FALLOCATE"
+        case .readdirplus: "READDIRPLUS"
+        case .rename2: "RENAME2"
+        case .lseek: "LSEEK"
+        case .copyFileRange: "COPY_FILE_RANGE"
+        case .setupMapping: "SETUPMAPPING"
+        case .removeMapping: "REMOVEMAPPING"
+        case .syncfs: "SYNCFS"
+        case .tmpfile: "TMPFILE"
+        }
+    }
+
+    /// The name of an opcode number, known or not ("op99").
+    public static func name(of code: UInt32) -> String {
+        FuseOpcode(rawValue: code)?.name ?? "op\(code)"
+    }
+}

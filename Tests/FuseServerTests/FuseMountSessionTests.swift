@@ -34,9 +34,17 @@ struct FuseMountSessionTests {
             var parent = stat(), mounted = stat()
             stat("/tmp", &parent)
             for _ in 0..<500 {
-                if stat(mountPoint, &mounted) == 0 && mounted.st_dev != parent.st_dev { break }
+                if stat(mountPoint, &mounted) == 0 && mounted.st_dev != parent.st_dev { return }
+                if finished.load(ordering: .acquiring) { break }
                 usleep(10_000)
             }
+            session.unmount()
+            throw NotMounted(mountPoint: mountPoint)
+        }
+
+        struct NotMounted: Error, CustomStringConvertible {
+            let mountPoint: String
+            var description: String { "\(mountPoint) never became a mount point" }
         }
 
         func stop() {

@@ -45,8 +45,14 @@ import Testing
         let owner1 = FileLock.Request(owner: 1, handle: handle, isFlock: false)
         let owner2 = FileLock.Request(owner: 2, handle: handle, isFlock: false)
         try t.fs.setlk(t.root, node: entry.node, request: owner1, lock: lock(.write, 0, FileLock.toEndOfFile), wait: false)
+        // Negative control: before the flush, owner 2 conflicts with owner 1.
+        #expect(throws: Errno.tryAgain) { try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 0, 10), wait: false) }
+        // A flush by another owner releases nothing.
+        try t.fs.flush(t.root, node: entry.node, handle: handle, lockOwner: 2)
+        #expect(try t.fs.getlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 0, 10)).kind == .write)
         try t.fs.flush(t.root, node: entry.node, handle: handle, lockOwner: 1)
-        try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 0, 10), wait: false)
+        #expect(try t.fs.getlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 0, 10)).kind == .unlock)
+        #expect(throws: Never.self) { try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 0, 10), wait: false) }
     }
 
     @Test func setlkwWaitsForTheReleaseAndThenSucceeds() throws {

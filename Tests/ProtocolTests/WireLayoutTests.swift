@@ -144,4 +144,69 @@ import Testing
         #expect(FuseFlag.releaseFlockUnlock == UInt32(FUSE_RELEASE_FLOCK_UNLOCK))
         #expect(FuseFlag.getattrFH == UInt32(FUSE_GETATTR_FH))
     }
+
+    /// Every opcode we know has the header's number, and the header has no
+    /// opcode below CUSE_INIT that we lack a case for.
+    @Test func everyOpcodeMatchesTheHeader() {
+        let table: [(FuseOpcode, UInt32)] = [
+            (.lookup, FUSE_LOOKUP.rawValue),
+            (.forget, FUSE_FORGET.rawValue),
+            (.getattr, FUSE_GETATTR.rawValue),
+            (.setattr, FUSE_SETATTR.rawValue),
+            (.readlink, FUSE_READLINK.rawValue),
+            (.symlink, FUSE_SYMLINK.rawValue),
+            (.mknod, FUSE_MKNOD.rawValue),
+            (.mkdir, FUSE_MKDIR.rawValue),
+            (.unlink, FUSE_UNLINK.rawValue),
+            (.rmdir, FUSE_RMDIR.rawValue),
+            (.rename, FUSE_RENAME.rawValue),
+            (.link, FUSE_LINK.rawValue),
+            (.open, FUSE_OPEN.rawValue),
+            (.read, FUSE_READ.rawValue),
+            (.write, FUSE_WRITE.rawValue),
+            (.statfs, FUSE_STATFS.rawValue),
+            (.release, FUSE_RELEASE.rawValue),
+            (.fsync, FUSE_FSYNC.rawValue),
+            (.setxattr, FUSE_SETXATTR.rawValue),
+            (.getxattr, FUSE_GETXATTR.rawValue),
+            (.listxattr, FUSE_LISTXATTR.rawValue),
+            (.removexattr, FUSE_REMOVEXATTR.rawValue),
+            (.flush, FUSE_FLUSH.rawValue),
+            (.`init`, FUSE_INIT.rawValue),
+            (.opendir, FUSE_OPENDIR.rawValue),
+            (.readdir, FUSE_READDIR.rawValue),
+            (.releasedir, FUSE_RELEASEDIR.rawValue),
+            (.fsyncdir, FUSE_FSYNCDIR.rawValue),
+            (.getlk, FUSE_GETLK.rawValue),
+            (.setlk, FUSE_SETLK.rawValue),
+            (.setlkw, FUSE_SETLKW.rawValue),
+            (.access, FUSE_ACCESS.rawValue),
+            (.create, FUSE_CREATE.rawValue),
+            (.interrupt, FUSE_INTERRUPT.rawValue),
+            (.bmap, FUSE_BMAP.rawValue),
+            (.destroy, FUSE_DESTROY.rawValue),
+            (.ioctl, FUSE_IOCTL.rawValue),
+            (.poll, FUSE_POLL.rawValue),
+            (.notifyReply, FUSE_NOTIFY_REPLY.rawValue),
+            (.batchForget, FUSE_BATCH_FORGET.rawValue),
+            (.fallocate, FUSE_FALLOCATE.rawValue),
+            (.readdirplus, FUSE_READDIRPLUS.rawValue),
+            (.rename2, FUSE_RENAME2.rawValue),
+            (.lseek, FUSE_LSEEK.rawValue),
+            (.copyFileRange, FUSE_COPY_FILE_RANGE.rawValue),
+            (.setupMapping, FUSE_SETUPMAPPING.rawValue),
+            (.removeMapping, FUSE_REMOVEMAPPING.rawValue),
+            (.syncfs, FUSE_SYNCFS.rawValue),
+            (.tmpfile, FUSE_TMPFILE.rawValue),
+        ]
+        for (opcode, value) in table {
+            #expect(opcode.rawValue == value, "\(opcode.name)")
+            #expect(opcode.name == FuseOpcode.name(of: value))
+        }
+        let known = Set(table.map(\.1))
+        for value in UInt32(1)...UInt32(FUSE_TMPFILE.rawValue) where FuseOpcode(rawValue: value) != nil {
+            #expect(known.contains(value), "opcode \(value) is not checked against the header")
+        }
+        #expect(FuseOpcode.name(of: 9999) == "op9999")
+    }
 }

@@ -271,7 +271,7 @@ final class FuseSession {
         var text = ""
         var total: UInt64 = 0
         for (code, count) in requestCounts.enumerated() where count > 0 {
-            let name = fuseOpcodeName(UInt32(code))
+            let name = FuseOpcode.name(of: UInt32(code))
             text += "\(name)=\(count) "
             total += count
         }
