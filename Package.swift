@@ -39,7 +39,7 @@ let package = Package(
 
         // The kernel's C headers, so tests can check our layouts against them.
         .target(name: "CLinuxHeaders", path: "Tests/CLinuxHeaders"),
-        .testTarget(name: "ProtocolTests", dependencies: ["SwiftFSProtocol", "CLinuxHeaders"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["SwiftFSProtocol", "VhostUser", "CLinuxHeaders"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FuseServerTests", dependencies: ["TestSupport", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
         .testTarget(name: "PassthroughTests", dependencies: ["TestSupport", "Passthrough", "FuseServer", "SwiftFSProtocol", "CShim"]),
