@@ -80,28 +80,32 @@ final class DaxMappingTable: Sendable {
 
     // MARK: Mapping and unmapping
 
-    /// Maps `range` of `file` (already checked), replacing whatever the
-    /// slots held; a replaced write mapping is written back first.
+    /// Maps `range` of `file` (already checked), slot by slot, replacing
+    /// whatever the slots held: a replaced write mapping is written back and
+    /// unmapped first (SHMEM_MAP may not map over a mapping). A slot the
+    /// mapper fails on, and the new slots before it, end up unmapped.
     func map(_ range: DaxRange, file: OpenFile, writable: Bool, mapper: any DaxMapper) throws(Errno) {
         let identity = mapper.holdsCopies ? try FileIdentity.of(file.fd) : nil
         let first = range.windowOffset / Self.slotSize, count = range.length / Self.slotSize
         try state.withLock { (state) throws(Errno) in
-            var firstError: Errno?
             for index in first..<first + count {
                 guard let old = state.slots[index], old.writable else { continue }
-                do throws(Errno) { try writeBack(index, old, mapper) } catch { firstError = firstError ?? error }
-            }
-            if let firstError { throw firstError } // the old mappings stay, still dirty
-            do throws(Errno) {
-                try mapper.map(range, file: file.fd, writable: writable)
-            } catch {
-                // The slots' old bytes may be partly overwritten: they map nothing any more.
-                for index in first..<first + count { state.drop(index) }
-                throw error
+                try writeBack(index, old, mapper) // on failure the old mappings stay, still dirty
             }
             for i in 0..<count {
-                state.insert(Slot(node: file.node, file: file, fileOffset: range.fileOffset + i * Self.slotSize,
-                                  writable: writable, identity: identity), at: first + i)
+                let index = first + i
+                let slot = Slot(node: file.node, file: file, fileOffset: range.fileOffset + i * Self.slotSize,
+                                writable: writable, identity: identity)
+                do throws(Errno) {
+                    if let old = state.drop(index) { try mapper.unmap(Self.range(ofSlot: index, old)) }
+                    try mapper.map(Self.range(ofSlot: index, slot), file: file.fd, writable: writable)
+                } catch {
+                    for mapped in first..<index {
+                        if let new = state.drop(mapped) { try? mapper.unmap(Self.range(ofSlot: mapped, new)) }
+                    }
+                    throw error
+                }
+                state.insert(slot, at: index)
             }
         }
     }
@@ -120,13 +124,11 @@ final class DaxMappingTable: Sendable {
             for (offset, length) in ranges {
                 for index in offset / Self.slotSize..<(offset + length) / Self.slotSize {
                     guard let old = state.drop(index) else { continue } // named twice in the batch
-                    if old.writable {
-                        do throws(Errno) { try writeBack(index, old, mapper) } catch { firstError = firstError ?? error }
-                    }
+                    do throws(Errno) {
+                        if old.writable { try writeBack(index, old, mapper) }
+                        try mapper.unmap(Self.range(ofSlot: index, old))
+                    } catch { firstError = firstError ?? error }
                 }
-                do throws(Errno) {
-                    try mapper.unmap(DaxRange(windowOffset: offset, fileOffset: 0, length: length))
-                } catch { firstError = firstError ?? error }
             }
             if let firstError { throw firstError }
         }
