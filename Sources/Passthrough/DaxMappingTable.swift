@@ -8,18 +8,29 @@ struct FileIdentity: Equatable {
     var size: Int64
     var mtime: timespec
     var ctime: timespec
+    /// When the daemon looked (nanoseconds, realtime clock).
+    var observedAt: Int64
 
-    init(_ st: stat) { size = Int64(st.st_size); mtime = st.st_mtim; ctime = st.st_ctim }
+    /// File times come from a coarse clock (one tick, up to 10 ms): a change
+    /// in the same tick as our look leaves them as they were. As racy-git
+    /// does, a file changed that close to our look counts as maybe changed.
+    static let clockTick: Int64 = 10_000_000
 
+    var isRacy: Bool { Self.nanoseconds(ctime) + Self.clockTick >= observedAt }
+
+    static func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_nsec) }
+
+    /// Size and times only: when we looked does not make a file different.
     static func == (a: FileIdentity, b: FileIdentity) -> Bool {
-        a.size == b.size && a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec &&
-            a.ctime.tv_sec == b.ctime.tv_sec && a.ctime.tv_nsec == b.ctime.tv_nsec
+        a.size == b.size && nanoseconds(a.mtime) == nanoseconds(b.mtime) && nanoseconds(a.ctime) == nanoseconds(b.ctime)
     }
 
     static func of(_ fd: Int32) throws(Errno) -> FileIdentity {
         var st = stat()
         _ = try systemCall { fstat(fd, &st) }
-        return FileIdentity(st)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return FileIdentity(size: Int64(st.st_size), mtime: st.st_mtim, ctime: st.st_ctim, observedAt: nanoseconds(now))
     }
 }
 
@@ -166,15 +177,18 @@ final class DaxMappingTable: Sendable {
         }
     }
 
-    /// OPEN: slots filled before the host changed the file are filled again.
-    /// One fstat when nothing changed.
+    /// OPEN: slots filled before the host changed the file are filled again
+    /// (also read mappings filled within a clock tick of the file's last
+    /// change). One fstat when nothing changed.
     func revalidate(node: NodeID) throws(Errno) {
         guard let mapper = mappers.mapper, mapper.holdsCopies else { return }
         try state.withLock { (state) throws(Errno) in
             guard let indices = state.slotsByNode[node], let any = indices.first, let sample = state.slots[any] else { return }
             let current = try FileIdentity.of(sample.file.fd)
             for index in indices {
-                guard var slot = state.slots[index], slot.identity != current else { continue }
+                // A write mapping may hold the guest's unwritten stores: refilled only on a real change.
+                guard var slot = state.slots[index],
+                      slot.identity != current || (!slot.writable && slot.identity?.isRacy == true) else { continue }
                 do throws(Errno) {
                     try mapper.map(Self.range(ofSlot: index, slot), file: slot.file.fd, writable: slot.writable)
                 } catch {
