@@ -31,13 +31,18 @@ struct Daemon {
 
         // Everything that can fail before serving; a failure leaves no socket file behind.
         let handler: any FuseRequestHandler
+        let dax: DaxMapperSlot?
         do {
             if let path = settings.socketPath, let group = settings.socketGroup { try giveSocket(at: path, to: group) }
-            handler = try FileSystemFactory.makeHandler(settings: settings, logger: logger)
+            dax = try FileSystemFactory.makeDaxSlot(settings: settings)
+            handler = try FileSystemFactory.makeHandler(settings: settings, dax: dax, logger: logger)
             try Sandbox.enter(settings.sandbox, sharedDirectory: settings.sharedDirectory!)
         } catch {
             removeSocket()
             throw error
+        }
+        if let window = settings.daxWindow, let size = settings.daxSize {
+            logger.info("DAX window \(window): \(size >> 20) MiB, copies filled and written back by the daemon")
         }
         logger.info("waiting for a vhost-user front end on \(settings.socketPath ?? "fd \(settings.listeningFd!)")")
 
@@ -49,9 +54,12 @@ struct Daemon {
             throw error
         }
         logger.info("front end connected\(settings.tag.map { " (tag \($0))" } ?? "")")
-        let backend = VhostUserBackend(handler: handler,
-                                       configuration: .init(threadPoolSize: settings.vhostThreadPoolSize),
-                                       logger: logger)
+        var configuration = VhostUserBackend.Configuration(threadPoolSize: settings.vhostThreadPoolSize)
+        // --dax-size without a window file: offer the standard mechanism (a front end with SHMEM maps files itself).
+        if let dax, settings.daxWindow == nil, let size = settings.daxSize {
+            configuration.sharedMemory = .init(size: size, mappers: dax)
+        }
+        let backend = VhostUserBackend(handler: handler, configuration: configuration, logger: logger)
         do {
             try backend.serve(connection)
         } catch {
@@ -68,7 +76,7 @@ struct Daemon {
     /// point lies outside the shared directory and is unmounted by path.
     /// The session handles SIGINT/SIGTERM itself (it unmounts).
     private func serveFuseMount(at mountPoint: String) throws {
-        let handler = try FileSystemFactory.makeHandler(settings: settings, logger: logger)
+        let handler = try FileSystemFactory.makeHandler(settings: settings, dax: nil, logger: logger)
         // Each /dev/fuse worker holds two request-sized buffers: keep the session's default unless asked.
         let session: FuseMountSession
         if let threads = settings.threadPoolSize {
