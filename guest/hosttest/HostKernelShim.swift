@@ -36,7 +36,10 @@ final class VirtioFSDevice {
     var postedCount: Int { 0 }
     func drain() {}
 
-    var cacheWindow: UnsafeMutableRawBufferPointer? { nil }
+    private(set) var isBroken = false
+    /// A test may hand the client a DAX window (host memory).
+    var cacheWindow: UnsafeMutableRawBufferPointer? = nil
+    var cacheWindowSource: String { cacheWindow == nil ? "none" : "host memory" }
 }
 
 var virtioFSDevices: [VirtioFSDevice] = []
