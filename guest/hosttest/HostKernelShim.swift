@@ -49,6 +49,7 @@ struct HostTestMain {
     static func main() {
         let commandLine = CommandLine.arguments.dropFirst().joined(separator: " ")
         if commandLine == "fuse-faults" { exit(runFuseFaultTest()) }
+        if commandLine == "dax-window" { exit(runDaxWindowTest()) }
         exit(applicationMain(commandLine: commandLine))
     }
 }
