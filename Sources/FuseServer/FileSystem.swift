@@ -83,6 +83,17 @@ public protocol FileSystem: Sendable {
     func setlk(_ context: RequestContext, node: NodeID, request: FileLock.Request, lock: FileLock, wait: Bool) throws(Errno)
     /// INTERRUPT of the request `unique` (e.g. a SETLKW waiting for a lock).
     func interrupt(unique: UInt64)
+
+    /// log2 of the DAX mapping alignment, granted with FUSE_MAP_ALIGNMENT when
+    /// `initialize` asks for that flag.
+    var mapAlignmentShift: UInt16 { get }
+    /// SETUPMAPPING: show `range` of the file `node` in the DAX window; `handle`
+    /// is the open file it came through, nil when the kernel names the node alone.
+    /// `flags` as the kernel sent them (FuseFlag.mappingRead/mappingWrite).
+    func setupMapping(_ context: RequestContext, node: NodeID, handle: FileHandle?, range: DaxRange,
+                      flags: UInt64) throws(Errno)
+    /// REMOVEMAPPING of window ranges (an empty batch is EINVAL); a refused batch removes nothing.
+    func removeMapping(_ context: RequestContext, node: NodeID, ranges: [FuseRemoveMappingOne]) throws(Errno)
 }
 
 extension FileSystem {
@@ -137,4 +148,10 @@ extension FileSystem {
     public func getlk(_ context: RequestContext, node: NodeID, request: FileLock.Request, lock: FileLock) throws(Errno) -> FileLock { throw .notImplemented }
     public func setlk(_ context: RequestContext, node: NodeID, request: FileLock.Request, lock: FileLock, wait: Bool) throws(Errno) { throw .notImplemented }
     public func interrupt(unique: UInt64) {}
+    public var mapAlignmentShift: UInt16 { 0 }
+    public func setupMapping(_ context: RequestContext, node: NodeID, handle: FileHandle?, range: DaxRange,
+                             flags: UInt64) throws(Errno) { throw .notImplemented }
+    public func removeMapping(_ context: RequestContext, node: NodeID, ranges: [FuseRemoveMappingOne]) throws(Errno) {
+        throw .notImplemented
+    }
 }

@@ -50,6 +50,7 @@ extension FuseServer {
         out.timeGran = 1
         // Without MAX_PAGES the kernel clamps requests to 32 pages whatever max_write says.
         out.maxPages = granted.contains(.maxPages) ? UInt16(min(65535, (options.maxWrite + 4095) / 4096)) : 0
+        out.mapAlignment = granted.contains(.mapAlignment) ? fileSystem.mapAlignmentShift : 0
 
         let size = out.minor < 23 ? FuseCompatSize.initOut22 : FuseInitOut.wireSize
         try reply.put(out, truncatedTo: size)

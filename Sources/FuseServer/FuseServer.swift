@@ -147,12 +147,14 @@ public final class FuseServer<FS: FileSystem>: FuseRequestHandler {
         case .lseek: try lseek(context, node, &request, &reply)
         case .copyFileRange: try copyFileRange(context, node, &request, &reply)
         case .syncfs: try fileSystem.syncfs(context, node: node)
+        case .setupMapping: try setupMapping(context, node, &request)
+        case .removeMapping: try removeMapping(context, node, &request)
         case .getlk: try getlk(context, node, &request, &reply)
         case .setlk: try setlk(context, node, &request, wait: false)
         case .setlkw: try setlk(context, node, &request, wait: true)
         case .forget, .batchForget, .interrupt, .notifyReply:
             break // answered in handle(request:reply:)
-        case .bmap, .ioctl, .poll, .setupMapping, .removeMapping, .tmpfile:
+        case .bmap, .ioctl, .poll, .tmpfile:
             throw Errno.notImplemented
         }
     }

@@ -16,4 +16,7 @@ enum ReadOnlyPolicy {
 
     /// OPEN for writing (or with O_TRUNC) on a read-only share.
     static func opens(forWriting flags: OpenFlags) -> Bool { flags.writes }
+
+    /// SETUPMAPPING of a writable DAX mapping on a read-only share.
+    static func maps(forWriting flags: UInt64) -> Bool { flags & FuseFlag.mappingWrite != 0 }
 }

@@ -26,7 +26,13 @@ extension PassthroughFileSystem {
         if inode.isSymlink { throw Errno(ELOOP) }
         guard inode.isRegularFile else { throw Errno.accessDenied }
         let fd = try reopen(inode, flags: Self.hostOpenFlags(flags))
-        return OpenedHandle(handle: files.insert(OpenFile(fd: fd, node: node)), flags: options.cache.fileOpenFlags)
+        let handle = files.insert(OpenFile(fd: fd, node: node))
+        // Close-to-open: window copies of a file the host changed are refreshed.
+        do throws(Errno) { try dax?.revalidate(node: node) } catch {
+            _ = try? files.remove(handle)
+            throw error
+        }
+        return OpenedHandle(handle: handle, flags: options.cache.fileOpenFlags)
     }
 
     public func create(_ context: RequestContext, parent: NodeID, name: FileName, mode: UInt32, umask: UInt32,
@@ -38,6 +44,7 @@ extension PassthroughFileSystem {
         let entry: Entry
         do throws(Errno) { entry = try lookupEntry(in: dir, name: name.pointer) } catch { close(fd); throw error }
         let handle = files.insert(OpenFile(fd: fd, node: entry.node))
+        try? dax?.revalidate(node: entry.node) // CREATE of an existing file may truncate it
         return (entry, OpenedHandle(handle: handle, flags: options.cache.fileOpenFlags))
     }
 
@@ -86,13 +93,17 @@ extension PassthroughFileSystem {
     public func write(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
                       from source: WriteSource, flags: UInt32) throws(Errno) -> Int {
         let file = try file(handle)
-        return try source.drain { (iovecs) throws(Errno) -> Int in
+        let written = try source.drain { (iovecs) throws(Errno) -> Int in
             try systemCall { pwritev(file.fd, iovecs.baseAddress, Int32(iovecs.count), off_t(offset)) }
         }
+        // A read after a write sees the written bytes, also through the window.
+        dax?.fileChanged(node: file.node, offset: offset, length: UInt64(written))
+        return written
     }
 
     public func flush(_ context: RequestContext, node: NodeID, handle: FileHandle, lockOwner: UInt64) throws(Errno) {
         let file = try file(handle)
+        try dax?.writeBack(node: file.node)
         posixLocks.releaseAll(node: file.node, owner: lockOwner)
         // close(2) semantics for the host file system (NFS flushes on close) without closing ours.
         // Never retried: after close(2) fails the descriptor is gone anyway, and
@@ -105,10 +116,13 @@ extension PassthroughFileSystem {
                         flockUnlock: Bool, lockOwner: UInt64) throws(Errno) {
         let file = try files.remove(handle)
         if flockUnlock { _ = flock(file.fd, LOCK_UN) }
+        // The mappings outlive the handle; their bytes reach the file now.
+        try dax?.writeBack(node: file.node)
     }
 
     public func fsync(_ context: RequestContext, node: NodeID, handle: FileHandle, dataOnly: Bool) throws(Errno) {
         let file = try file(handle)
+        try dax?.writeBack(node: file.node)
         _ = try systemCall { dataOnly ? fdatasync(file.fd) : Glibc.fsync(file.fd) }
     }
 
@@ -116,6 +130,7 @@ extension PassthroughFileSystem {
                           offset: UInt64, length: UInt64) throws(Errno) {
         let file = try file(handle)
         _ = try systemCall { shim_fallocate(file.fd, Int32(bitPattern: mode), off_t(offset), off_t(length)) }
+        dax?.fileChanged(node: file.node, offset: offset, length: length)
     }
 
     public func lseek(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
@@ -134,6 +149,8 @@ extension PassthroughFileSystem {
         let output = try file(outputHandle)
         guard flags == 0 else { throw Errno.invalid }
         var inOffset = off_t(offset), outOffset = off_t(outputOffset)
-        return try systemCall { shim_copy_file_range(input.fd, &inOffset, output.fd, &outOffset, Int(length), 0) }
+        let copied = try systemCall { shim_copy_file_range(input.fd, &inOffset, output.fd, &outOffset, Int(length), 0) }
+        dax?.fileChanged(node: output.node, offset: outputOffset, length: UInt64(copied))
+        return copied
     }
 }

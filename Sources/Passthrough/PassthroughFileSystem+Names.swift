@@ -116,6 +116,8 @@ extension PassthroughFileSystem {
                 }
             }
         }
+        // Window copies past a new end of file read zeros.
+        if let size = changes.size { dax?.fileChanged(node: node, offset: size, length: UInt64.max) }
         if let file {
             var st = stat()
             _ = try systemCall { fstat(file.fd, &st) }

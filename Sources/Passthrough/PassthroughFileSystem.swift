@@ -19,11 +19,14 @@ public final class PassthroughFileSystem: FileSystem {
     let lockWaiters: LockWaiters
     /// /proc/self/fd, to reopen O_PATH descriptors with real access modes.
     let procSelfFD: Int32
+    /// The DAX window's mappings (nil: no window configured, SETUPMAPPING is ENOSYS).
+    let dax: DaxMappingTable?
 
     public init(options: PassthroughOptions, logger: Logger = Logger(label: "swiftfs.passthrough")) throws(Errno) {
         self.options = options
         self.logger = logger
         self.lockWaiters = LockWaiters(limit: options.lockWaitLimit)
+        self.dax = options.dax.map { DaxMappingTable(mappers: $0) }
         let proc = try systemCall { shim_openat(shim_AT_FDCWD, "/proc/self/fd", shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0) }
         let rootFD: Int32
         do throws(Errno) {
@@ -49,6 +52,7 @@ public final class PassthroughFileSystem: FileSystem {
         if options.cache == .always { wanted.insert(.cacheSymlinks) }
         // DIRECT_IO opens (cache never/metadata) would otherwise refuse shared mmap.
         if options.cache.fileOpenFlags.contains(.directIO) { wanted.insert(.directIOAllowMmap) }
+        if dax?.mappers.mapper != nil { wanted.insert(.mapAlignment) }
         return wanted
     }
 
@@ -56,6 +60,7 @@ public final class PassthroughFileSystem: FileSystem {
     public var openNodeCount: Int { inodes.count }
 
     public func destroy() {
+        dax?.removeAll()
         files.removeAll()
         directories.removeAll()
         posixLocks.removeAll()

@@ -1,3 +1,5 @@
+import FuseServer
+
 /// Settings of a PassthroughFileSystem (the daemon's command line).
 public struct PassthroughOptions: Sendable {
     /// The host directory the guest sees as its root (`--shared-dir`).
@@ -15,6 +17,8 @@ public struct PassthroughOptions: Sendable {
     public var lockWaitLimit: Duration = .seconds(60)
     /// Largest READ/WRITE (the INIT reply's max_write, with MAX_PAGES).
     public var maxWrite = 1 << 20
+    /// The DAX window's mapper (`--dax-window`/`--dax-size`); nil: no DAX at all.
+    public var dax: DaxMapperSlot?
 
     public init(sharedDir: String) { self.sharedDir = sharedDir }
 }

@@ -64,6 +64,20 @@ struct DaemonSettings: Sendable {
     var fuseMountPoint: String?
     /// -o options that are not daemon settings: kernel mount options for --fuse-mount.
     var mountOptions: [String] = []
+    /// `--dax-window`: the shared window file (QEMU 7.2 ivshmem); `--dax-size`: its size in bytes.
+    var daxWindow: String?
+    var daxSize: UInt64?
+
+    /// "64M", "1G", "2097152": bytes with an optional binary K/M/G suffix; nil if malformed or too large.
+    static func parseSize(_ text: String) -> UInt64? {
+        guard let last = text.last else { return nil }
+        let shifts: [Character: UInt64] = ["k": 10, "K": 10, "m": 20, "M": 20, "g": 30, "G": 30]
+        let shift = shifts[last] ?? 0
+        let digits = shift == 0 ? Substring(text) : text.dropLast()
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let value = UInt64(digits) else { return nil }
+        let (scaled, overflow) = value.multipliedReportingOverflow(by: 1 << shift)
+        return overflow ? nil : scaled
+    }
 
     /// Applies one comma-separated `-o` argument. Unknown keys are kept as
     /// mount options (for --fuse-mount) and otherwise ignored with a warning.

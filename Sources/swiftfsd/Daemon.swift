@@ -31,14 +31,20 @@ struct Daemon {
 
         // Everything that can fail before serving; a failure leaves no socket file behind.
         let handler: any FuseRequestHandler
+        let dax: DaxMapperSlot?
         do {
             if let path = settings.socketPath, let group = settings.socketGroup { try giveSocket(at: path, to: group) }
-            handler = try FileSystemFactory.makeHandler(settings: settings, logger: logger)
+            dax = try FileSystemFactory.makeDaxSlot(settings: settings)
+            handler = try FileSystemFactory.makeHandler(settings: settings, dax: dax, logger: logger)
             try Sandbox.enter(settings.sandbox, sharedDirectory: settings.sharedDirectory!)
         } catch {
             removeSocket()
             throw error
         }
+        if let window = settings.daxWindow, let size = settings.daxSize {
+            logger.info("DAX window \(window): \(size >> 20) MiB, copies filled and written back by the daemon")
+        }
+        _ = dax
         logger.info("waiting for a vhost-user front end on \(settings.socketPath ?? "fd \(settings.listeningFd!)")")
 
         let connection: VhostUserConnection
@@ -68,7 +74,7 @@ struct Daemon {
     /// point lies outside the shared directory and is unmounted by path.
     /// The session handles SIGINT/SIGTERM itself (it unmounts).
     private func serveFuseMount(at mountPoint: String) throws {
-        let handler = try FileSystemFactory.makeHandler(settings: settings, logger: logger)
+        let handler = try FileSystemFactory.makeHandler(settings: settings, dax: nil, logger: logger)
         // Each /dev/fuse worker holds two request-sized buffers: keep the session's default unless asked.
         let session: FuseMountSession
         if let threads = settings.threadPoolSize {

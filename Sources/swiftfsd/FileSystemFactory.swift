@@ -10,8 +10,21 @@ enum FileSystemFactory {
         let description: String
     }
 
-    static func makeHandler(settings: DaemonSettings, logger: Logger) throws -> any FuseRequestHandler {
+    /// The DAX mapper slot: holding the window file with --dax-window, empty
+    /// (for a SHMEM front end to fill) with --dax-size alone, nil without DAX.
+    static func makeDaxSlot(settings: DaemonSettings) throws -> DaxMapperSlot? {
+        guard let size = settings.daxSize else { return nil }
+        guard let path = settings.daxWindow else { return DaxMapperSlot() }
+        do {
+            return DaxMapperSlot(try DaxWindowFile(path: path, size: size))
+        } catch {
+            throw Failure(description: error.description)
+        }
+    }
+
+    static func makeHandler(settings: DaemonSettings, dax: DaxMapperSlot?, logger: Logger) throws -> any FuseRequestHandler {
         var options = PassthroughOptions(sharedDir: settings.sharedDirectory!)
+        options.dax = dax
         options.cache = CachePolicy(rawValue: settings.cache.rawValue) ?? .auto
         options.xattr = settings.xattr
         options.readOnly = settings.readOnly

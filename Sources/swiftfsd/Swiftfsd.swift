@@ -51,6 +51,12 @@ struct Swiftfsd: ParsableCommand {
                                valueName: "mountpoint"))
     var fuseMount: String?
 
+    @Option(help: ArgumentHelp("DAX window for QEMU 7.2: a file (e.g. in /dev/shm, at least --dax-size bytes) that QEMU also maps, as `-object memory-backend-file,id=dax,mem-path=PATH,size=SIZE,share=on -device ivshmem-plain,memdev=dax`; mapped file ranges are copied into it and written back.", valueName: "path"))
+    var daxWindow: String?
+
+    @Option(help: ArgumentHelp("DAX window size: bytes or with a K/M/G suffix, a multiple of 2M. With --dax-window, the bytes of that file to use; alone, the shared memory region offered to a front end with the vhost-user SHMEM feature (QEMU 7.2 has none).", valueName: "size"))
+    var daxSize: String?
+
     @Option(name: .customShort("o"), help: ArgumentHelp("virtiofsd compatible options: source=DIR,cache=MODE,xattr,no_xattr,sandbox=MODE,log_level=LEVEL,... (others are passed to --fuse-mount).", valueName: "options"))
     var compatOptions: [String] = []
 
@@ -88,6 +94,13 @@ struct Swiftfsd: ParsableCommand {
         if debug { settings.logLevel = .debug }
         if let logLevel { settings.logLevel = logLevel }
         settings.fuseMountPoint = fuseMount
+        settings.daxWindow = daxWindow
+        if let daxSize {
+            guard let size = DaemonSettings.parseSize(daxSize), size > 0, size % (2 << 20) == 0 else {
+                throw ValidationError("--dax-size '\(daxSize)' is not a positive multiple of 2M (bytes, or with a K, M or G suffix)")
+            }
+            settings.daxSize = size
+        }
         return settings
     }
 
@@ -101,6 +114,12 @@ struct Swiftfsd: ParsableCommand {
         let transports = [settings.socketPath != nil, settings.listeningFd != nil, settings.fuseMountPoint != nil]
         guard transports.filter({ $0 }).count == 1 else {
             throw ValidationError("give exactly one of --socket-path, --fd, --fuse-mount")
+        }
+        if settings.daxWindow != nil && settings.daxSize == nil {
+            throw ValidationError("--dax-window needs --dax-size")
+        }
+        if settings.daxSize != nil && settings.fuseMountPoint != nil {
+            throw ValidationError("--dax-window/--dax-size need a vhost-user front end, not --fuse-mount")
         }
     }
 

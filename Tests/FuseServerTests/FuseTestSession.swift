@@ -38,14 +38,30 @@ struct Reply {
 final class FuseTestSession {
     let directory: String
     let server: FuseServer<PassthroughFileSystem>
+    /// The DAX window (a real shared file in /dev/shm) when the session has one.
+    let window: DaxWindowFile?
     private var unique: UInt64 = 0
     private let replyBuffer: UnsafeMutableRawBufferPointer
 
-    init(readOnly: Bool = false, xattr: Bool = true, cache: CachePolicy = .auto, initialize: Bool = true) throws {
+    init(readOnly: Bool = false, xattr: Bool = true, cache: CachePolicy = .auto, initialize: Bool = true,
+         daxWindowSize: UInt64? = nil) throws {
         var template = Array("/tmp/swiftfs-test.XXXXXX".utf8CString)
         guard let path = mkdtemp(&template) else { throw Errno.current }
         directory = String(cString: path)
         var options = PassthroughOptions(sharedDir: directory)
+        if let daxWindowSize {
+            var windowTemplate = Array("/dev/shm/swiftfs-test-dax.XXXXXX".utf8CString)
+            let fd = mkstemp(&windowTemplate)
+            let windowPath = windowTemplate.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            guard fd >= 0, ftruncate(fd, off_t(daxWindowSize)) == 0 else { throw Errno.current }
+            close(fd)
+            let window = try DaxWindowFile(path: windowPath, size: daxWindowSize)
+            unlink(windowPath) // the mapping keeps the memory; nothing is left behind
+            self.window = window
+            options.dax = DaxMapperSlot(window)
+        } else {
+            window = nil
+        }
         options.readOnly = readOnly
         options.xattr = xattr
         options.cache = cache

@@ -1,0 +1,219 @@
+import FuseServer
+import Glibc
+import Synchronization
+
+/// What a file looked like when its bytes were copied into the window: a
+/// later difference means the host changed it (close-to-open, as --cache auto).
+struct FileIdentity: Equatable {
+    var size: Int64
+    var mtime: timespec
+    var ctime: timespec
+
+    init(_ st: stat) { size = Int64(st.st_size); mtime = st.st_mtim; ctime = st.st_ctim }
+
+    static func == (a: FileIdentity, b: FileIdentity) -> Bool {
+        a.size == b.size && a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec &&
+            a.ctime.tv_sec == b.ctime.tv_sec && a.ctime.tv_nsec == b.ctime.tv_nsec
+    }
+
+    static func of(_ fd: Int32) throws(Errno) -> FileIdentity {
+        var st = stat()
+        _ = try systemCall { fstat(fd, &st) }
+        return FileIdentity(st)
+    }
+}
+
+/// The DAX window's mappings, one record per 2 MiB slot, and the work that
+/// keeps a copying window coherent with the files: fill, write-back,
+/// refresh on re-open and after the guest's own FUSE_WRITE/SETATTR.
+///
+/// One lock over the table and the window I/O it does: a mapping's bytes
+/// and its record change together, so no thread sees one without the other.
+/// FUSE_READ/WRITE of files without mappings only look up a dictionary.
+final class DaxMappingTable: Sendable {
+    /// One mapped slot: the file behind it, through a descriptor of its own
+    /// (the guest may release its handle and keep the mapping).
+    struct Slot {
+        let node: NodeID
+        let file: OpenFile
+        let fileOffset: UInt64
+        let writable: Bool
+        var identity: FileIdentity?
+    }
+
+    private struct State {
+        var slots: [UInt64: Slot] = [:]
+        var slotsByNode: [NodeID: Set<UInt64>] = [:]
+
+        mutating func insert(_ slot: Slot, at index: UInt64) {
+            drop(index)
+            slots[index] = slot
+            slotsByNode[slot.node, default: []].insert(index)
+        }
+
+        @discardableResult
+        mutating func drop(_ index: UInt64) -> Slot? {
+            guard let old = slots.removeValue(forKey: index) else { return nil }
+            slotsByNode[old.node]?.remove(index)
+            if slotsByNode[old.node]?.isEmpty == true { slotsByNode[old.node] = nil }
+            return old
+        }
+    }
+
+    let mappers: DaxMapperSlot
+    private let state = Mutex(State())
+
+    init(mappers: DaxMapperSlot) { self.mappers = mappers }
+
+    static let slotSize = DaxGeometry.alignment
+
+    private static func range(ofSlot index: UInt64, _ slot: Slot) -> DaxRange {
+        DaxRange(windowOffset: index * slotSize, fileOffset: slot.fileOffset, length: slotSize)
+    }
+
+    /// Window ranges a request may name: non-empty, 2 MiB aligned, inside the window.
+    static func checkWindowRange(offset: UInt64, length: UInt64, windowSize: UInt64) throws(Errno) {
+        guard length > 0, offset % slotSize == 0, length % slotSize == 0 else { throw Errno.invalid }
+        let (end, overflow) = offset.addingReportingOverflow(length)
+        guard !overflow, end <= windowSize else { throw Errno.invalid }
+    }
+
+    // MARK: Mapping and unmapping
+
+    /// Maps `range` of `file` (already checked), replacing whatever the
+    /// slots held; a replaced write mapping is written back first.
+    func map(_ range: DaxRange, file: OpenFile, writable: Bool, mapper: any DaxMapper) throws(Errno) {
+        let identity = mapper.holdsCopies ? try FileIdentity.of(file.fd) : nil
+        let first = range.windowOffset / Self.slotSize, count = range.length / Self.slotSize
+        try state.withLock { (state) throws(Errno) in
+            var firstError: Errno?
+            for index in first..<first + count {
+                guard let old = state.slots[index], old.writable else { continue }
+                do throws(Errno) { try writeBack(index, old, mapper) } catch { firstError = firstError ?? error }
+            }
+            if let firstError { throw firstError } // the old mappings stay, still dirty
+            do throws(Errno) {
+                try mapper.map(range, file: file.fd, writable: writable)
+            } catch {
+                // The slots' old bytes may be partly overwritten: they map nothing any more.
+                for index in first..<first + count { state.drop(index) }
+                throw error
+            }
+            for i in 0..<count {
+                state.insert(Slot(node: file.node, file: file, fileOffset: range.fileOffset + i * Self.slotSize,
+                                  writable: writable, identity: identity), at: first + i)
+            }
+        }
+    }
+
+    /// REMOVEMAPPING: every range must be mapped in full, or nothing is removed.
+    /// Write mappings are written back; the first write-back error is reported
+    /// after every range is removed.
+    func unmap(_ ranges: [(offset: UInt64, length: UInt64)], mapper: any DaxMapper) throws(Errno) {
+        try state.withLock { (state) throws(Errno) in
+            for (offset, length) in ranges {
+                for index in offset / Self.slotSize..<(offset + length) / Self.slotSize where state.slots[index] == nil {
+                    throw Errno.invalid
+                }
+            }
+            var firstError: Errno?
+            for (offset, length) in ranges {
+                for index in offset / Self.slotSize..<(offset + length) / Self.slotSize {
+                    guard let old = state.drop(index) else { continue } // named twice in the batch
+                    if old.writable {
+                        do throws(Errno) { try writeBack(index, old, mapper) } catch { firstError = firstError ?? error }
+                    }
+                }
+                do throws(Errno) {
+                    try mapper.unmap(DaxRange(windowOffset: offset, fileOffset: 0, length: length))
+                } catch { firstError = firstError ?? error }
+            }
+            if let firstError { throw firstError }
+        }
+    }
+
+    /// DESTROY or a new session: write back what the guest wrote, forget every mapping.
+    func removeAll() {
+        guard let mapper = mappers.mapper else { return }
+        state.withLock { state in
+            for (index, slot) in state.slots where slot.writable { try? writeBack(index, slot, mapper) }
+            state = State()
+        }
+    }
+
+    private func writeBack(_ index: UInt64, _ slot: Slot, _ mapper: any DaxMapper) throws(Errno) {
+        let size = try FileIdentity.of(slot.file.fd).size
+        try mapper.writeBack(Self.range(ofSlot: index, slot), file: slot.file.fd, fileSize: UInt64(max(0, size)))
+    }
+
+    // MARK: Coherence of a copying window
+
+    /// FLUSH, FSYNC, RELEASE: the guest's stores in write mappings of `node` reach the file.
+    func writeBack(node: NodeID) throws(Errno) {
+        guard let mapper = mappers.mapper, mapper.holdsCopies else { return }
+        try state.withLock { (state) throws(Errno) in
+            guard let indices = state.slotsByNode[node] else { return }
+            var firstError: Errno?
+            var wrote = false
+            for index in indices {
+                guard let slot = state.slots[index], slot.writable else { continue }
+                do throws(Errno) { try writeBack(index, slot, mapper); wrote = true } catch { firstError = firstError ?? error }
+            }
+            if wrote { try? Self.recordIdentity(of: node, &state) } // our own write is no host change
+            if let firstError { throw firstError }
+        }
+    }
+
+    /// OPEN: slots filled before the host changed the file are filled again.
+    /// One fstat when nothing changed.
+    func revalidate(node: NodeID) throws(Errno) {
+        guard let mapper = mappers.mapper, mapper.holdsCopies else { return }
+        try state.withLock { (state) throws(Errno) in
+            guard let indices = state.slotsByNode[node], let any = indices.first, let sample = state.slots[any] else { return }
+            let current = try FileIdentity.of(sample.file.fd)
+            for index in indices {
+                guard var slot = state.slots[index], slot.identity != current else { continue }
+                do throws(Errno) {
+                    try mapper.map(Self.range(ofSlot: index, slot), file: slot.file.fd, writable: slot.writable)
+                } catch {
+                    state.drop(index)
+                    throw error
+                }
+                slot.identity = current
+                state.slots[index] = slot
+            }
+        }
+    }
+
+    /// The guest changed file bytes [offset, offset + length) through the
+    /// daemon (WRITE, FALLOCATE, COPY_FILE_RANGE, a truncation from `offset`
+    /// on): the overlapping window bytes are read again, the rest of each
+    /// slot (maybe the guest's unwritten stores) stays.
+    func fileChanged(node: NodeID, offset: UInt64, length: UInt64) {
+        guard let mapper = mappers.mapper, mapper.holdsCopies else { return }
+        state.withLock { state in
+            guard let indices = state.slotsByNode[node] else { return }
+            let end = offset.addingReportingOverflow(length).overflow ? UInt64.max : offset + length
+            for index in indices {
+                guard let slot = state.slots[index] else { continue }
+                let slotEnd = slot.fileOffset + Self.slotSize
+                let from = max(offset, slot.fileOffset), to = min(end, slotEnd)
+                guard from < to else { continue }
+                let part = DaxRange(windowOffset: index * Self.slotSize + (from - slot.fileOffset), fileOffset: from,
+                                    length: to - from)
+                if (try? mapper.map(part, file: slot.file.fd, writable: slot.writable)) == nil { state.drop(index) }
+            }
+            try? Self.recordIdentity(of: node, &state)
+        }
+    }
+
+    /// After a change the daemon made itself, the file's identity is the new normal.
+    private static func recordIdentity(of node: NodeID, _ state: inout State) throws(Errno) {
+        guard let indices = state.slotsByNode[node], let any = indices.first, let sample = state.slots[any] else { return }
+        let current = try FileIdentity.of(sample.file.fd)
+        for index in indices { state.slots[index]?.identity = current }
+    }
+
+    /// Mapped slots (for tests and diagnostics).
+    var count: Int { state.withLock { $0.slots.count } }
+}
