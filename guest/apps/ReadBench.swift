@@ -73,7 +73,7 @@ func runReadBench(_ arguments: ApplicationArguments) -> Int32 {
     }
     let memcpyRate = memcpyCeiling(fileSize: fileSize, offsets: offsets, into: buffer)
     let reread = passes > 1 ? formatFixed(mebibytesPerSecond(rereadBytes, nanoseconds: rereadNanoseconds)) : "none"
-    print("RESULT readbench summary file=\(path) mode=\(mode) bs=\(blockSize) dax=\(dax) first_mibps=\(formatFixed(first)) reread_mibps=\(reread) reread_fuse_reads=\(rereadFuseReads) memcpy_mibps=\(formatFixed(memcpyRate))")
+    print("RESULT readbench summary dax=\(dax) first_mibps=\(formatFixed(first)) reread_mibps=\(reread) reread_fuse_reads=\(rereadFuseReads) memcpy_mibps=\(formatFixed(memcpyRate)) file=\(path) mode=\(mode) bs=\(blockSize)")
     if let fuse = fuse, let window = fuse.dax {
         print("RESULT readbench dax_window mappings=\(window.mappingsSetUp) evicted=\(window.rangesEvicted) refused=\(window.mappingsRefused)")
     }

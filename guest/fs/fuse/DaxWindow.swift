@@ -55,6 +55,8 @@ final class DaxWindow {
     /// The attributes a node had when its first range was mapped.
     private var mappedVersions: [UInt64: DaxFileVersion] = [:]
     private var useClock: UInt64 = 0
+    /// The slot the last borrow found: consecutive small reads of one range skip the hash lookup.
+    private var lastSlot = 0
 
     /// Counters for reports: mappings set up, ranges evicted, mappings refused.
     private(set) var mappingsSetUp = 0
@@ -87,9 +89,10 @@ final class DaxWindow {
         guard isActive else { return nil }
         let key = DaxRangeKey(nodeID: nodeID, index: index)
         useClock &+= 1
-        if let slot = slotForKey[key] {
+        if let slot = ranges[lastSlot].key == key ? lastSlot : slotForKey[key] {
             ranges[slot].users += 1
             ranges[slot].lastUse = useClock
+            lastSlot = slot
             return slot
         }
         guard let slot = try takeFreeSlot() else { return nil }
@@ -100,6 +103,7 @@ final class DaxWindow {
         if mappedVersions[nodeID] == nil { mappedVersions[nodeID] = version }
         ranges[slot] = Range(key: key, users: 1, lastUse: useClock)
         slotForKey[key] = slot
+        lastSlot = slot
         return slot
     }
 
