@@ -28,7 +28,7 @@ func discoverIVShmemWindows(in functions: [PCIFunction]) -> [SharedMemoryWindow]
         let location = function.description
         // Sized before decoding is enabled (sizing turns decoding off meanwhile anyway).
         guard let bar = function.bar(IVShmem.memoryBAR), bar.base != 0, bar.size != 0,
-              bar.base <= UInt64(UInt.max) - bar.size else {
+              bar.base <= UInt64(UInt.max) - bar.size, let length = Int(exactly: bar.size) else {
             print("ivshmem \(location): BAR \(IVShmem.memoryBAR) unassigned; ignored")
             continue
         }
@@ -39,7 +39,7 @@ func discoverIVShmemWindows(in functions: [PCIFunction]) -> [SharedMemoryWindow]
             continue
         }
         windows.append(SharedMemoryWindow(location: location,
-                                          memory: UnsafeMutableRawBufferPointer(start: base, count: Int(bar.size))))
+                                          memory: UnsafeMutableRawBufferPointer(start: base, count: length)))
     }
     return windows
 }
