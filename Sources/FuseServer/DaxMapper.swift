@@ -18,7 +18,8 @@ public struct DaxRange: Sendable, Equatable {
 /// - the front end maps the file's descriptor into the device's shared
 ///   memory itself (vhost-user SHMEM_MAP): the guest sees the host page
 ///   cache, nothing to copy or keep coherent.
-/// Ranges are already checked (aligned, inside the window) when a mapper sees them.
+/// A mapper sees one 2 MiB slot at a time (a copying one also parts of a
+/// slot, to refresh them), already checked to lie inside the window.
 public protocol DaxMapper: AnyObject, Sendable {
     /// Bytes in the window.
     var windowSize: UInt64 { get }

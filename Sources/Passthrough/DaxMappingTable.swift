@@ -8,18 +8,29 @@ struct FileIdentity: Equatable {
     var size: Int64
     var mtime: timespec
     var ctime: timespec
+    /// When the daemon looked (nanoseconds, realtime clock).
+    var observedAt: Int64
 
-    init(_ st: stat) { size = Int64(st.st_size); mtime = st.st_mtim; ctime = st.st_ctim }
+    /// File times come from a coarse clock (one tick, up to 10 ms): a change
+    /// in the same tick as our look leaves them as they were. As racy-git
+    /// does, a file changed that close to our look counts as maybe changed.
+    static let clockTick: Int64 = 10_000_000
 
+    var isRacy: Bool { Self.nanoseconds(ctime) + Self.clockTick >= observedAt }
+
+    static func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_nsec) }
+
+    /// Size and times only: when we looked does not make a file different.
     static func == (a: FileIdentity, b: FileIdentity) -> Bool {
-        a.size == b.size && a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec &&
-            a.ctime.tv_sec == b.ctime.tv_sec && a.ctime.tv_nsec == b.ctime.tv_nsec
+        a.size == b.size && nanoseconds(a.mtime) == nanoseconds(b.mtime) && nanoseconds(a.ctime) == nanoseconds(b.ctime)
     }
 
     static func of(_ fd: Int32) throws(Errno) -> FileIdentity {
         var st = stat()
         _ = try systemCall { fstat(fd, &st) }
-        return FileIdentity(st)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return FileIdentity(size: Int64(st.st_size), mtime: st.st_mtim, ctime: st.st_ctim, observedAt: nanoseconds(now))
     }
 }
 
@@ -80,28 +91,32 @@ final class DaxMappingTable: Sendable {
 
     // MARK: Mapping and unmapping
 
-    /// Maps `range` of `file` (already checked), replacing whatever the
-    /// slots held; a replaced write mapping is written back first.
+    /// Maps `range` of `file` (already checked), slot by slot, replacing
+    /// whatever the slots held: a replaced write mapping is written back and
+    /// unmapped first (SHMEM_MAP may not map over a mapping). A slot the
+    /// mapper fails on, and the new slots before it, end up unmapped.
     func map(_ range: DaxRange, file: OpenFile, writable: Bool, mapper: any DaxMapper) throws(Errno) {
         let identity = mapper.holdsCopies ? try FileIdentity.of(file.fd) : nil
         let first = range.windowOffset / Self.slotSize, count = range.length / Self.slotSize
         try state.withLock { (state) throws(Errno) in
-            var firstError: Errno?
             for index in first..<first + count {
                 guard let old = state.slots[index], old.writable else { continue }
-                do throws(Errno) { try writeBack(index, old, mapper) } catch { firstError = firstError ?? error }
-            }
-            if let firstError { throw firstError } // the old mappings stay, still dirty
-            do throws(Errno) {
-                try mapper.map(range, file: file.fd, writable: writable)
-            } catch {
-                // The slots' old bytes may be partly overwritten: they map nothing any more.
-                for index in first..<first + count { state.drop(index) }
-                throw error
+                try writeBack(index, old, mapper) // on failure the old mappings stay, still dirty
             }
             for i in 0..<count {
-                state.insert(Slot(node: file.node, file: file, fileOffset: range.fileOffset + i * Self.slotSize,
-                                  writable: writable, identity: identity), at: first + i)
+                let index = first + i
+                let slot = Slot(node: file.node, file: file, fileOffset: range.fileOffset + i * Self.slotSize,
+                                writable: writable, identity: identity)
+                do throws(Errno) {
+                    if let old = state.drop(index) { try mapper.unmap(Self.range(ofSlot: index, old)) }
+                    try mapper.map(Self.range(ofSlot: index, slot), file: file.fd, writable: writable)
+                } catch {
+                    for mapped in first..<index {
+                        if let new = state.drop(mapped) { try? mapper.unmap(Self.range(ofSlot: mapped, new)) }
+                    }
+                    throw error
+                }
+                state.insert(slot, at: index)
             }
         }
     }
@@ -120,13 +135,11 @@ final class DaxMappingTable: Sendable {
             for (offset, length) in ranges {
                 for index in offset / Self.slotSize..<(offset + length) / Self.slotSize {
                     guard let old = state.drop(index) else { continue } // named twice in the batch
-                    if old.writable {
-                        do throws(Errno) { try writeBack(index, old, mapper) } catch { firstError = firstError ?? error }
-                    }
+                    do throws(Errno) {
+                        if old.writable { try writeBack(index, old, mapper) }
+                        try mapper.unmap(Self.range(ofSlot: index, old))
+                    } catch { firstError = firstError ?? error }
                 }
-                do throws(Errno) {
-                    try mapper.unmap(DaxRange(windowOffset: offset, fileOffset: 0, length: length))
-                } catch { firstError = firstError ?? error }
             }
             if let firstError { throw firstError }
         }
@@ -164,15 +177,18 @@ final class DaxMappingTable: Sendable {
         }
     }
 
-    /// OPEN: slots filled before the host changed the file are filled again.
-    /// One fstat when nothing changed.
+    /// OPEN: slots filled before the host changed the file are filled again
+    /// (also read mappings filled within a clock tick of the file's last
+    /// change). One fstat when nothing changed.
     func revalidate(node: NodeID) throws(Errno) {
         guard let mapper = mappers.mapper, mapper.holdsCopies else { return }
         try state.withLock { (state) throws(Errno) in
             guard let indices = state.slotsByNode[node], let any = indices.first, let sample = state.slots[any] else { return }
             let current = try FileIdentity.of(sample.file.fd)
             for index in indices {
-                guard var slot = state.slots[index], slot.identity != current else { continue }
+                // A write mapping may hold the guest's unwritten stores: refilled only on a real change.
+                guard var slot = state.slots[index],
+                      slot.identity != current || (!slot.writable && slot.identity?.isRacy == true) else { continue }
                 do throws(Errno) {
                     try mapper.map(Self.range(ofSlot: index, slot), file: slot.file.fd, writable: slot.writable)
                 } catch {

@@ -34,7 +34,6 @@ extension PassthroughFileSystem {
             guard accessMode != O_WRONLY, !writable || accessMode == O_RDWR else { throw Errno.accessDenied }
         }
         guard inode.isRegularFile else { throw inode.isDirectory ? Errno.isDirectory : Errno.invalid }
-        if writable && options.readOnly { throw Errno.readOnly }
         let fd = try reopen(inode, flags: writable ? O_RDWR : O_RDONLY)
         try dax.map(range, file: OpenFile(fd: fd, node: node), writable: writable, mapper: mapper)
     }

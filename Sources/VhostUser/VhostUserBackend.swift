@@ -17,6 +17,9 @@ public final class VhostUserBackend {
         public var threadPoolSize: Int
         public var blockingThreads = 64
         public var maxMemorySlots: Int
+        /// DAX through vhost-user SHMEM: offered with BACKEND_REQ when set; when the
+        /// front end takes both, a SharedMemoryDaxMapper goes into the slot.
+        public var sharedMemory: SharedMemoryOffer?
 
         public init(maxQueues: Int = 1 + 64, threadPoolSize: Int = 0, maxMemorySlots: Int = 32) {
             self.maxQueues = maxQueues
@@ -25,11 +28,24 @@ public final class VhostUserBackend {
         }
     }
 
+    /// A DAX window the front end creates from the back end's SHMEM_MAP requests.
+    public struct SharedMemoryOffer: Sendable {
+        /// Bytes of the cache window (GET_SHMEM_CONFIG).
+        public var size: UInt64
+        public var mappers: DaxMapperSlot
+        public init(size: UInt64, mappers: DaxMapperSlot) { self.size = size; self.mappers = mappers }
+    }
+
     public static let offeredFeatures: UInt64 = VirtioFeature.version1 | VirtioFeature.ringIndirectDescriptors
         | VirtioFeature.ringEventIndex | VirtioFeature.vhostUserProtocolFeatures
-    public static let offeredProtocolFeatures: UInt64 = VhostUserProtocolFeature.multiQueue
+    public static let baseProtocolFeatures: UInt64 = VhostUserProtocolFeature.multiQueue
         | VhostUserProtocolFeature.replyAck | VhostUserProtocolFeature.resetDevice
         | VhostUserProtocolFeature.configureMemSlots
+    /// Only with a shared memory offer: the back-end channel and SHMEM.
+    public var offeredProtocolFeatures: UInt64 {
+        guard configuration.sharedMemory != nil else { return Self.baseProtocolFeatures }
+        return Self.baseProtocolFeatures | VhostUserProtocolFeature.backendRequests | VhostUserProtocolFeature.sharedMemory
+    }
 
     private let configuration: Configuration
     private let handler: any FuseRequestHandler
@@ -40,6 +56,8 @@ public final class VhostUserBackend {
     private var vrings: [VringState]
     private var ackedFeatures: UInt64 = 0
     private var ackedProtocolFeatures: UInt64 = 0
+    /// The front end's channel for our requests (SET_BACKEND_REQ_FD).
+    private(set) var backendChannel: VhostUserBackendChannel?
 
     public init(handler: any FuseRequestHandler, configuration: Configuration = .init(), logger: Logger) {
         self.handler = handler
@@ -118,7 +136,7 @@ public final class VhostUserBackend {
     private func isGetRequest(_ request: VhostUserRequest) -> Bool {
         switch request {
         case .getFeatures, .getProtocolFeatures, .getVringBase, .getQueueNum, .getConfig, .getMaxMemSlots,
-             .getInflightFd, .getStatus, .setLogBase:
+             .getInflightFd, .getStatus, .setLogBase, .getShmemConfig:
             true
         default:
             false
@@ -143,11 +161,11 @@ public final class VhostUserBackend {
             // Workers captured EVENT_IDX and INDIRECT_DESC when they started.
             if changed { restartRunningWorkers() }
         case .getProtocolFeatures:
-            try connection.reply(to: request.rawValue, VhostUserU64(Self.offeredProtocolFeatures))
+            try connection.reply(to: request.rawValue, VhostUserU64(offeredProtocolFeatures))
             return true
         case .setProtocolFeatures:
             let features = try payload(message, VhostUserU64.self).value
-            ackedProtocolFeatures = features & Self.offeredProtocolFeatures
+            ackedProtocolFeatures = features & offeredProtocolFeatures
             logger.debug("acked protocol features 0x\(String(features, radix: 16))")
         case .setOwner:
             break
@@ -210,6 +228,16 @@ public final class VhostUserBackend {
             return true
         case .setLogFd:
             break
+        case .setBackendReqFd:
+            try setBackendChannel(fds: &fds)
+        case .getShmemConfig:
+            var config = VhostUserSharedMemoryConfig()
+            if let offer = configuration.sharedMemory {
+                config.regionCount = 1 // shmid 0: the virtio-fs cache window
+                config.sizes.0 = offer.size
+            }
+            try connection.reply(to: request.rawValue, config)
+            return true
         case .getConfig:
             // CONFIG is not offered (QEMU keeps the tag); an empty reply means failure.
             try connection.reply(to: request.rawValue, payload: UnsafeRawBufferPointer(start: nil, count: 0))
@@ -218,6 +246,22 @@ public final class VhostUserBackend {
             throw .invalidMessage("\(request) is not supported")
         }
         return false
+    }
+
+    /// SET_BACKEND_REQ_FD: keeps the channel; with SHMEM agreed, DAX maps through it.
+    private func setBackendChannel(fds: inout [Int32]) throws(VhostUserError) {
+        guard ackedProtocolFeatures & VhostUserProtocolFeature.backendRequests != 0 else {
+            throw .invalidMessage("SET_BACKEND_REQ_FD without the BACKEND_REQ protocol feature")
+        }
+        guard fds.count == 1, fds[0] >= 0 else { throw .invalidMessage("SET_BACKEND_REQ_FD needs one descriptor") }
+        let channel = VhostUserBackendChannel(fd: fds[0], awaitsReplies: replyAckNegotiated)
+        fds[0] = -1 // the channel owns it now
+        backendChannel = channel
+        if let offer = configuration.sharedMemory,
+           ackedProtocolFeatures & VhostUserProtocolFeature.sharedMemory != 0 {
+            offer.mappers.install(SharedMemoryDaxMapper(channel: channel, windowSize: offer.size))
+            logger.info("DAX window of \(offer.size >> 20) MiB through vhost-user SHMEM_MAP")
+        }
     }
 
     private func payload<T: WireRecord>(_ message: VhostUserMessage, _: T.Type) throws(VhostUserError) -> T {

@@ -65,6 +65,46 @@ public struct VhostUserConnection: ~Copyable {
         try withUnsafeBytes(of: &copy) { (bytes) throws(VhostUserError) in try reply(to: request, payload: bytes) }
     }
 
+    /// Sends a request of our own (on the back-end channel), with at most one descriptor.
+    public func sendRequest(_ request: UInt32, flags: UInt32, payload: UnsafeRawBufferPointer, passing descriptor: Int32?) throws(VhostUserError) {
+        let header = VhostUserHeader(request: request, flags: flags, size: UInt32(payload.count))
+        var bytes = [UInt8](repeating: 0, count: VhostUserHeader.wireSize + payload.count)
+        bytes.withUnsafeMutableBytes { out in
+            var writer = ByteWriter(out)
+            writer.write(header)
+            writer.writeBytes(payload)
+        }
+        var sent = 0
+        if let descriptor {
+            // The descriptor rides with the first bytes; the rest follows as plain data.
+            let controlLength = shim_cmsg_space(MemoryLayout<Int32>.size)
+            let control = UnsafeMutableRawPointer.allocate(byteCount: controlLength, alignment: 8)
+            defer { control.deallocate() }
+            let result: Int = bytes.withUnsafeMutableBytes { raw in
+                var iov = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
+                return withUnsafeMutablePointer(to: &iov) { iovPointer in
+                    var message = msghdr()
+                    message.msg_iov = iovPointer
+                    message.msg_iovlen = 1
+                    message.msg_control = control
+                    message.msg_controllen = controlLength
+                    let cmsg = shim_cmsg_firsthdr(&message)!
+                    cmsg.pointee.cmsg_level = SOL_SOCKET
+                    cmsg.pointee.cmsg_type = Int32(SCM_RIGHTS)
+                    cmsg.pointee.cmsg_len = shim_cmsg_len(MemoryLayout<Int32>.size)
+                    UnsafeMutableRawPointer(shim_cmsg_data(cmsg)!).storeBytes(of: descriptor, as: Int32.self)
+                    var n: Int
+                    repeat { n = sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) } while n < 0 && errno == EINTR
+                    return n
+                }
+            }
+            if result < 0 { throw .system("sendmsg", errno: errno) }
+            sent = result
+        }
+        let error = bytes.withUnsafeBytes { writeFully(UnsafeRawBufferPointer(rebasing: $0[sent...])) }
+        if error != 0 { throw .system("send", errno: error) }
+    }
+
     /// More descriptors than fit (MSG_CTRUNC) are all closed and `dropped` is
     /// set: the message is still read whole, so the stream stays in step and
     /// the back end can refuse just that message.

@@ -39,6 +39,13 @@ public enum VhostUserRequest: UInt32, Sendable {
     case remMemReg = 38
     case setStatus = 39
     case getStatus = 40
+    case getShmemConfig = 44
+}
+
+/// Back-end requests: sent by the back end on the channel from SET_BACKEND_REQ_FD.
+public enum VhostUserBackendRequest: UInt32, Sendable {
+    case shmemMap = 9
+    case shmemUnmap = 10
 }
 
 /// VHOST_USER_PROTOCOL_F_* bit numbers.
@@ -50,6 +57,8 @@ public enum VhostUserProtocolFeature {
     public static let config: UInt64 = 1 << 9
     public static let resetDevice: UInt64 = 1 << 13
     public static let configureMemSlots: UInt64 = 1 << 15
+    /// VIRTIO shared memory regions the back end maps files into (SHMEM_MAP/UNMAP, GET_SHMEM_CONFIG).
+    public static let sharedMemory: UInt64 = 1 << 20
 }
 
 /// The message header.
@@ -156,4 +165,29 @@ public struct VhostUserU64: WireRecord {
     public var value: UInt64 = 0
     public init() {}
     public init(_ value: UInt64) { self.value = value }
+}
+
+/// Payload of SHMEM_MAP / SHMEM_UNMAP (struct VhostUserMMap): map `length`
+/// bytes of the passed descriptor from `fdOffset` at `shmOffset` of the
+/// shared memory region `shmid`.
+public struct VhostUserSharedMemoryMapping: WireRecord {
+    public var shmid: UInt8 = 0
+    public var padding: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0)
+    public var fdOffset: UInt64 = 0
+    public var shmOffset: UInt64 = 0
+    public var length: UInt64 = 0
+    public var flags: UInt64 = 0
+    public init() {}
+
+    /// `flags`: 0 maps read-only, this maps read-write.
+    public static let readWrite: UInt64 = 1 << 0
+}
+
+/// GET_SHMEM_CONFIG's reply (struct VhostUserShMemConfig): the sizes of the
+/// device's shared memory regions, by shmid.
+public struct VhostUserSharedMemoryConfig: WireRecord {
+    public var regionCount: UInt32 = 0
+    public var padding: UInt32 = 0
+    public var sizes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    public init() {}
 }

@@ -44,7 +44,6 @@ struct Daemon {
         if let window = settings.daxWindow, let size = settings.daxSize {
             logger.info("DAX window \(window): \(size >> 20) MiB, copies filled and written back by the daemon")
         }
-        _ = dax
         logger.info("waiting for a vhost-user front end on \(settings.socketPath ?? "fd \(settings.listeningFd!)")")
 
         let connection: VhostUserConnection
@@ -55,9 +54,12 @@ struct Daemon {
             throw error
         }
         logger.info("front end connected\(settings.tag.map { " (tag \($0))" } ?? "")")
-        let backend = VhostUserBackend(handler: handler,
-                                       configuration: .init(threadPoolSize: settings.vhostThreadPoolSize),
-                                       logger: logger)
+        var configuration = VhostUserBackend.Configuration(threadPoolSize: settings.vhostThreadPoolSize)
+        // --dax-size without a window file: offer the standard mechanism (a front end with SHMEM maps files itself).
+        if let dax, settings.daxWindow == nil, let size = settings.daxSize {
+            configuration.sharedMemory = .init(size: size, mappers: dax)
+        }
+        let backend = VhostUserBackend(handler: handler, configuration: configuration, logger: logger)
         do {
             try backend.serve(connection)
         } catch {

@@ -1,7 +1,9 @@
 import FuseServer
 import Glibc
 import Passthrough
+import Synchronization
 import SwiftFSProtocol
+import TestSupport
 import Testing
 
 private let MiB: UInt64 = 1 << 20
@@ -215,10 +217,20 @@ private func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
 
     @Test func reopeningAnUnchangedFileKeepsTheWindowAsItIs() throws {
         let node = try session.hostFile("u", pattern(1000, seed: 12))
+        usleep(30_000) // past the file times' clock tick: a fill right after a change is refilled at open
         #expect(session.setupMapping(node, fileOffset: 0, length: 2 * MiB, windowOffset: 0).ok)
         session.window!.bytes[0] = 0x99 // a marker: a refill would overwrite it
         _ = try session.openHandle(node, flags: LinuxOpenFlags.readOnly)
         #expect(session.window!.bytes[0] == 0x99)
+    }
+
+    @Test func aSameSizeRewriteRightAfterTheFillIsSeenAtTheNextOpen() throws {
+        // Size unchanged, and the times may be too (one clock tick): the racy check still refills.
+        let node = try session.hostFile("s", pattern(5000, seed: 16))
+        #expect(session.setupMapping(node, fileOffset: 0, length: 2 * MiB, windowOffset: 0).ok)
+        HostFiles.write(session.hostPath("s"), pattern(5000, seed: 17))
+        _ = try session.openHandle(node, flags: LinuxOpenFlags.readOnly)
+        #expect(session.windowBytes(0, 5000) == pattern(5000, seed: 17))
     }
 
     @Test func aFuseWriteUpdatesAnOverlappingReadMapping() throws {
@@ -353,5 +365,74 @@ private func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
         var shortRemove = RequestBytes()
         shortRemove.append(raw: [1, 0])
         #expect(session.send(.removeMapping, node: 1, body: shortRemove)?.error == LinuxErrno.EINVAL)
+    }
+}
+
+/// Several threads map, write through FUSE_WRITE, check and unmap at once,
+/// each in its own part of the window: no mapping sees another's bytes.
+@Suite struct ConcurrentDaxMappingTests {
+    @Test func threadsMapWriteAndUnmapTheirOwnRangesAtOnce() throws {
+        let threads = 4
+        let session = try FuseTestSession(daxWindowSize: UInt64(threads) * 4 * MiB)
+        var nodes: [UInt64] = [], handles: [UInt64] = []
+        for index in 0..<threads {
+            let node = try session.hostFile("c\(index)", pattern(Int(3 * MiB), seed: UInt8(index)))
+            nodes.append(node)
+            handles.append(try session.openHandle(node, flags: LinuxOpenFlags.readWrite))
+        }
+        let server = session.server, window = session.window!
+        let failures = Atomic<Int>(0)
+        let (allNodes, allHandles) = (nodes, handles)
+        ThreadGroup.run(count: threads) { index in
+            let replyBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 8)
+            defer { replyBuffer.deallocate() }
+            var unique = UInt64(index) << 32
+            let node = allNodes[index], fh = allHandles[index]
+            let windowOffset = UInt64(index) * 4 * MiB
+            func call(_ opcode: FuseOpcode, _ body: RequestBytes) -> Bool {
+                unique += 1
+                var header = FuseInHeader()
+                header.len = UInt32(FuseInHeader.wireSize + body.bytes.count)
+                header.opcode = opcode.rawValue
+                header.unique = unique
+                header.nodeID = node
+                var request = RequestBytes()
+                request.append(header)
+                request.append(raw: body.bytes)
+                return FuseTestSession.exchange(server: server, request.bytes, replyBuffer: replyBuffer)?.ok == true
+            }
+            for round in 0..<10 {
+                var setup = RequestBytes()
+                var mapping = FuseSetupMappingIn()
+                mapping.fh = round % 2 == 0 ? UInt64.max : fh
+                mapping.len = 4 * MiB
+                mapping.flags = FuseFlag.mappingRead
+                mapping.moffset = windowOffset
+                setup.append(mapping)
+                var write = RequestBytes()
+                var writeIn = FuseWriteIn()
+                writeIn.fh = fh
+                writeIn.offset = MiB + UInt64(round)
+                writeIn.size = 1
+                write.append(writeIn)
+                write.append(raw: [UInt8(truncatingIfNeeded: round * 7 + index)])
+                var remove = RequestBytes()
+                var removal = FuseRemoveMappingIn()
+                removal.count = 1
+                remove.append(removal)
+                var one = FuseRemoveMappingOne()
+                one.moffset = windowOffset
+                one.len = 4 * MiB
+                remove.append(one)
+                let ok = call(.setupMapping, setup) && call(.write, write)
+                    && window.bytes[Int(windowOffset + MiB) + round] == UInt8(truncatingIfNeeded: round * 7 + index)
+                    && window.bytes[Int(windowOffset)] == pattern(1, seed: UInt8(index))[0]
+                    && window.bytes[Int(windowOffset + 3 * MiB)] == 0
+                    && call(.removeMapping, remove)
+                if !ok { failures.add(1, ordering: .relaxed) }
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
+        #expect(session.getattr(nodes[0]).ok)
     }
 }

@@ -12,7 +12,7 @@ final class TestFrontEnd {
     let fd: Int32
     private let backendThread: NativeThread
 
-    init(handler: any FuseRequestHandler, threadPoolSize: Int = 0) {
+    init(handler: any FuseRequestHandler, threadPoolSize: Int = 0, sharedMemory: VhostUserBackend.SharedMemoryOffer? = nil) {
         var pair: [Int32] = [0, 0]
         precondition(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
         fd = pair[0]
@@ -20,8 +20,9 @@ final class TestFrontEnd {
         var logger = Logger(label: "test.vhost")
         logger.logLevel = .critical
         backendThread = NativeThread(name: "backend") { [logger] in
-            let backend = VhostUserBackend(handler: handler, configuration: .init(maxQueues: 3, threadPoolSize: threadPoolSize),
-                                           logger: logger)
+            var configuration = VhostUserBackend.Configuration(maxQueues: 3, threadPoolSize: threadPoolSize)
+            configuration.sharedMemory = sharedMemory
+            let backend = VhostUserBackend(handler: handler, configuration: configuration, logger: logger)
             try? backend.serve(VhostUserConnection(fd: backendFd))
         }
     }
@@ -85,18 +86,21 @@ final class TestFrontEnd {
     }
 
     /// The usual QEMU start-up for one queue of `guest`: negotiation, memory table, the ring.
-    func setUp(guest: TestGuest, queue: UInt32, callFd: Int32, kickFd: Int32, features: UInt64? = nil) {
-        negotiate(guest: guest, features: features)
+    func setUp(guest: TestGuest, queue: UInt32, callFd: Int32, kickFd: Int32, features: UInt64? = nil,
+               protocolFeatures: UInt64 = VhostUserProtocolFeature.replyAck | VhostUserProtocolFeature.multiQueue) {
+        negotiate(guest: guest, features: features, protocolFeatures: protocolFeatures)
         setUpRing(guest: guest, queue: queue, callFd: callFd, kickFd: kickFd)
     }
 
-    func negotiate(guest: TestGuest, features: UInt64? = nil) {
+    /// Acks `protocolFeatures` of what the back end offers.
+    func negotiate(guest: TestGuest, features: UInt64? = nil,
+                   protocolFeatures wanted: UInt64 = VhostUserProtocolFeature.replyAck | VhostUserProtocolFeature.multiQueue) {
         send(.getFeatures)
         let offered = receiveU64()
         send(.setFeatures, VhostUserU64(features ?? offered))
         send(.getProtocolFeatures)
         let protocolFeatures = receiveU64()
-        send(.setProtocolFeatures, VhostUserU64(protocolFeatures & (VhostUserProtocolFeature.replyAck | VhostUserProtocolFeature.multiQueue)))
+        send(.setProtocolFeatures, VhostUserU64(protocolFeatures & wanted))
         send(.setOwner)
         var table = [UInt8]()
         var header = VhostUserMemoryTableHeader()
