@@ -36,7 +36,10 @@ final class VirtioFSDevice {
     var postedCount: Int { 0 }
     func drain() {}
 
-    var cacheWindow: UnsafeMutableRawBufferPointer? { nil }
+    private(set) var isBroken = false
+    /// A test may hand the client a DAX window (host memory).
+    var cacheWindow: UnsafeMutableRawBufferPointer? = nil
+    var cacheWindowSource: String { cacheWindow == nil ? "none" : "host memory" }
 }
 
 var virtioFSDevices: [VirtioFSDevice] = []
@@ -46,6 +49,7 @@ struct HostTestMain {
     static func main() {
         let commandLine = CommandLine.arguments.dropFirst().joined(separator: " ")
         if commandLine == "fuse-faults" { exit(runFuseFaultTest()) }
+        if commandLine == "dax-window" { exit(runDaxWindowTest()) }
         exit(applicationMain(commandLine: commandLine))
     }
 }

@@ -15,8 +15,15 @@ func kernelMain() -> Never {
 
     let functions = enumeratePCIFunctions()
     virtioFSDevices = discoverVirtioFSDevices(in: functions)
+    ivshmemWindows = discoverIVShmemWindows(in: functions)
+    for window in ivshmemWindows {
+        print("swiftfs kernel: ivshmem \(window.location) BAR \(IVShmem.memoryBAR): \(window.memory.count >> 20) MiB shared memory")
+    }
+    // One daemon shares one ivshmem window: it goes to the first virtio-fs device; the FUSE
+    // session uses it only if that daemon grants DAX (FUSE_MAP_ALIGNMENT) at INIT.
+    if let window = ivshmemWindows.first, let device = virtioFSDevices.first { device.attach(window) }
     for device in virtioFSDevices {
-        let window = device.cacheWindow.map { " DAX window \($0.count >> 20) MiB" } ?? ""
+        let window = device.cacheWindow.map { " DAX window \($0.count >> 20) MiB (\(device.cacheWindowSource))" } ?? ""
         print("swiftfs kernel: virtio-fs \(device.location) tag '\(device.tag)', \(device.requestQueueCount) request queue(s) of \(device.queueSize)\(window)")
     }
     print("swiftfs kernel: ready after \(monotonicNanoseconds() / 1_000) us; running '\(commandLine)'")

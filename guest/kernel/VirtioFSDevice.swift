@@ -179,10 +179,27 @@ final class VirtioFSDevice {
         isBroken = true
     }
 
-    /// Shared-memory (DAX cache) window if the device has one: base and length; nil otherwise.
+    /// The DAX cache window: the device's own shared memory region (virtio shared memory
+    /// capability, id 0) if it has one, else a window attached at boot (ivshmem); nil if neither.
     var cacheWindow: UnsafeMutableRawBufferPointer? {
-        guard let region = cacheRegion, let base = UnsafeMutableRawPointer(bitPattern: UInt(region.base)) else { return nil }
+        guard let region = cacheRegion else { return attachedWindow?.memory }
+        guard let base = UnsafeMutableRawPointer(bitPattern: UInt(region.base)) else { return nil }
         return UnsafeMutableRawBufferPointer(start: base, count: Int(region.length))
+    }
+
+    /// Where `cacheWindow` comes from, for messages.
+    var cacheWindowSource: String {
+        if cacheRegion != nil { return "virtio shared memory" }
+        if let window = attachedWindow { return "ivshmem \(window.location) BAR \(IVShmem.memoryBAR)" }
+        return "none"
+    }
+
+    /// A window shared with this device's daemon outside the device (see IVShmemWindow.swift).
+    private var attachedWindow: SharedMemoryWindow? = nil
+
+    /// Offers `window` as the DAX window when the device has none of its own.
+    func attach(_ window: SharedMemoryWindow) {
+        if cacheRegion == nil { attachedWindow = window }
     }
 
     /// Puts a chain on `queue`; nil if the device is broken or the chain cannot be queued.

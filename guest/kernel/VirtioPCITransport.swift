@@ -88,13 +88,19 @@ final class VirtioPCITransport {
                 length: length, notifyOffsetMultiplier: multiplier))
         }
 
-        // Map every BAR the capabilities point into (uncached device memory).
-        for case let bar? in bars {
+        // Map every BAR the capabilities point into: registers uncached, a BAR that only
+        // holds shared memory (the DAX window) as ordinary cacheable memory.
+        var holdsRegisters = [Bool](repeating: false, count: 6)
+        for capability in capabilities where capability.type != VirtioPCICapability.sharedMemory {
+            holdsRegisters[capability.bar] = true
+        }
+        for (index, entry) in bars.enumerated() {
+            guard let bar = entry else { continue }
             guard bar.base != 0, bar.size != 0 else {
                 print("virtio \(function.description): a BAR is unassigned (base 0x\(hex(bar.base)), size 0x\(hex(bar.size)))")
                 return nil
             }
-            guard paging_identity_map(bar.base, bar.size, 1) == 0 else {
+            guard paging_identity_map(bar.base, bar.size, holdsRegisters[index] ? 1 : 0) == 0 else {
                 print("virtio \(function.description): cannot map BAR at 0x\(hex(bar.base))")
                 return nil
             }

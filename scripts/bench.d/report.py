@@ -20,6 +20,8 @@ import sys
 
 LOG_NAME = re.compile(r"^(linux|unikernel|native)-(.+)-r(\d+)\.log$")
 RESULT = re.compile(r"RESULT (\w[\w-]*)((?: [\w./-]+=[^ ]*)*)")
+# "RESULT readbench summary key=value ...": a word between the name and the values.
+READBENCH_SUMMARY = re.compile(r"RESULT readbench summary((?: [\w./-]+=[^ ]*)*)")
 
 # Linux guest metrics, all "higher is better": (key, label).
 LINUX_METRICS = [
@@ -85,6 +87,10 @@ def parse_log(path):
             if line.startswith("HOST error"):
                 problems.append(line[11:])
             continue
+        m = READBENCH_SUMMARY.search(line)
+        if m:
+            results.append(("readbench_summary", parse_kv(m.group(1))))
+            continue
         m = RESULT.search(line)
         if m:
             kv = parse_kv(m.group(2))
@@ -140,6 +146,16 @@ def collect(logdir):
                 elif what == "postmark" and "tps" in kv:
                     metrics.update(pm_tps=kv["tps"], pm_read_MBps=kv["read_MBps"],
                                    pm_write_MBps=kv["write_MBps"], pm_total_s=kv["total_s"])
+        elif config.startswith("readbench-"):
+            # One summary per workload: metrics named WORKLOAD:FIELD, WORKLOAD = "64m seq 1048576".
+            for what, kv in results:
+                if what != "readbench_summary" or "file" not in kv:
+                    continue
+                size = re.sub(r"^.*readbench-|\.bin$", "", str(kv["file"]))
+                workload = f"{size} {kv['mode']} {int(kv['bs'])}"
+                for field in ("first_mibps", "reread_mibps", "reread_fuse_reads", "memcpy_mibps"):
+                    if isinstance(kv.get(field), float):
+                        metrics[f"{workload}:{field}"] = kv[field]
         elif kind == "native" or config.startswith("postmark-"):
             # Several runs in one log (native): the median of each number.
             fuse = [kv for what, kv in results if what == "fuse_requests" and "total" in kv]
@@ -366,6 +382,54 @@ def main():
                          "swiftfsd tp=64 ÷ virtiofsd"], rows),
                ""]
 
+    # --- 4. DAX window: readbench ----------------------------------------------------------------------
+    on_key, off_key = ("unikernel", "readbench-dax-on"), ("unikernel", "readbench-dax-off")
+    data["readbench"] = {}
+    if on_key in runs and off_key in runs:
+        workloads = sorted({m.split(":")[0] for k in (on_key, off_key) for r in runs[k].values() for m in r},
+                           key=lambda w: (-int(w.split()[0].rstrip("m")), w.split()[1] != "seq"))
+        rows = []
+        for w in workloads:
+            entry = {
+                "first_off": metric_summary(runs, off_key, f"{w}:first_mibps"),
+                "first_on": metric_summary(runs, on_key, f"{w}:first_mibps"),
+                "reread_off": metric_summary(runs, off_key, f"{w}:reread_mibps"),
+                "reread_on": metric_summary(runs, on_key, f"{w}:reread_mibps"),
+                "reread_on/off": paired_ratio(runs, on_key, off_key, f"{w}:reread_mibps"),
+                "memcpy": summary([m.get(f"{w}:memcpy_mibps") for k in (on_key, off_key)
+                                   for m in runs[k].values()]),
+                "fuse_reads_on": metric_summary(runs, on_key, f"{w}:reread_fuse_reads"),
+                "fuse_reads_off": metric_summary(runs, off_key, f"{w}:reread_fuse_reads"),
+            }
+            # DAX re-reads against the memcpy ceiling of the same run.
+            reps = runs[on_key]
+            entry["memcpy/reread_on"] = summary([reps[r][f"{w}:memcpy_mibps"] / reps[r][f"{w}:reread_mibps"]
+                                                 for r in reps if reps[r].get(f"{w}:reread_mibps")
+                                                 and reps[r].get(f"{w}:memcpy_mibps")])
+            data["readbench"][w] = entry
+            size, mode, bs = w.split()
+            label = f"{size[:-1]} MiB file, {mode} {int(bs) // 1024} KiB" if int(bs) < 1 << 20 else \
+                f"{size[:-1]} MiB file, {mode} {int(bs) >> 20} MiB"
+            rows.append([label, fmt_cell(entry["first_off"]), fmt_cell(entry["first_on"]),
+                         fmt_cell(entry["reread_off"]), fmt_cell(entry["reread_on"]),
+                         fmt_ratio(entry["reread_on/off"]), fmt_cell(entry["memcpy"]),
+                         fmt_ratio(entry["memcpy/reread_on"]),
+                         f"{fmt(entry['fuse_reads_off'] and entry['fuse_reads_off']['median'], 0)} / "
+                         f"{fmt(entry['fuse_reads_on'] and entry['fuse_reads_on']['median'], 0)}"])
+        rb = p.get("readbench", {})
+        md += ["## 4. DAX window: readbench (unikernel, swiftfsd)\n",
+               f"app=readbench, {rb.get('passes', '?')} passes over the 64 MiB file and {rb.get('small_passes', '?')} "
+               "over the 2 MiB one (pass 1 cold, the rest re-reads), each "
+               f"pass opens, preads every block, closes; swiftfsd with a {rb.get('window', '?')} DAX window "
+               "(`scripts/run-guest --dax`), the guest booted with dax=off (every byte through FUSE_READ, the "
+               "client's 128 KiB read-ahead for small reads) or dax=on (2 MiB ranges mapped with "
+               "FUSE_SETUPMAPPING, then copied out of the window). MiB/s, higher is better; memcpy = the same "
+               "blocks copied from a guest buffer (the ceiling for any read path that copies into the "
+               "caller's buffer).\n",
+               md_table(["readbench", "pass 1 FUSE_READ", "pass 1 DAX", "re-read FUSE_READ", "re-read DAX",
+                         "re-read DAX ÷ FUSE_READ", "memcpy", "memcpy ÷ DAX re-read",
+                         "FUSE_READs in re-reads (off / on)"], rows), ""]
+
     # --- goals ---------------------------------------------------------------------------------------
     goals = []
     if data["latency"]:
@@ -399,6 +463,13 @@ def main():
             label = dict(LINUX_METRICS)
             goals.append(f"- Linux guest, swiftfsd --thread-pool-size=64 vs virtiofsd: " + ", ".join(
                 f"{label[k].split(' (')[0]} {v['median']:.2f}×" for k, v in r.items() if v) + ".")
+    for w, entry in data["readbench"].items():
+        ratio, ceiling = entry["reread_on/off"], entry["memcpy/reread_on"]
+        if ratio and ceiling:
+            data["goals"][f"readbench {w}"] = {"dax_vs_fuse_read": ratio["median"], "memcpy_vs_dax": ceiling["median"]}
+            goals.append(f"- readbench {w.replace(' ', ', ')}: DAX re-reads **{ratio['median']:.1f}×** FUSE_READ "
+                         f"(goal ≥ 10×: {'met' if ratio['median'] >= 10 else 'not met'}), memcpy "
+                         f"**{ceiling['median']:.2f}×** DAX (goal ≤ 2×: {'met' if ceiling['median'] <= 2 else 'not met'}).")
     if goals:
         md += ["## Goals\n"] + goals + [""]
     if data["problems"]:

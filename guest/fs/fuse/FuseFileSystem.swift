@@ -7,6 +7,11 @@ final class FuseFileSystem: FileSystem {
     let session: FuseSession
     let table: FuseNodeTable
     let staging: FuseDataStaging
+    /// The DAX window, when the device has one, the daemon granted FUSE_MAP_ALIGNMENT with
+    /// ranges of 2 MiB or less, and the boot did not say dax=off.
+    let dax: DaxWindow?
+    /// Why DAX is off, for the mount message.
+    let daxStatus: String
     let tag: String
     /// A single buffer for READDIR(PLUS) replies, shared by all directory streams.
     let directoryBuffer: UnsafeMutableRawBufferPointer
@@ -16,21 +21,41 @@ final class FuseFileSystem: FileSystem {
 
     static let directoryBufferSize = 64 * 1024
 
-    init(device: VirtioFSDevice, dataCaching: Bool = true) throws(Errno) {
+    init(device: VirtioFSDevice, dataCaching: Bool = true, daxWanted: Bool = true) throws(Errno) {
         session = try FuseSession(device: device)
         table = FuseNodeTable(session: session)
         staging = FuseDataStaging(session: session, enabled: dataCaching)
+        let choice = FuseFileSystem.daxWindow(session: session, device: device, wanted: daxWanted)
+        dax = choice.window
+        daxStatus = choice.status
         tag = device.tag
         directoryBuffer = .allocate(byteCount: FuseFileSystem.directoryBufferSize, alignment: 64)
         super.init()
         session.beforeRequest = { [unowned(unsafe) staging] (opcode: FuseOpcode) throws(Errno) in
             try staging.beforeRequest(opcode)
         }
+        if let dax = dax {
+            table.willForget = { [unowned(unsafe) dax] (nodeID: UInt64) in try? dax.drop(nodeID: nodeID) }
+        }
         _ = try attributes(of: table.root)
     }
 
     override var name: String { "virtiofs:" + tag }
-    var sessionSummary: String { session.summary + (staging.enabled ? ", read-ahead/write-behind" : ", no data staging") }
+    var sessionSummary: String {
+        session.summary + (staging.enabled ? ", read-ahead/write-behind" : ", no data staging") + ", " + daxSummary
+    }
+    var daxSummary: String { dax?.summary ?? daxStatus }
+    /// Reads go through the DAX window (it exists and the daemon has not refused it).
+    var daxActive: Bool { dax?.isActive ?? false }
+
+    private static func daxWindow(session: FuseSession, device: VirtioFSDevice, wanted: Bool) -> (window: DaxWindow?, status: String) {
+        guard let memory = device.cacheWindow else { return (nil, "DAX off (no window)") }
+        guard wanted else { return (nil, "DAX off (dax=off)") }
+        guard let alignment = session.mapAlignment else { return (nil, "DAX off (daemon did not grant FUSE_MAP_ALIGNMENT)") }
+        guard alignment <= DaxWindow.rangeShift else { return (nil, "DAX off (daemon wants 2^\(alignment) alignment)") }
+        guard let window = DaxWindow(session: session, memory: memory) else { return (nil, "DAX off (window below 2 MiB)") }
+        return (window, "")
+    }
     override var rootNode: VNode { table.root }
 
     func fuseNode(_ node: VNode) throws(Errno) -> FuseNode {
@@ -144,6 +169,15 @@ final class FuseFileSystem: FileSystem {
                 do { try file.truncate(to: 0) } catch { try? file.close(); throw error }
             }
         }
+        if let dax = dax, dax.isActive {
+            // Close-to-open: DAX reads end at the size known here, so fetch it fresh, and
+            // drop ranges mapped from an older version of the file.
+            do {
+                target.attributesValidUntil = 0
+                let attributes = try self.attributes(of: target)
+                try dax.opened(nodeID: target.nodeID, version: DaxFileVersion(attributes))
+            } catch { try? file.close(); throw error }
+        }
         return file
     }
 
@@ -211,6 +245,7 @@ final class FuseFileSystem: FileSystem {
         _ = try session.complete(writer)
         parent.attributesValidUntil = 0
         table.removeEntry(name, in: parent)
+        if opcode == .unlink { try dax?.drop(nodeID: victim.nodeID) }
     }
 
     override func rename(_ name: String, in directory: VNode, to newName: String, in newDirectory: VNode) throws(Errno) {
@@ -259,6 +294,7 @@ final class FuseFileSystem: FileSystem {
     override func dropCaches() throws(Errno) {
         try staging.flushWrites()
         staging.dropReadAhead()
+        try dax?.dropAll()
         table.dropAll()
         session.flushForgets()
         session.drainBackground()

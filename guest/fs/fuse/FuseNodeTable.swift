@@ -26,6 +26,8 @@ final class FuseNodeTable {
     /// descriptor per looked-up inode (virtiofsd runs out near RLIMIT_NOFILE).
     static let maxEntries = 8192
     private var sweepAt = FuseNodeTable.sweepThreshold
+    /// Called for a node about to be forgotten, before its FORGET is queued (DAX unmaps its ranges).
+    var willForget: ((_ nodeID: UInt64) -> Void)? = nil
 
     init(session: FuseSession) {
         self.session = session
@@ -105,6 +107,7 @@ final class FuseNodeTable {
 
     private func dropIfUnused(_ node: FuseNode) {
         guard !node.isReferenced else { return }
+        willForget?(node.nodeID)
         session.forget(nodeID: node.nodeID, count: node.lookupCount)
         node.lookupCount = 0
         nodes.removeValue(forKey: node.nodeID)

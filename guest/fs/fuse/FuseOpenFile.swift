@@ -1,5 +1,6 @@
-// A file opened on the server (a FUSE file handle). Data goes through
-// FuseDataStaging; close sends FLUSH and RELEASE.
+// A file opened on the server (a FUSE file handle). Reads copy from the DAX
+// window when the session has one, else (and for ranges the window cannot
+// take) they go through FuseDataStaging like writes; close sends FLUSH and RELEASE.
 
 final class FuseOpenFile: OpenFile {
     private let fileSystem: FuseFileSystem
@@ -28,7 +29,42 @@ final class FuseOpenFile: OpenFile {
         // whatever the server answers.
         let limited = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, Int.max - offset)])
         guard limited.count > 0 else { return 0 }
+        if let dax = fileSystem.dax, dax.isActive {
+            return try readThroughWindow(dax, into: limited, at: offset)
+        }
         return try fileSystem.staging.read(handle: handle, nodeID: node.nodeID, flags: readFlags, into: limited, at: offset)
+    }
+
+    /// Copies from the DAX window range by range, mapping ranges as needed; a range the
+    /// window cannot take is read with FUSE_READ. Ends at the size known for the file
+    /// (fetched at open, moved by our own writes and truncates), as Linux DAX reads end at i_size.
+    private func readThroughWindow(_ dax: DaxWindow, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int {
+        let staging = fileSystem.staging
+        try staging.flushWrites()   // the daemon updates mapped ranges on WRITE: send ours first
+        try staging.reportDeferredError(for: handle)
+        let size: Int
+        if let known = node.knownSize { size = known } else { size = try attributes().size }
+        guard offset < size else { return 0 }
+        let end = offset + min(buffer.count, size - offset)
+        let version = DaxFileVersion(node.attributes)
+        var position = offset
+        while position < end {
+            let index = position >> DaxWindow.rangeShift
+            let rangeStart = index << DaxWindow.rangeShift
+            let pieceEnd = min(end, rangeStart + DaxWindow.rangeSize)
+            let destination = UnsafeMutableRawBufferPointer(rebasing: buffer[(position - offset)..<(pieceEnd - offset)])
+            if let slot = try dax.borrow(nodeID: node.nodeID, handle: handle, index: index, version: version) {
+                destination.baseAddress!.copyMemory(from: dax.address(of: slot) + (position - rangeStart),
+                                                    byteCount: destination.count)
+                dax.giveBack(slot)
+                position = pieceEnd
+            } else {
+                let count = try staging.read(handle: handle, nodeID: node.nodeID, flags: readFlags, into: destination, at: position)
+                position += count
+                if count < destination.count { break }   // the server found end of file first
+            }
+        }
+        return position - offset
     }
 
     override func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {

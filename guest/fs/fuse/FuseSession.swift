@@ -261,6 +261,11 @@ final class FuseSession {
         }
     }
 
+    /// Requests of one opcode sent since the last reset (e.g. FUSE_READ: DAX re-reads send none).
+    func requestCount(_ opcode: FuseOpcode) -> UInt64 {
+        Int(opcode.rawValue) < requestCounts.count ? requestCounts[Int(opcode.rawValue)] : 0
+    }
+
     func resetStatistics() {
         for index in requestCounts.indices { requestCounts[index] = 0 }
         deviceNanoseconds = 0

@@ -2,7 +2,8 @@
 // and /host (the virtio-fs device with the requested tag, if present).
 
 /// Mounts /ram and /host; returns log lines describing what happened.
-func mountStandardFileSystems(virtioFSTag tag: String, dataCaching: Bool = true) -> [String] {
+/// `dax`: read through the device's DAX window if it has one and the daemon grants it.
+func mountStandardFileSystems(virtioFSTag tag: String, dataCaching: Bool = true, dax: Bool = true) -> [String] {
     var log: [String] = []
     let root = systemVFS.mounts[systemVFS.mounts.count - 1].fileSystem
     for directory in ["ram", "host"] {
@@ -21,7 +22,7 @@ func mountStandardFileSystems(virtioFSTag tag: String, dataCaching: Bool = true)
         return log
     }
     do {
-        let fileSystem = try FuseFileSystem(device: device, dataCaching: dataCaching)
+        let fileSystem = try FuseFileSystem(device: device, dataCaching: dataCaching, daxWanted: dax)
         try systemVFS.mount(fileSystem, at: "/host")
         log.append("mount: virtio-fs '\(tag)' on /host (\(fileSystem.sessionSummary))")
     } catch {
