@@ -39,7 +39,9 @@ public final class DaxWindowFile: DaxMapper, @unchecked Sendable {
         guard UInt64(st.st_size) >= size else {
             throw SetupError(description: "DAX window \(path) holds \(st.st_size) bytes, less than the window size \(size)")
         }
-        guard let mapped = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
+        // Populated now: every mapping copies into these pages, and a first touch of each would fault.
+        guard let mapped = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0),
+              mapped != MAP_FAILED else {
             throw SetupError(description: "cannot map DAX window \(path): \(String(cString: strerror(errno)))")
         }
         self.path = path
