@@ -149,7 +149,10 @@ final class DaxMappingTable: Sendable {
     func removeAll() {
         guard let mapper = mappers.mapper else { return }
         state.withLock { state in
-            for (index, slot) in state.slots where slot.writable { try? writeBack(index, slot, mapper) }
+            for (index, slot) in state.slots {
+                if slot.writable { try? writeBack(index, slot, mapper) }
+                try? mapper.unmap(Self.range(ofSlot: index, slot))
+            }
             state = State()
         }
     }
@@ -165,14 +168,14 @@ final class DaxMappingTable: Sendable {
     func writeBack(node: NodeID) throws(Errno) {
         guard let mapper = mappers.mapper, mapper.holdsCopies else { return }
         try state.withLock { (state) throws(Errno) in
-            guard let indices = state.slotsByNode[node] else { return }
+            guard let indices = state.slotsByNode[node], indices.contains(where: { state.slots[$0]?.writable == true }) else { return }
+            let before = try? Self.identity(of: node, state)
             var firstError: Errno?
-            var wrote = false
             for index in indices {
                 guard let slot = state.slots[index], slot.writable else { continue }
-                do throws(Errno) { try writeBack(index, slot, mapper); wrote = true } catch { firstError = firstError ?? error }
+                do throws(Errno) { try writeBack(index, slot, mapper) } catch { firstError = firstError ?? error }
             }
-            if wrote { try? Self.recordIdentity(of: node, &state) } // our own write is no host change
+            Self.recordOwnChange(of: node, before: before, &state)
             if let firstError { throw firstError }
         }
     }
@@ -201,11 +204,18 @@ final class DaxMappingTable: Sendable {
         }
     }
 
+    /// The file as it is before the guest changes it through the daemon, when
+    /// it has mappings (nil otherwise: nothing to keep coherent).
+    func identityBeforeChange(node: NodeID) -> FileIdentity? {
+        guard let mapper = mappers.mapper, mapper.holdsCopies else { return nil }
+        return state.withLock { state in try? Self.identity(of: node, state) }
+    }
+
     /// The guest changed file bytes [offset, offset + length) through the
     /// daemon (WRITE, FALLOCATE, COPY_FILE_RANGE, a truncation from `offset`
     /// on): the overlapping window bytes are read again, the rest of each
     /// slot (maybe the guest's unwritten stores) stays.
-    func fileChanged(node: NodeID, offset: UInt64, length: UInt64) {
+    func fileChanged(node: NodeID, offset: UInt64, length: UInt64, before: FileIdentity?) {
         guard let mapper = mappers.mapper, mapper.holdsCopies else { return }
         state.withLock { state in
             guard let indices = state.slotsByNode[node] else { return }
@@ -219,15 +229,23 @@ final class DaxMappingTable: Sendable {
                                     length: to - from)
                 if (try? mapper.map(part, file: slot.file.fd, writable: slot.writable)) == nil { state.drop(index) }
             }
-            try? Self.recordIdentity(of: node, &state)
+            Self.recordOwnChange(of: node, before: before, &state)
         }
     }
 
-    /// After a change the daemon made itself, the file's identity is the new normal.
-    private static func recordIdentity(of node: NodeID, _ state: inout State) throws(Errno) {
-        guard let indices = state.slotsByNode[node], let any = indices.first, let sample = state.slots[any] else { return }
-        let current = try FileIdentity.of(sample.file.fd)
-        for index in indices { state.slots[index]?.identity = current }
+    private static func identity(of node: NodeID, _ state: State) throws(Errno) -> FileIdentity? {
+        guard let indices = state.slotsByNode[node], let any = indices.first, let sample = state.slots[any] else { return nil }
+        return try FileIdentity.of(sample.file.fd)
+    }
+
+    /// After a change the daemon made itself, the file's new identity is the
+    /// normal one for slots that were current `before` it. Slots already
+    /// behind a host change keep their old identity: the next OPEN refills them.
+    private static func recordOwnChange(of node: NodeID, before: FileIdentity?, _ state: inout State) {
+        guard let before, let current = try? identity(of: node, state), let indices = state.slotsByNode[node] else { return }
+        for index in indices where state.slots[index]?.identity == before && state.slots[index]?.identity?.isRacy == false {
+            state.slots[index]?.identity = current
+        }
     }
 
     /// Mapped slots (for tests and diagnostics).

@@ -2,6 +2,7 @@ import CShim
 import FuseServer
 import Glibc
 import SwiftFSProtocol
+import Synchronization
 
 /// The DAX window as QEMU 7.2 can offer it: a shared file (`--dax-window`,
 /// usually in /dev/shm) that QEMU exposes to the guest as the memory of an
@@ -10,7 +11,8 @@ import SwiftFSProtocol
 /// file, and the guest's stores in a write mapping are written back.
 public final class DaxWindowFile: DaxMapper, @unchecked Sendable {
     // @unchecked: `base` is fixed for the object's life; which bytes of the
-    // window a thread touches is decided under DaxMappingTable's lock.
+    // window (and of the clean copies) a thread touches is decided under
+    // DaxMappingTable's lock.
 
     public struct SetupError: Error, CustomStringConvertible {
         public let description: String
@@ -54,29 +56,100 @@ public final class DaxWindowFile: DaxMapper, @unchecked Sendable {
     /// The window's bytes (what the guest sees in BAR 2).
     public var bytes: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: base, count: Int(windowSize)) }
 
-    /// Copies the file's bytes in; beyond the end of the file the window reads zeros.
-    public func map(_ range: DaxRange, file: Int32, writable: Bool) throws(Errno) {
-        let start = base + Int(range.windowOffset)
-        var done = 0
-        let length = Int(range.length)
-        while done < length {
-            let n = try systemCall { pread(file, start + done, length - done, off_t(range.fileOffset) + off_t(done)) }
-            if n == 0 { break }
-            done += n
-        }
-        if done < length { (start + done).initializeMemory(as: UInt8.self, repeating: 0, count: length - done) }
+    /// For each slot of a write mapping, its bytes as the daemon last put them
+    /// there (fill, refresh, write-back): a write-back sends only the bytes
+    /// that differ, i.e. what the guest stored, and leaves the rest of the
+    /// file (which the host may have changed meanwhile) alone. The mapping
+    /// table's lock orders every use; this lock only guards the dictionary.
+    private let cleanCopies = Mutex<[UInt64: CleanCopy]>([:])
+
+    private final class CleanCopy: @unchecked Sendable {
+        let bytes = UnsafeMutableRawPointer.allocate(byteCount: Int(DaxGeometry.alignment), alignment: 64)
+        deinit { bytes.deallocate() }
     }
 
-    /// Nothing to undo: the bytes stay until the range is mapped again.
-    public func unmap(_ range: DaxRange) throws(Errno) {}
+    /// The parts of `range` in each 2 MiB slot: slot index, offset in the slot, window address, file offset, length.
+    private func forEachSlotPart(of range: DaxRange, length: UInt64? = nil,
+                                 _ body: (UInt64, Int, UnsafeMutableRawPointer, UInt64, Int) throws(Errno) -> Void) throws(Errno) {
+        let slotSize = DaxGeometry.alignment
+        var done: UInt64 = 0
+        let total = length ?? range.length
+        while done < total {
+            let windowOffset = range.windowOffset + done
+            let inSlot = windowOffset % slotSize
+            let count = min(total - done, slotSize - inSlot)
+            try body(windowOffset / slotSize, Int(inSlot), base + Int(windowOffset), range.fileOffset + done, Int(count))
+            done += count
+        }
+    }
 
+    /// Copies the file's bytes in; beyond the end of the file the window reads zeros.
+    public func map(_ range: DaxRange, file: Int32, writable: Bool) throws(Errno) {
+        try forEachSlotPart(of: range) { (slot, inSlot, window, fileOffset, length) throws(Errno) in
+            var done = 0
+            while done < length {
+                let n = try systemCall { pread(file, window + done, length - done, off_t(fileOffset) + off_t(done)) }
+                if n == 0 { break }
+                done += n
+            }
+            if done < length { (window + done).initializeMemory(as: UInt8.self, repeating: 0, count: length - done) }
+            if writable {
+                let copy = cleanCopies.withLock { copies in
+                    if let existing = copies[slot] { return existing }
+                    let made = CleanCopy()
+                    copies[slot] = made
+                    return made
+                }
+                (copy.bytes + inSlot).copyMemory(from: window, byteCount: length)
+            } else if length == Int(DaxGeometry.alignment) {
+                cleanCopies.withLock { $0[slot] = nil }
+            }
+        }
+    }
+
+    /// The bytes stay until the range is mapped again; a write mapping's clean copy goes.
+    public func unmap(_ range: DaxRange) throws(Errno) {
+        try forEachSlotPart(of: range) { (slot, _, _, _, length) throws(Errno) in
+            if length == Int(DaxGeometry.alignment) { cleanCopies.withLock { $0[slot] = nil } }
+        }
+    }
+
+    /// Per 4 KiB, the span from the first to the last byte that differs from
+    /// the clean copy goes to the file (taken into the copy first, so a store
+    /// racing with the write-back is caught by the next one).
     public func writeBack(_ range: DaxRange, file: Int32, fileSize: UInt64) throws(Errno) {
         guard range.fileOffset < fileSize else { return }
-        let length = Int(min(range.length, fileSize - range.fileOffset))
-        let start = base + Int(range.windowOffset)
+        let limit = min(range.length, fileSize - range.fileOffset)
+        try forEachSlotPart(of: range, length: limit) { (slot, inSlot, window, fileOffset, length) throws(Errno) in
+            guard let copy = cleanCopies.withLock({ $0[slot] }) else {
+                try Self.writeAll(file, window, length, at: fileOffset) // never filled as a write mapping: all of it
+                return
+            }
+            let clean = copy.bytes + inSlot
+            var chunk = 0
+            while chunk < length {
+                let count = min(4096, length - chunk)
+                if memcmp(window + chunk, clean + chunk, count) != 0 {
+                    let now = (window + chunk).assumingMemoryBound(to: UInt8.self)
+                    let was = (clean + chunk).assumingMemoryBound(to: UInt8.self)
+                    var first = 0, last = count - 1
+                    while first < last && now[first] == was[first] { first += 1 }
+                    while last > first && now[last] == was[last] { last -= 1 }
+                    let span = last - first + 1
+                    (clean + chunk + first).copyMemory(from: window + chunk + first, byteCount: span)
+                    try Self.writeAll(file, clean + chunk + first, span, at: fileOffset + UInt64(chunk + first))
+                }
+                chunk += count
+            }
+        }
+    }
+
+    private static func writeAll(_ file: Int32, _ source: UnsafeRawPointer, _ length: Int, at offset: UInt64) throws(Errno) {
         var done = 0
         while done < length {
-            done += try systemCall { pwrite(file, start + done, length - done, off_t(range.fileOffset) + off_t(done)) }
+            let n = try systemCall { pwrite(file, source + done, length - done, off_t(offset) + off_t(done)) }
+            guard n > 0 else { throw Errno.ioError }
+            done += n
         }
     }
 }

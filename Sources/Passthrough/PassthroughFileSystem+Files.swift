@@ -93,11 +93,12 @@ extension PassthroughFileSystem {
     public func write(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
                       from source: WriteSource, flags: UInt32) throws(Errno) -> Int {
         let file = try file(handle)
+        let before = dax?.identityBeforeChange(node: file.node)
         let written = try source.drain { (iovecs) throws(Errno) -> Int in
             try systemCall { pwritev(file.fd, iovecs.baseAddress, Int32(iovecs.count), off_t(offset)) }
         }
         // A read after a write sees the written bytes, also through the window.
-        dax?.fileChanged(node: file.node, offset: offset, length: UInt64(written))
+        dax?.fileChanged(node: file.node, offset: offset, length: UInt64(written), before: before)
         return written
     }
 
@@ -129,8 +130,9 @@ extension PassthroughFileSystem {
     public func fallocate(_ context: RequestContext, node: NodeID, handle: FileHandle, mode: UInt32,
                           offset: UInt64, length: UInt64) throws(Errno) {
         let file = try file(handle)
+        let before = dax?.identityBeforeChange(node: file.node)
         _ = try systemCall { shim_fallocate(file.fd, Int32(bitPattern: mode), off_t(offset), off_t(length)) }
-        dax?.fileChanged(node: file.node, offset: offset, length: length)
+        dax?.fileChanged(node: file.node, offset: offset, length: length, before: before)
     }
 
     public func lseek(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
@@ -149,8 +151,9 @@ extension PassthroughFileSystem {
         let output = try file(outputHandle)
         guard flags == 0 else { throw Errno.invalid }
         var inOffset = off_t(offset), outOffset = off_t(outputOffset)
+        let before = dax?.identityBeforeChange(node: output.node)
         let copied = try systemCall { shim_copy_file_range(input.fd, &inOffset, output.fd, &outOffset, Int(length), 0) }
-        dax?.fileChanged(node: output.node, offset: outputOffset, length: UInt64(copied))
+        dax?.fileChanged(node: output.node, offset: outputOffset, length: UInt64(copied), before: before)
         return copied
     }
 }

@@ -96,6 +96,7 @@ extension PassthroughFileSystem {
             let uid = changes.uid ?? uid_t.max, gid = changes.gid ?? gid_t.max
             _ = try systemCall { fchownat(inode.fd, "", uid, gid, shim_AT_EMPTY_PATH | shim_AT_SYMLINK_NOFOLLOW) }
         }
+        let before = changes.size == nil ? nil : dax?.identityBeforeChange(node: node)
         if let size = changes.size {
             guard size <= UInt64(Int64.max) else { throw Errno.invalid }
             if let file {
@@ -117,7 +118,7 @@ extension PassthroughFileSystem {
             }
         }
         // Window copies past a new end of file read zeros.
-        if let size = changes.size { dax?.fileChanged(node: node, offset: size, length: UInt64.max) }
+        if let size = changes.size { dax?.fileChanged(node: node, offset: size, length: UInt64.max, before: before) }
         if let file {
             var st = stat()
             _ = try systemCall { fstat(file.fd, &st) }

@@ -180,6 +180,33 @@ private func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
         try checkWriteBack(name: "release") { node, fh in session.release(node, fh: fh) }
     }
 
+    @Test func aWriteBackSendsOnlyTheBytesTheGuestStored() throws {
+        let original = pattern(Int(MiB), seed: 8)
+        let node = try session.hostFile("precise", original)
+        let fh = try session.openHandle(node, flags: LinuxOpenFlags.readWrite)
+        usleep(30_000) // the fill is not within a clock tick of the file's creation
+        #expect(session.setupMapping(node, fh: fh, fileOffset: 0, length: 2 * MiB,
+                                     flags: FuseFlag.mappingRead | FuseFlag.mappingWrite, windowOffset: 0).ok)
+        let stores = pattern(100, seed: 90)
+        session.window!.bytes[1000..<1100].copyBytes(from: stores)
+        // The host changes the file meanwhile: next to the guest's stores, and elsewhere.
+        let hostBytes = pattern(100, seed: 91)
+        let fd = open(session.hostPath("precise"), O_WRONLY)
+        #expect(pwrite(fd, hostBytes, 1, 999) == 1 && pwrite(fd, hostBytes, 100, 500_000) == 100)
+        close(fd)
+        #expect(session.fsync(node, fh: fh).ok)
+        var expected = original
+        expected[999] = hostBytes[0]
+        expected.replaceSubrange(1000..<1100, with: stores)
+        expected.replaceSubrange(500_000..<500_100, with: hostBytes)
+        #expect(HostFiles.read(session.hostPath("precise")) == expected, "the host's bytes survive the write-back")
+        // Our own write-back does not hide the host's change: the next open refills.
+        #expect(session.windowBytes(500_000, 100) == Array(original[500_000..<500_100]))
+        #expect(session.release(node, fh: fh).ok)
+        _ = try session.openHandle(node, flags: LinuxOpenFlags.readWrite)
+        #expect(session.windowBytes(0, MiB) == expected)
+    }
+
     @Test func writeMappingByNodeIsWrittenBackToo() throws {
         let node = try session.hostFile("bynode", pattern(10_000, seed: 5))
         #expect(session.setupMapping(node, fh: byNode, fileOffset: 0, length: 2 * MiB,
