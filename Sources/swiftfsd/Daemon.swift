@@ -21,12 +21,26 @@ struct Daemon {
             return
         }
         let listener: SocketListener
+        var removePidFile: @Sendable () -> Void = {}
         if let path = settings.socketPath {
-            listener = try SocketListener(path: path)
+            // Before anything touches the path: a live daemon's socket must survive.
+            // The descriptor (and its lock) stays open until the process exits.
+            let pidFile = try PidFile(path: path + ".pid", guarding: path)
+            removePidFile = pidFile.remover
+            do {
+                listener = try SocketListener(path: path)
+            } catch {
+                removePidFile()
+                throw error
+            }
         } else {
             listener = SocketListener(listeningFd: settings.listeningFd!)
         }
-        let removeSocket = listener.remover
+        let removeSocketFile = listener.remover
+        let removeSocket: @Sendable () -> Void = { [removePidFile] in
+            removeSocketFile()
+            removePidFile()
+        }
         installSignalHandling(cleanup: removeSocket)
 
         // Everything that can fail before serving; a failure leaves no socket file behind.

@@ -98,6 +98,7 @@ static inline int shim_set_thread_name(const char *name) { return prctl(PR_SET_N
 /// accept4(2) takes a transparent union Swift cannot build from nil.
 static inline int shim_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
 static inline int shim_bind(int fd, const struct sockaddr *address, socklen_t length) { return bind(fd, address, length); }
+static inline int shim_connect(int fd, const struct sockaddr *address, socklen_t length) { return connect(fd, address, length); }
 static inline int shim_eventfd(unsigned initval) { return eventfd(initval, EFD_CLOEXEC); }
 
 /// getdents64(2): glibc declares it only with _GNU_SOURCE.
