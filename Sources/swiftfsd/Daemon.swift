@@ -16,6 +16,7 @@ struct Daemon {
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
+        let exitSignals = blockExitSignals()
         if let mountPoint = settings.fuseMountPoint {
             try serveFuseMount(at: mountPoint)
             return
@@ -41,7 +42,6 @@ struct Daemon {
             removeSocketFile()
             removePidFile()
         }
-        installSignalHandling(cleanup: removeSocket)
 
         // Everything that can fail before serving; a failure leaves no socket file behind.
         let handler: any FuseRequestHandler
@@ -49,10 +49,13 @@ struct Daemon {
             if let path = settings.socketPath, let group = settings.socketGroup { try giveSocket(at: path, to: group) }
             handler = try FileSystemFactory.makeHandler(settings: settings, logger: logger)
             try Sandbox.enter(settings.sandbox, sharedDirectory: settings.sharedDirectory!)
+            // Before any other thread starts: capabilities are per thread, and new threads inherit them.
+            try CapabilitySet.passthrough.modified(by: settings.modcaps ?? "").enter()
         } catch {
             removeSocket()
             throw error
         }
+        startSignalThread(exitSignals, cleanup: removeSocket)
         logger.info("waiting for a vhost-user front end on \(settings.socketPath ?? "fd \(settings.listeningFd!)")")
 
         let connection: VhostUserConnection
@@ -103,14 +106,20 @@ struct Daemon {
         }
     }
 
-    /// SIGTERM/SIGINT/SIGHUP: remove the socket and exit 0. A dedicated
-    /// thread waits for them with sigwait, so no work happens in a signal handler.
-    private func installSignalHandling(cleanup: @escaping @Sendable () -> Void) {
+    /// SIGTERM/SIGINT/SIGHUP are blocked before any other thread exists, so
+    /// every thread inherits the mask; a signal that arrives during start-up
+    /// stays pending until the signal thread waits for it.
+    private func blockExitSignals() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
-        // Blocked before any other thread exists, so every thread inherits the mask.
         pthread_sigmask(SIG_BLOCK, &set, nil)
+        return set
+    }
+
+    /// SIGTERM/SIGINT/SIGHUP: remove the socket and exit 0. A dedicated
+    /// thread waits for them with sigwait, so no work happens in a signal handler.
+    private func startSignalThread(_ set: sigset_t, cleanup: @escaping @Sendable () -> Void) {
         let logger = self.logger
         _ = NativeThread(name: "signals") { [set] in
             var set = set
