@@ -83,6 +83,8 @@ public protocol FileSystem: Sendable {
     func setlk(_ context: RequestContext, node: NodeID, request: FileLock.Request, lock: FileLock, wait: Bool) throws(Errno)
     /// INTERRUPT of the request `unique` (e.g. a SETLKW waiting for a lock).
     func interrupt(unique: UInt64)
+    /// Interrupts every request waiting (the transport is stopping): each answers EINTR at once.
+    func interruptAll()
 }
 
 extension FileSystem {
@@ -137,4 +139,5 @@ extension FileSystem {
     public func getlk(_ context: RequestContext, node: NodeID, request: FileLock.Request, lock: FileLock) throws(Errno) -> FileLock { throw .notImplemented }
     public func setlk(_ context: RequestContext, node: NodeID, request: FileLock.Request, lock: FileLock, wait: Bool) throws(Errno) { throw .notImplemented }
     public func interrupt(unique: UInt64) {}
+    public func interruptAll() {}
 }

@@ -190,6 +190,10 @@ public final class PassthroughFileSystem: FileSystem {
     public func interrupt(unique: UInt64) {
         lockWaiters.interrupt(unique: unique)
     }
+
+    public func interruptAll() {
+        lockWaiters.interruptAll()
+    }
 }
 
 /// openat(/proc/self/fd, "<fd>", flags): reopens an O_PATH descriptor.
