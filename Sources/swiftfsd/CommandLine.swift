@@ -81,6 +81,8 @@ struct DaemonSettings: Sendable {
     var xattrMap: String?
     /// `-o modcaps=+a:-b`, `--modcaps`: changes to the kept capability set.
     var modcaps: String?
+    /// `--seccomp`: what a system call outside the allowlist does (nil: kill, or none for --fuse-mount).
+    var seccomp: SeccompAction?
 
     /// Applies one comma-separated `-o` argument. Unknown keys are kept as
     /// mount options for --fuse-mount (refused for vhost-user in validate).

@@ -51,6 +51,8 @@ struct Daemon {
             try Sandbox.enter(settings.sandbox, sharedDirectory: settings.sharedDirectory!)
             // Before any other thread starts: capabilities are per thread, and new threads inherit them.
             try CapabilitySet.passthrough.modified(by: settings.modcaps ?? "").enter()
+            // Last: from here on only the allowlisted system calls.
+            try SeccompFilter.enter(settings.seccomp ?? (SeccompFilter.supported ? .kill : .none))
         } catch {
             removeSocket()
             throw error

@@ -80,8 +80,8 @@ struct Swiftfsd: ParsableCommand {
     @Option(help: ArgumentHelp("Capabilities kept besides the default set, e.g. +sys_admin:-mknod.", valueName: "changes"))
     var modcaps: String?
 
-    @Option(help: "Seccomp filter: only `none` is supported so far (anything else is refused).")
-    var seccomp: String?
+    @Option(help: "What a system call outside the daemon's allowlist does: kill (default), log, trap, or none (no filter).")
+    var seccomp: SeccompAction?
 
     // Options of virtiofsd that swiftfsd does not implement: refused by name (see settings()).
     @Flag(help: .hidden) var posixAcl = false
@@ -113,9 +113,7 @@ struct Swiftfsd: ParsableCommand {
         if noReaddirplus { settings.readdirplus = false }
         if let xattrmap { settings.xattrMap = xattrmap }
         if let modcaps { settings.modcaps = modcaps }
-        if let seccomp, seccomp != "none" {
-            throw ValidationError("--seccomp=\(seccomp) is not supported yet (only --seccomp=none; refused rather than silently ignored)")
-        }
+        if let seccomp { settings.seccomp = seccomp }
         for (flag, given) in [("--posix-acl", posixAcl), ("--writeback", writeback)] where given {
             throw ValidationError(DaemonSettings.unsupported(flag))
         }
@@ -135,6 +133,12 @@ struct Swiftfsd: ParsableCommand {
         }
         if let text = settings.xattrMap {
             do { _ = try XattrMap(parsing: text) } catch { throw ValidationError("--xattrmap: \(error)") }
+        }
+        if let seccomp = settings.seccomp, seccomp != .none {
+            guard settings.fuseMountPoint == nil else {
+                throw ValidationError("--seccomp=\(seccomp.rawValue): not supported with --fuse-mount (it runs without a filter)")
+            }
+            guard SeccompFilter.supported else { throw ValidationError("--seccomp=\(seccomp.rawValue): only supported on x86-64") }
         }
         if let modcaps = settings.modcaps {
             guard settings.fuseMountPoint == nil else {

@@ -26,12 +26,11 @@ struct SyslogLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?,
-             source: String, file: String, function: String, line: UInt) {
+    func log(event: LogEvent) {
         var all = metadata
-        if let extra { all.merge(extra) { $1 } }
+        if let extra = event.metadata { all.merge(extra) { $1 } }
         let details = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
-        shim_syslog(Self.priority(level), "\(label): \(message)\(details)")
+        shim_syslog(Self.priority(event.level), "\(label): \(event.message)\(details)")
     }
 
     static func priority(_ level: Logger.Level) -> Int32 {

@@ -39,12 +39,12 @@ import Testing
             (["-o", "posix_acl"], "posix_acl"), (["--posix-acl"], "--posix-acl"),
             (["-o", "killpriv_v2"], "killpriv_v2"), (["-o", "allow_root"], "allow_root"),
             (["-o", "max_idle_threads=4"], "max_idle_threads"),
-            (["--seccomp", "kill"], "--seccomp"), (["--seccomp=log"], "--seccomp"), (["--seccomp=trap"], "--seccomp"),
+            (["--seccomp", "sometimes"], "--seccomp"), (["--fuse-mount", "/mnt", "--seccomp=kill"], "--seccomp"),
             (["--xattrmap", ":bogus:all:::"], "--xattrmap"), (["--modcaps", "+nonsense"], "nonsense"),
         ]
         for (arguments, flag) in refused {
             do {
-                _ = try Swiftfsd.parse(["--socket-path", "/s", "--shared-dir", "/srv"] + arguments)
+                _ = try Swiftfsd.parse(["--shared-dir", "/srv"] + (arguments.contains("--fuse-mount") ? [] : ["--socket-path", "/s"]) + arguments)
                 Issue.record("\(arguments) accepted")
             } catch {
                 #expect(Swiftfsd.message(for: error).contains(flag), "\(arguments): \(Swiftfsd.message(for: error))")
@@ -60,6 +60,9 @@ import Testing
         #expect(settings.announceSubmounts && settings.allowDirectIO && settings.syslog)
         #expect(settings.xattrMap == ":map:trusted.:user.virtiofs.:" && settings.modcaps == "+sys_admin:-mknod")
         #expect(try Swiftfsd.parse(["--socket-path", "/s", "--shared-dir", "/srv", "--no-readdirplus"]).settings().readdirplus == false)
+        for action in SeccompAction.allCases {
+            #expect(try Swiftfsd.parse(["--socket-path", "/s", "--shared-dir", "/srv", "--seccomp", action.rawValue]).settings().seccomp == action)
+        }
     }
 
     /// The options change what the passthrough filesystem does: INIT's flags, timeouts, the xattr map.

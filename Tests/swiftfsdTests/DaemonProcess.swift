@@ -19,7 +19,7 @@ final class DaemonProcess {
     /// Starts swiftfsd with `arguments` under `umask` (set by a shell, so this test process keeps its own).
     init(_ arguments: [String], umask mask: String = "022") throws {
         stderrPath = try TemporaryDirectory.make(prefix: "swiftfsd-log").path + "/stderr"
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "umask \(mask); exec \"$0\" \"$@\"", Self.binary] + arguments
         process.standardError = FileHandle(forWritingAtPath: stderrPath)

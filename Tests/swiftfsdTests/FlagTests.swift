@@ -17,7 +17,7 @@ import Testing
         let refused: [([String], String)] = [
             (["--writeback"], "--writeback"), (["-o", "writeback"], "writeback"), (["--posix-acl"], "--posix-acl"),
             (["-o", "killpriv_v2"], "killpriv_v2"), (["-o", "allow_root"], "allow_root"),
-            (["-o", "max_idle_threads=10"], "max_idle_threads"), (["--seccomp", "kill"], "--seccomp"),
+            (["-o", "max_idle_threads=10"], "max_idle_threads"), (["--seccomp", "sometimes"], "--seccomp"),
             (["-o", "security_label"], "security_label"),
         ]
         for (extra, flag) in refused {
@@ -50,6 +50,16 @@ import Testing
         #expect(try statusField(daemon.pid, "CapBnd") == expected)
         #expect(try statusField(daemon.pid, "CapInh") == capabilities([]))
         #expect(try statusField(daemon.pid, "NoNewPrivs") == "1")
+        #expect(try statusField(daemon.pid, "Seccomp") == "2", "the seccomp filter is on by default")
+    }
+
+    @Test func seccompNoneRunsWithoutAFilterAndKillWithOne() throws {
+        for (action, mode) in [("none", "0"), ("kill", "2"), ("log", "2"), ("trap", "2")] {
+            let daemon = try DaemonProcess(arguments(["--seccomp", action]))
+            defer { daemon.stop() }
+            #expect(eventually { daemon.stderr.contains("waiting for a vhost-user front end") }, "\(daemon.stderr)")
+            #expect(try statusField(daemon.pid, "Seccomp") == mode, "--seccomp \(action)")
+        }
     }
 
     @Test(.enabled(if: geteuid() == 0)) func modcapsAddsAndRemovesCapabilities() throws {

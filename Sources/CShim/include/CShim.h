@@ -154,4 +154,16 @@ static const int shim_PR_SET_NO_NEW_PRIVS = PR_SET_NO_NEW_PRIVS;
 static const int shim_PR_CAP_AMBIENT = PR_CAP_AMBIENT;
 static const int shim_PR_CAP_AMBIENT_CLEAR_ALL = PR_CAP_AMBIENT_CLEAR_ALL;
 
+/// seccomp: the BPF types and the constants behind macros Swift cannot evaluate.
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/audit.h>
+static const uint32_t shim_AUDIT_ARCH_X86_64 = AUDIT_ARCH_X86_64;
+static const uint32_t shim_AUDIT_ARCH_AARCH64 = AUDIT_ARCH_AARCH64;
+static const int shim_PR_SET_SECCOMP = PR_SET_SECCOMP;
+static inline int shim_seccomp_install(struct sock_filter *filter, unsigned short count) {
+    struct sock_fprog program = { count, filter };
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0);
+}
+
 #endif
