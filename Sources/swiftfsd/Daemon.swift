@@ -16,11 +16,11 @@ struct Daemon {
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
-        let exitSignals = blockExitSignals()
         if let mountPoint = settings.fuseMountPoint {
             try serveFuseMount(at: mountPoint)
             return
         }
+        let exitSignals = blockExitSignals()
         let listener: SocketListener
         var removePidFile: @Sendable () -> Void = {}
         if let path = settings.socketPath {
