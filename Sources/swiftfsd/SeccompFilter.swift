@@ -40,6 +40,8 @@ enum SeccompFilter {
         __NR_mkdirat, __NR_mknodat, __NR_symlinkat, __NR_linkat, __NR_unlinkat, __NR_renameat, __NR_renameat2,
         __NR_fchmod, __NR_fchmodat, __NR_fchown, __NR_fchownat, __NR_utimensat,
         __NR_fsetxattr, __NR_fgetxattr, __NR_flistxattr, __NR_fremovexattr,
+        // File handles instead of descriptors for inodes (--inode-file-handles)
+        __NR_name_to_handle_at, __NR_open_by_handle_at,
         __NR_recvmsg, __NR_sendmsg, __NR_sendto, __NR_recvfrom, __NR_socket, __NR_connect, __NR_accept4,
         __NR_shutdown, __NR_getsockopt, __NR_poll, __NR_ppoll, __NR_epoll_create1, __NR_epoll_ctl,
         __NR_epoll_wait, __NR_epoll_pwait, __NR_eventfd2, __NR_pipe2,
