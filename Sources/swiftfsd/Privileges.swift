@@ -5,7 +5,7 @@ import Glibc
 /// set up, and `-o modcaps` / `--modcaps` changes to them (virtiofsd's syntax:
 /// `+sys_admin:-chown`). Dropped from the effective, permitted, inheritable,
 /// ambient and bounding sets; no_new_privs is set, so nothing the daemon runs
-/// could regain them.
+/// could regain them. Supplementary groups are dropped too.
 struct CapabilitySet: Equatable, Sendable {
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -58,6 +58,9 @@ struct CapabilitySet: Equatable, Sendable {
     /// is nothing to keep: only no_new_privs.
     func enter() throws(Failure) {
         if geteuid() == 0 {
+            // Supplementary groups inherited from whoever started us would grant
+            // group access (and count as "in the file's group") to every request.
+            try check(setgroups(0, nil), "drop supplementary groups")
             // The bounding set first: dropping from it needs CAP_SETPCAP, which capset removes.
             var number: UInt = 0
             while shim_prctl(shim_PR_CAPBSET_READ, number, 0, 0, 0) >= 0 {

@@ -16,12 +16,14 @@ final class DaemonProcess {
         return bundle.deletingLastPathComponent().appendingPathComponent("swiftfsd").path
     }
 
-    /// Starts swiftfsd with `arguments` under `umask` (set by a shell, so this test process keeps its own).
-    init(_ arguments: [String], umask mask: String = "022") throws {
+    /// Starts swiftfsd with `arguments` under `umask` (set by a shell, so this test process keeps its own),
+    /// through `launcher` if given (a command that execs its arguments, e.g. `setpriv ... --`).
+    init(_ arguments: [String], umask mask: String = "022", launcher: [String] = []) throws {
         stderrPath = try TemporaryDirectory.make(prefix: "swiftfsd-log").path + "/stderr"
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "umask \(mask); exec \"$0\" \"$@\"", Self.binary] + arguments
+        let command = launcher + [Self.binary] + arguments
+        process.arguments = ["-c", "umask \(mask); exec \"$0\" \"$@\"", command[0]] + command.dropFirst()
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle.nullDevice
         try process.run()

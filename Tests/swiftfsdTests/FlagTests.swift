@@ -62,6 +62,14 @@ import Testing
         }
     }
 
+    @Test(.enabled(if: geteuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0))
+    func supplementaryGroupsOfTheStarterAreDropped() throws {
+        let daemon = try DaemonProcess(arguments([]), launcher: ["/usr/bin/setpriv", "--groups", "4,24", "--"])
+        defer { daemon.stop() }
+        #expect(eventually { daemon.stderr.contains("waiting for a vhost-user front end") }, "\(daemon.stderr)")
+        #expect(try statusField(daemon.pid, "Groups") == "")
+    }
+
     @Test(.enabled(if: geteuid() == 0)) func modcapsAddsAndRemovesCapabilities() throws {
         let daemon = try DaemonProcess(arguments(["-o", "modcaps=+sys_admin:-mknod"]))
         defer { daemon.stop() }
