@@ -43,6 +43,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FuseServerTests", dependencies: ["TestSupport", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
         .testTarget(name: "PassthroughTests", dependencies: ["TestSupport", "Passthrough", "FuseServer", "SwiftFSProtocol", "CShim"]),
+        // Runs the built swiftfsd binary: sockets, limits, capabilities, exit statuses.
+        .testTarget(name: "swiftfsdTests", dependencies: ["swiftfsd", "CShim"]),
         .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "swiftfsd", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
     ],
     swiftLanguageModes: [.v6]

@@ -94,6 +94,8 @@ public protocol FileSystem: Sendable {
                       flags: UInt64) throws(Errno)
     /// REMOVEMAPPING of window ranges (an empty batch is EINVAL); a refused batch removes nothing.
     func removeMapping(_ context: RequestContext, node: NodeID, ranges: [FuseRemoveMappingOne]) throws(Errno)
+    /// Interrupts every request waiting (the transport is stopping): each answers EINTR at once.
+    func interruptAll()
 }
 
 extension FileSystem {
@@ -154,4 +156,5 @@ extension FileSystem {
     public func removeMapping(_ context: RequestContext, node: NodeID, ranges: [FuseRemoveMappingOne]) throws(Errno) {
         throw .notImplemented
     }
+    public func interruptAll() {}
 }

@@ -30,9 +30,21 @@ public final class FuseServer<FS: FileSystem>: FuseRequestHandler {
         self.logger = logger
     }
 
-    public func handle(request: inout ScatterReader, reply: inout ScatterWriter) -> Int {
+    /// SETLKW waits for another lock holder, possibly for long.
+    public func readHead(_ request: ScatterReader) -> FuseRequestHead {
+        var view = request
+        let header = view.read(FuseInHeader.self)
+        return FuseRequestHead(header: header, mayBlock: header?.opcode == FuseOpcode.setlkw.rawValue)
+    }
+
+    public func interruptBlockedRequests() {
+        fileSystem.interruptAll()
+    }
+
+    public func handle(head: FuseRequestHead, request: inout ScatterReader, reply: inout ScatterWriter) -> Int {
         let headerPosition = reply.written
-        guard let header = request.read(FuseInHeader.self) else {
+        // The header is the head's copy; the request's own header bytes are skipped, never read again.
+        guard let header = head.header, request.skip(FuseInHeader.wireSize) else {
             return finishWithError(.ioError, unique: 0, reply: &reply, at: headerPosition)
         }
         let argumentBytes = Int(header.len) - FuseInHeader.wireSize

@@ -24,11 +24,20 @@ struct Credentials {
                 throw error
             }
         }
-        defer {
-            // Back to root (the saved uid is still 0), then the group.
-            if context.uid != 0 { _ = shim_thread_setresuid(uid_t.max, 0, uid_t.max) }
-            if context.gid != 0 { _ = shim_thread_setresgid(gid_t.max, 0, gid_t.max) }
-        }
+        defer { backToRoot(uid: context.uid != 0, gid: context.gid != 0) }
         return try body()
+    }
+
+    /// Back to root (the saved uid is still 0), then the group. This cannot
+    /// fail short of a broken kernel or a filter; if it does, this worker
+    /// thread would serve the next requests with a guest user's identity, so
+    /// the daemon stops rather than go on (as virtiofsd panics).
+    private static func backToRoot(uid: Bool, gid: Bool) {
+        if uid && shim_thread_setresuid(uid_t.max, 0, uid_t.max) != 0 {
+            fatalError("cannot switch back to uid 0: errno \(errno)")
+        }
+        if gid && shim_thread_setresgid(gid_t.max, 0, gid_t.max) != 0 {
+            fatalError("cannot switch back to gid 0: errno \(errno)")
+        }
     }
 }

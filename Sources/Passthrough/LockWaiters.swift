@@ -54,6 +54,13 @@ final class LockWaiters: Sendable {
         }
     }
 
+    /// Marks every waiting request interrupted (a queue is stopping).
+    func interruptAll() {
+        state.withLock { state in
+            for unique in state.waiting.keys { state.waiting[unique] = true }
+        }
+    }
+
     /// Marks `unique` interrupted if it is waiting, or remembers it for a
     /// SETLKW that has not started waiting yet.
     func interrupt(unique: UInt64) {

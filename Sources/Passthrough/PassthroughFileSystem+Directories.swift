@@ -22,10 +22,14 @@ extension PassthroughFileSystem {
         }
     }
 
+    /// A lookup that fails (EMFILE, ENOMEM, ...) ends the batch at that entry:
+    /// the guest gets the entries before it and asks again from there, or the
+    /// error if it is the first. Only a name that vanished meanwhile is skipped.
     public func readdirplus(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
                             into sink: inout DirectoryEntrySink) throws(Errno) {
         let directory = try directories.get(handle)
         let parent = try inodes.inode(directory.node)
+        var failure: Errno?
         // READDIRPLUS records are ~6x larger than host records.
         try directory.forEachEntry(from: offset, chunk: sink.remaining / 4) { record in
             guard sink.fits(nameLength: record.name.count) else { return false }
@@ -33,24 +37,36 @@ extension PassthroughFileSystem {
                 return sink.append(name: record.name, inode: record.inode, type: record.type, offset: record.nextOffset)
             }
             // Look the name up (one counted lookup) only once the record is sure to fit.
-            guard let entry = lookupEntry(in: parent, rawName: record.name) else { return true } // gone meanwhile
-            return sink.append(name: record.name, inode: record.inode, type: record.type, offset: record.nextOffset,
-                               entry: entry)
+            switch lookupEntry(in: parent, rawName: record.name) {
+            case .success(let entry):
+                return sink.append(name: record.name, inode: record.inode, type: record.type, offset: record.nextOffset,
+                                   entry: entry)
+            case .failure(.noEntry):
+                return true // removed since getdents saw it
+            case .failure(let error):
+                failure = error
+                return false
+            }
         }
+        if let failure, sink.entryCount == 0 { throw failure }
     }
 
-    /// lookupEntry for a host directory entry name; nil if it vanished.
-    private func lookupEntry(in parent: Inode, rawName: UnsafeRawBufferPointer) -> Entry? {
-        guard rawName.count <= FileName.maxLength else { return nil }
+    /// lookupEntry for a host directory entry name.
+    private func lookupEntry(in parent: Inode, rawName: UnsafeRawBufferPointer) -> Result<Entry, Errno> {
+        guard rawName.count <= FileName.maxLength else { return .failure(.nameTooLong) }
         var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
                      UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
                      UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
                      UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &buffer) { raw -> Entry? in
+        return withUnsafeMutableBytes(of: &buffer) { raw -> Result<Entry, Errno> in
             raw.copyMemory(from: rawName)
             raw[rawName.count] = 0
-            return try? lookupEntry(in: parent, name: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            do throws(Errno) {
+                return .success(try lookupEntry(in: parent, name: raw.baseAddress!.assumingMemoryBound(to: CChar.self)))
+            } catch {
+                return .failure(error)
+            }
         }
     }
 

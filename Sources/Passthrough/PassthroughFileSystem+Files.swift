@@ -7,12 +7,14 @@ import SwiftFSProtocol
 /// LSEEK, COPY_FILE_RANGE.
 extension PassthroughFileSystem {
     /// The guest's open flags we pass to the host: access mode and data
-    /// semantics only. Creation is CREATE's business; O_DIRECT would demand
-    /// aligned buffers from the transport; O_NOFOLLOW/O_PATH make no sense here.
-    static func hostOpenFlags(_ flags: OpenFlags) -> Int32 {
-        let kept = LinuxOpenFlags.accessModeMask | LinuxOpenFlags.append | LinuxOpenFlags.truncate |
+    /// semantics only. Creation is CREATE's business; O_NOFOLLOW/O_PATH make
+    /// no sense here. O_DIRECT demands aligned buffers and offsets from the
+    /// guest, so (as in virtiofsd) it is kept only with --allow-direct-io.
+    func hostOpenFlags(_ flags: OpenFlags) -> Int32 {
+        var kept = LinuxOpenFlags.accessModeMask | LinuxOpenFlags.append | LinuxOpenFlags.truncate |
             LinuxOpenFlags.nonblock | LinuxOpenFlags.sync | LinuxOpenFlags.dsync | LinuxOpenFlags.noAccessTime |
             LinuxOpenFlags.largefile
+        if options.allowDirectIO { kept |= LinuxOpenFlags.direct }
         return Int32(bitPattern: flags.rawValue & kept)
     }
 
@@ -25,7 +27,7 @@ extension PassthroughFileSystem {
         if inode.isDirectory { throw Errno.isDirectory }
         if inode.isSymlink { throw Errno(ELOOP) }
         guard inode.isRegularFile else { throw Errno.accessDenied }
-        let fd = try reopen(inode, flags: Self.hostOpenFlags(flags))
+        let fd = try reopen(inode, flags: hostOpenFlags(flags))
         let handle = files.insert(OpenFile(fd: fd, node: node))
         // Close-to-open: window copies of a file the host changed are refreshed.
         do throws(Errno) { try dax?.revalidate(node: node) } catch {
@@ -53,7 +55,7 @@ extension PassthroughFileSystem {
     /// open(O_CREAT) of an existing FIFO blocks the worker, and of a device
     /// node the guest made with MKNOD it opens the host's device.
     private func openForCreate(in dir: Inode, name: FileName, mode: UInt32, flags: OpenFlags) throws(Errno) -> Int32 {
-        let hostFlags = Self.hostOpenFlags(flags) | shim_O_CLOEXEC
+        let hostFlags = hostOpenFlags(flags) | shim_O_CLOEXEC
         let exclusive = flags.rawValue & LinuxOpenFlags.exclusive != 0
         // A few rounds in case the name is removed and recreated between the two opens.
         for _ in 0..<4 {

@@ -46,7 +46,9 @@ public final class PassthroughFileSystem: FileSystem {
     deinit { close(procSelfFD) }
 
     public func initialize(offered: FuseInitFlags) throws(Errno) -> FuseInitFlags {
-        var wanted: FuseInitFlags = [.atomicOTrunc, .exportSupport, .doReaddirplus, .readdirplusAuto]
+        var wanted: FuseInitFlags = [.atomicOTrunc, .exportSupport]
+        if options.readdirplus { wanted.formUnion([.doReaddirplus, .readdirplusAuto]) }
+        if options.announceSubmounts { wanted.insert(.submounts) }
         if options.posixLocks { wanted.insert(.posixLocks) }
         if options.flockLocks { wanted.insert(.flockLocks) }
         if options.cache == .always { wanted.insert(.cacheSymlinks) }
@@ -74,7 +76,7 @@ public final class PassthroughFileSystem: FileSystem {
         _ = try systemCall { fstatat(fd, "", &st, shim_AT_EMPTY_PATH | shim_AT_SYMLINK_NOFOLLOW) }
     }
 
-    var timeout: CacheTimeout { options.cache.timeout }
+    var timeout: CacheTimeout { options.timeout ?? options.cache.timeout }
 
     /// Looks `name` up in `parent` and counts one lookup of the result.
     func lookupEntry(in parent: Inode, name: UnsafePointer<CChar>) throws(Errno) -> Entry {
@@ -82,14 +84,24 @@ public final class PassthroughFileSystem: FileSystem {
         var known = stat()
         _ = try systemCall { fstatat(parent.fd, name, &known, shim_AT_SYMLINK_NOFOLLOW) }
         if let inode = inodes.referenceIfKnown(InodeKey(known)) {
-            return Entry(node: inode.node, attr: FuseAttr(known), entryTimeout: timeout, attrTimeout: timeout)
+            return Entry(node: inode.node, attr: entryAttributes(known, parent: parent), entryTimeout: timeout, attrTimeout: timeout)
         }
         let fd = try systemCall { shim_openat(parent.fd, name, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0) }
         var st = stat()
         do throws(Errno) { try Self.statNode(fd, &st) } catch { close(fd); throw error }
         let (inode, adopted) = inodes.reference(fd: fd, stat: st)
         if !adopted { close(fd) }
-        return Entry(node: inode.node, attr: FuseAttr(st), entryTimeout: timeout, attrTimeout: timeout)
+        return Entry(node: inode.node, attr: entryAttributes(st, parent: parent), entryTimeout: timeout, attrTimeout: timeout)
+    }
+
+    /// A looked-up name's attributes; with --announce-submounts a directory
+    /// on another host filesystem than its parent is flagged as a submount.
+    private func entryAttributes(_ st: stat, parent: Inode) -> FuseAttr {
+        var attr = FuseAttr(st)
+        if options.announceSubmounts && st.st_mode & S_IFMT == S_IFDIR && UInt64(st.st_dev) != parent.key.device {
+            attr.flags |= FuseFlag.attrSubmount
+        }
+        return attr
     }
 
     /// The entry for a node the caller already holds, counting one more lookup.
@@ -182,6 +194,10 @@ public final class PassthroughFileSystem: FileSystem {
 
     public func interrupt(unique: UInt64) {
         lockWaiters.interrupt(unique: unique)
+    }
+
+    public func interruptAll() {
+        lockWaiters.interruptAll()
     }
 }
 

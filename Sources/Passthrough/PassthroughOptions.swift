@@ -13,6 +13,17 @@ public struct PassthroughOptions: Sendable {
     /// Offer FUSE_POSIX_LOCKS / FUSE_FLOCK_LOCKS (off: the guest kernel locks locally).
     public var posixLocks = true
     public var flockLocks = true
+    /// Offer READDIRPLUS (`-o no_readdirplus` turns it off).
+    public var readdirplus = true
+    /// `-o timeout=`: entry and attribute timeout instead of the cache policy's.
+    public var timeout: CacheTimeout?
+    /// `--announce-submounts`: flag directories on another host filesystem as
+    /// submounts, so the guest gives them their own superblock (inode numbers stay unique).
+    public var announceSubmounts = false
+    /// `--allow-direct-io`: keep the guest's O_DIRECT (otherwise dropped, as virtiofsd does).
+    public var allowDirectIO = false
+    /// `--xattrmap`: which guest xattr names reach the host, and as what.
+    public var xattrMap = XattrMap.default
     /// How long a SETLKW may wait before answering EINTR.
     public var lockWaitLimit: Duration = .seconds(60)
     /// Largest READ/WRITE (the INIT reply's max_write, with MAX_PAGES).

@@ -2,7 +2,6 @@ import CShim
 import FuseServer
 import Glibc
 import Logging
-import SwiftFSProtocol
 import Synchronization
 
 /// What a started queue is made of; fixed while its worker runs.
@@ -104,7 +103,13 @@ public final class QueueWorker: @unchecked Sendable {
         thread?.join()
         thread = nil
         return monitor.withLock {
-            while inFlight > 0 { monitor.wait() }
+            // A request waiting for a lock would hold GET_VRING_BASE (and QEMU) until
+            // its wait limit: interrupt it (EINTR). Again while waiting, for one
+            // that started waiting after the previous round.
+            while inFlight > 0 {
+                handler.interruptBlockedRequests()
+                monitor.wait(milliseconds: 50)
+            }
             return queue.lastAvailableIndex
         }
     }
@@ -160,8 +165,8 @@ public final class QueueWorker: @unchecked Sendable {
                 case .pool(let pool):
                     pool.submit(RequestPool.Item(worker: self, head: head))
                 case .inline(let blocking):
-                    if !process(head: head, buffers: &buffers, memory: &memory, pooled: false) {
-                        blocking.submit(RequestPool.Item(worker: self, head: head))
+                    if let requestHead = process(head: head, buffers: &buffers, memory: &memory, pooled: false) {
+                        blocking.submit(RequestPool.Item(worker: self, head: head, requestHead: requestHead))
                     }
                 }
             }
@@ -188,23 +193,27 @@ public final class QueueWorker: @unchecked Sendable {
     }
 
     /// Runs one request and returns its chain; called by this worker's
-    /// thread (`pooled` false) or a pool thread. Returns false, doing
-    /// nothing, for a request that may block and must go to a pool instead.
+    /// thread (`pooled` false) or a pool thread. A request that may block is
+    /// not run on the worker's thread: its head (the header copied once, which
+    /// the handler decided from) is returned, to go to a pool, which passes
+    /// it back as `requestHead` so the header is never read twice.
     @discardableResult
-    func process(head: UInt16, buffers: inout ChainBuffers, memory cache: inout GuestMemoryCache, pooled: Bool) -> Bool {
+    func process(head: UInt16, requestHead prefetched: FuseRequestHead? = nil, buffers: inout ChainBuffers,
+                 memory cache: inout GuestMemoryCache, pooled: Bool) -> FuseRequestHead? {
         let memory = cache.current(memoryMap)
         var replyLength = 0
         do {
             try walker.walk(head: head, memory: memory, into: &buffers)
-            if !pooled && Self.mayBlock(buffers) {
+            let requestHead = prefetched ?? buffers.readable.withUnsafeBufferPointer { handler.readHead(ScatterReader(segments: $0)) }
+            if !pooled && requestHead.mayBlock {
                 monitor.withLock { inFlight += 1 }
-                return false
+                return requestHead
             }
             replyLength = buffers.readable.withUnsafeBufferPointer { readable in
                 buffers.writable.withUnsafeBufferPointer { writable in
                     var request = ScatterReader(segments: readable)
                     var reply = ScatterWriter(segments: writable)
-                    return handler.handle(request: &request, reply: &reply)
+                    return handler.handle(head: requestHead, request: &request, reply: &reply)
                 }
             }
             replyLength = max(0, min(replyLength, buffers.writableBytes))
@@ -215,23 +224,7 @@ public final class QueueWorker: @unchecked Sendable {
             }
         }
         complete(head: head, length: UInt32(replyLength), pooled: pooled)
-        return true
-    }
-
-    /// FUSE_SETLKW waits for another lock holder, possibly for a long time.
-    /// Peeks at fuse_in_header.opcode (bytes 4-7) without consuming anything.
-    static func mayBlock(_ buffers: ChainBuffers) -> Bool {
-        // The header almost always sits in the first buffer; avoid walking the segment list.
-        if let first = buffers.readable.first, first.iov_len >= 8 {
-            return UnsafeRawPointer(first.iov_base!).loadUnaligned(fromByteOffset: 4, as: UInt32.self) == FuseOpcode.setlkw.rawValue
-        }
-        var opcode: UInt32 = 0
-        let found = buffers.readable.withUnsafeBufferPointer { segments in
-            var reader = ScatterReader(segments: segments)
-            guard reader.skip(4) else { return false }
-            return withUnsafeMutableBytes(of: &opcode) { reader.read(into: $0) }
-        }
-        return found && opcode == FuseOpcode.setlkw.rawValue
+        return nil
     }
 
     private func complete(head: UInt16, length: UInt32, pooled: Bool) {

@@ -1,3 +1,4 @@
+import FuseServer
 import Glibc
 
 /// Threads that process requests of every queue in parallel. Threads are
@@ -11,6 +12,8 @@ public final class RequestPool: @unchecked Sendable {
     struct Item {
         let worker: QueueWorker
         let head: UInt16
+        /// The request's head when the queue's thread already read it (a request that may block).
+        var requestHead: FuseRequestHead? = nil
     }
 
     public let maxThreads: Int
@@ -77,7 +80,7 @@ public final class RequestPool: @unchecked Sendable {
                 return item
             }
             guard let next else { return }
-            next.worker.process(head: next.head, buffers: &buffers, memory: &memory, pooled: true)
+            next.worker.process(head: next.head, requestHead: next.requestHead, buffers: &buffers, memory: &memory, pooled: true)
         }
     }
 }

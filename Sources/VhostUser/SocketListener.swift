@@ -9,7 +9,10 @@ public struct SocketListener: ~Copyable {
     private let directoryFd: Int32
     private let name: String?
 
-    /// Creates and listens on `path`, replacing a stale socket file.
+    /// Creates and listens on `path`, replacing a stale socket file. The
+    /// socket is created owner-only (0600) whatever the inherited umask: whoever
+    /// connects first acts as the guest. The caller makes sure no live daemon
+    /// owns `path` (swiftfsd locks a pid file first).
     public init(path: String) throws(VhostUserError) {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -25,9 +28,13 @@ public struct SocketListener: ~Copyable {
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
         }
+        // bind() creates the file with 0777 & ~umask. The umask is per
+        // process, but no other thread runs yet at start-up.
+        let previousMask = umask(0o177)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { shim_bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
+        umask(previousMask)
         guard bound == 0, listen(fd, 1) == 0 else {
             let error = errno
             close(fd)

@@ -32,6 +32,15 @@ public final class Monitor: @unchecked Sendable {
 
     /// Sleeps until signalled; call only inside `withLock`.
     public func wait() { pthread_cond_wait(condition, mutex) }
+    /// Sleeps until signalled or `milliseconds` pass; call only inside `withLock`.
+    public func wait(milliseconds: Int) {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let nanoseconds = Int(deadline.tv_nsec) + milliseconds * 1_000_000
+        deadline.tv_sec += nanoseconds / 1_000_000_000
+        deadline.tv_nsec = nanoseconds % 1_000_000_000
+        pthread_cond_timedwait(condition, mutex, &deadline)
+    }
     public func signal() { pthread_cond_signal(condition) }
     public func broadcast() { pthread_cond_broadcast(condition) }
 }

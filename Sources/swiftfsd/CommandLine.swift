@@ -78,9 +78,29 @@ struct DaemonSettings: Sendable {
         let (scaled, overflow) = value.multipliedReportingOverflow(by: 1 << shift)
         return overflow ? nil : scaled
     }
+    /// `-o posix_lock|no_posix_lock`, `-o flock|no_flock`: serve the guest's locks (on by default).
+    var posixLocks = true
+    var flockLocks = true
+    /// `-o readdirplus|no_readdirplus`, `--no-readdirplus`.
+    var readdirplus = true
+    /// `-o timeout=SECONDS`: entry and attribute timeout instead of the cache mode's.
+    var timeout: Double?
+    /// `--announce-submounts`: mount points inside the share become submounts in the guest.
+    var announceSubmounts = false
+    /// `--allow-direct-io`: honour the guest's O_DIRECT.
+    var allowDirectIO = false
+    /// `--syslog`: log to syslog instead of stderr.
+    var syslog = false
+    /// `--xattrmap`: the xattr name policy (nil: the default policy).
+    var xattrMap: String?
+    /// `-o modcaps=+a:-b`, `--modcaps`: changes to the kept capability set.
+    var modcaps: String?
+    /// `--seccomp`: what a system call outside the allowlist does (nil: kill, or none for --fuse-mount).
+    var seccomp: SeccompAction?
 
     /// Applies one comma-separated `-o` argument. Unknown keys are kept as
-    /// mount options (for --fuse-mount) and otherwise ignored with a warning.
+    /// mount options for --fuse-mount (refused for vhost-user in validate).
+    /// Keys of virtiofsd that swiftfsd does not implement are refused here.
     mutating func apply(compatOptions argument: String) throws(ValidationError) {
         for item in argument.split(separator: ",", omittingEmptySubsequences: true) {
             let parts = item.split(separator: "=", maxSplits: 1)
@@ -99,20 +119,39 @@ struct DaemonSettings: Sendable {
                 logLevel = level
             case ("xattr", nil): xattr = true
             case ("no_xattr", nil): xattr = false
+            case ("xattrmap", let v?): xattrMap = v
             case ("readonly", nil), ("ro", nil): readOnly = true
             case ("debug", nil): logLevel = .debug
             case ("thread_pool_size", let v?):
                 guard let n = Int(v), n >= 0 else { throw ValidationError("bad thread_pool_size '\(v)'") }
                 threadPoolSize = n
-            // Accepted for compatibility; the guest kernel handles locks locally.
-            case ("flock", nil), ("no_flock", nil), ("posix_lock", nil), ("no_posix_lock", nil),
-                 ("readdirplus", nil), ("no_readdirplus", nil), ("writeback", nil), ("no_writeback", nil),
-                 ("allow_root", nil), ("announce_submounts", nil), ("timeout", _), ("max_idle_threads", _),
-                 ("modcaps", _), ("no_posix_acl", nil), ("killpriv_v2", nil), ("no_killpriv_v2", nil):
+            case ("posix_lock", nil): posixLocks = true
+            case ("no_posix_lock", nil): posixLocks = false
+            case ("flock", nil): flockLocks = true
+            case ("no_flock", nil): flockLocks = false
+            case ("readdirplus", nil): readdirplus = true
+            case ("no_readdirplus", nil): readdirplus = false
+            case ("timeout", let v?):
+                guard let seconds = Double(v), seconds >= 0, seconds < 1e9 else { throw ValidationError("bad timeout '\(v)'") }
+                timeout = seconds
+            case ("announce_submounts", nil): announceSubmounts = true
+            case ("syslog", nil): syslog = true
+            case ("modcaps", let v?): modcaps = v
+            // The defaults, which are also virtiofsd's: nothing to change.
+            case ("no_writeback", nil), ("no_posix_acl", nil), ("no_killpriv_v2", nil), ("no_allow_direct_io", nil):
                 break
+            case ("allow_direct_io", nil): allowDirectIO = true
+            case ("writeback", nil), ("posix_acl", nil), ("killpriv_v2", nil), ("allow_root", nil),
+                 ("max_idle_threads", _):
+                throw ValidationError(Self.unsupported("-o \(key)"))
             default:
                 mountOptions.append(String(item))
             }
         }
+    }
+
+    /// Why a virtiofsd option is refused rather than accepted and ignored.
+    static func unsupported(_ option: String) -> String {
+        "\(option) is not supported by swiftfsd (refused rather than silently ignored)"
     }
 }

@@ -20,14 +20,28 @@ struct Daemon {
             try serveFuseMount(at: mountPoint)
             return
         }
+        let exitSignals = blockExitSignals()
         let listener: SocketListener
+        var removePidFile: @Sendable () -> Void = {}
         if let path = settings.socketPath {
-            listener = try SocketListener(path: path)
+            // Before anything touches the path: a live daemon's socket must survive.
+            // The descriptor (and its lock) stays open until the process exits.
+            let pidFile = try PidFile(path: path + ".pid", guarding: path)
+            removePidFile = pidFile.remover
+            do {
+                listener = try SocketListener(path: path)
+            } catch {
+                removePidFile()
+                throw error
+            }
         } else {
             listener = SocketListener(listeningFd: settings.listeningFd!)
         }
-        let removeSocket = listener.remover
-        installSignalHandling(cleanup: removeSocket)
+        let removeSocketFile = listener.remover
+        let removeSocket: @Sendable () -> Void = { [removePidFile] in
+            removeSocketFile()
+            removePidFile()
+        }
 
         // Everything that can fail before serving; a failure leaves no socket file behind.
         let handler: any FuseRequestHandler
@@ -37,6 +51,10 @@ struct Daemon {
             dax = try FileSystemFactory.makeDaxSlot(settings: settings)
             handler = try FileSystemFactory.makeHandler(settings: settings, dax: dax, logger: logger)
             try Sandbox.enter(settings.sandbox, sharedDirectory: settings.sharedDirectory!)
+            // Before any other thread starts: capabilities are per thread, and new threads inherit them.
+            try CapabilitySet.passthrough.modified(by: settings.modcaps ?? "").enter()
+            // Last: from here on only the allowlisted system calls.
+            try SeccompFilter.enter(settings.seccomp ?? (SeccompFilter.supported ? .kill : .none))
         } catch {
             removeSocket()
             throw error
@@ -44,6 +62,7 @@ struct Daemon {
         if let window = settings.daxWindow, let size = settings.daxSize {
             logger.info("DAX window \(window): \(size >> 20) MiB, copies filled and written back by the daemon")
         }
+        startSignalThread(exitSignals, cleanup: removeSocket)
         logger.info("waiting for a vhost-user front end on \(settings.socketPath ?? "fd \(settings.listeningFd!)")")
 
         let connection: VhostUserConnection
@@ -97,14 +116,20 @@ struct Daemon {
         }
     }
 
-    /// SIGTERM/SIGINT/SIGHUP: remove the socket and exit 0. A dedicated
-    /// thread waits for them with sigwait, so no work happens in a signal handler.
-    private func installSignalHandling(cleanup: @escaping @Sendable () -> Void) {
+    /// SIGTERM/SIGINT/SIGHUP are blocked before any other thread exists, so
+    /// every thread inherits the mask; a signal that arrives during start-up
+    /// stays pending until the signal thread waits for it.
+    private func blockExitSignals() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
-        // Blocked before any other thread exists, so every thread inherits the mask.
         pthread_sigmask(SIG_BLOCK, &set, nil)
+        return set
+    }
+
+    /// SIGTERM/SIGINT/SIGHUP: remove the socket and exit 0. A dedicated
+    /// thread waits for them with sigwait, so no work happens in a signal handler.
+    private func startSignalThread(_ set: sigset_t, cleanup: @escaping @Sendable () -> Void) {
         let logger = self.logger
         _ = NativeThread(name: "signals") { [set] in
             var set = set

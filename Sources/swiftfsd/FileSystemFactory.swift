@@ -28,6 +28,24 @@ enum FileSystemFactory {
         options.cache = CachePolicy(rawValue: settings.cache.rawValue) ?? .auto
         options.xattr = settings.xattr
         options.readOnly = settings.readOnly
+        options.posixLocks = settings.posixLocks
+        options.flockLocks = settings.flockLocks
+        options.readdirplus = settings.readdirplus
+        options.announceSubmounts = settings.announceSubmounts
+        options.allowDirectIO = settings.allowDirectIO
+        if let seconds = settings.timeout {
+            options.timeout = CacheTimeout(seconds: UInt64(seconds),
+                                           nanoseconds: UInt32((seconds - seconds.rounded(.down)) * 1e9))
+        }
+        if let text = settings.xattrMap {
+            do {
+                options.xattrMap = try XattrMap(parsing: text)
+            } catch {
+                throw Failure(description: "--xattrmap: \(error)")
+            }
+            // As in virtiofsd, a mapping turns xattrs on.
+            options.xattr = true
+        }
         do {
             return try makePassthroughServer(options: options, logger: logger)
         } catch {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Logging
+import Passthrough
 
 /// swiftfsd: a virtio-fs back end (vhost-user) serving a host directory,
 /// with the command line of virtiofsd.
@@ -66,14 +67,32 @@ struct Swiftfsd: ParsableCommand {
     @Flag(name: .customShort("d"), help: "Debug logging (same as --log-level debug).")
     var debug = false
 
-    // Options of virtiofsd that libvirt or scripts may pass; accepted and ignored.
-    @Flag(help: .hidden) var announceSubmounts = false
-    @Flag(help: .hidden) var syslog = false
+    @Flag(help: "Tell the guest which directories are mount points (FUSE submounts).")
+    var announceSubmounts = false
+
+    @Flag(help: "Log to syslog instead of stderr.")
+    var syslog = false
+
+    @Flag(help: "Honour the guest's O_DIRECT (default: dropped, as virtiofsd does).")
+    var allowDirectIo = false
+
+    @Flag(help: "Do not offer READDIRPLUS (the guest then looks each name up).")
+    var noReaddirplus = false
+
+    @Option(help: ArgumentHelp("Extended attribute name mapping, virtiofsd's syntax (e.g. ':map:trusted.:user.virtiofs.:'). Default: trusted.* and security.* refused, the rest passed through.",
+                               valueName: "mapping"))
+    var xattrmap: String?
+
+    @Option(help: ArgumentHelp("Capabilities kept besides the default set, e.g. +sys_admin:-mknod.", valueName: "changes"))
+    var modcaps: String?
+
+    @Option(help: "What a system call outside the daemon's allowlist does: kill (default), log, trap, or none (no filter).")
+    var seccomp: SeccompAction?
+
+    // Options of virtiofsd that swiftfsd does not implement: refused by name (see settings()).
     @Flag(help: .hidden) var posixAcl = false
-    @Flag(help: .hidden) var allowDirectIo = false
-    @Flag(help: .hidden) var noReaddirplus = false
     @Flag(help: .hidden) var writeback = false
-    @Option(help: .hidden) var seccomp: String?
+    // Owned by the inode store work (issue 6, finding 3).
     @Option(help: .hidden) var rlimitNofile: Int?
     @Option(help: .hidden) var inodeFileHandles: String?
 
@@ -101,6 +120,16 @@ struct Swiftfsd: ParsableCommand {
             }
             settings.daxSize = size
         }
+        if announceSubmounts { settings.announceSubmounts = true }
+        if syslog { settings.syslog = true }
+        if allowDirectIo { settings.allowDirectIO = true }
+        if noReaddirplus { settings.readdirplus = false }
+        if let xattrmap { settings.xattrMap = xattrmap }
+        if let modcaps { settings.modcaps = modcaps }
+        if let seccomp { settings.seccomp = seccomp }
+        for (flag, given) in [("--posix-acl", posixAcl), ("--writeback", writeback)] where given {
+            throw ValidationError(DaemonSettings.unsupported(flag))
+        }
         return settings
     }
 
@@ -121,6 +150,24 @@ struct Swiftfsd: ParsableCommand {
         if settings.daxSize != nil && settings.fuseMountPoint != nil {
             throw ValidationError("--dax-window/--dax-size need a vhost-user front end, not --fuse-mount")
         }
+        if let text = settings.xattrMap {
+            do { _ = try XattrMap(parsing: text) } catch { throw ValidationError("--xattrmap: \(error)") }
+        }
+        if let seccomp = settings.seccomp, seccomp != .none {
+            guard settings.fuseMountPoint == nil else {
+                throw ValidationError("--seccomp=\(seccomp.rawValue): not supported with --fuse-mount (it runs without a filter)")
+            }
+            guard SeccompFilter.supported else { throw ValidationError("--seccomp=\(seccomp.rawValue): only supported on x86-64") }
+        }
+        if let modcaps = settings.modcaps {
+            guard settings.fuseMountPoint == nil else {
+                throw ValidationError("-o modcaps / --modcaps: --fuse-mount keeps the capabilities it needs to unmount")
+            }
+            do { _ = try CapabilitySet.passthrough.modified(by: modcaps) } catch { throw ValidationError("\(error)") }
+        }
+        if settings.fuseMountPoint == nil, let unknown = settings.mountOptions.first {
+            throw ValidationError("unknown -o option '\(unknown)' (only --fuse-mount passes -o options to the kernel)")
+        }
     }
 
     func run() throws {
@@ -130,10 +177,15 @@ struct Swiftfsd: ParsableCommand {
         }
         let settings = try settings()
         let level = settings.logLevel.level
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        if settings.syslog {
+            SyslogLogHandler.open()
+            LoggingSystem.bootstrap { label in SyslogLogHandler(label: label, level: level) }
+        } else {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         var logger = Logger(label: "swiftfsd")
         logger.logLevel = level

@@ -153,7 +153,7 @@ struct FuseMountSessionTests {
     }
 
     struct NoHandler: FuseRequestHandler {
-        func handle(request: inout ScatterReader, reply: inout ScatterWriter) -> Int { 0 }
+        func handle(head: FuseRequestHead, request: inout ScatterReader, reply: inout ScatterWriter) -> Int { 0 }
     }
 }
 

@@ -10,13 +10,15 @@ final class PassthroughFixture: @unchecked Sendable {
     let fs: PassthroughFileSystem
     let root = RequestContext(uid: 0, gid: 0, pid: 1, unique: 1)
 
-    init(cache: CachePolicy = .auto, lockWaitLimit: Duration = .seconds(5)) throws {
+    init(cache: CachePolicy = .auto, lockWaitLimit: Duration = .seconds(5),
+         configure: (inout PassthroughOptions) -> Void = { _ in }) throws {
         var template = Array("/tmp/swiftfs-pt.XXXXXX".utf8CString)
         guard let path = mkdtemp(&template) else { throw Errno.current }
         directory = String(cString: path)
         var options = PassthroughOptions(sharedDir: directory)
         options.cache = cache
         options.lockWaitLimit = lockWaitLimit
+        configure(&options)
         fs = try PassthroughFileSystem(options: options)
     }
 
@@ -103,6 +105,39 @@ final class PassthroughFixture: @unchecked Sendable {
             position += FuseProtocol.recordAlign(prefix + FuseDirent.wireSize + Int(dirent.namelen))
         }
         return result
+    }
+
+    /// Calls `body` with `text` as a CString, as the server passes xattr names.
+    func cString<R>(_ text: String, _ body: (CString) throws -> R) rethrows -> R {
+        var bytes = Array(text.utf8CString)
+        return try bytes.withUnsafeMutableBufferPointer { try body(CString(bytesWithNUL: UnsafeBufferPointer($0))) }
+    }
+
+    func setxattr(_ node: NodeID, _ name: String, _ value: [UInt8], context: RequestContext? = nil) throws {
+        try cString(name) { (n) throws in
+            try value.withUnsafeBytes { (raw) throws in try fs.setxattr(context ?? root, node: node, name: n, value: raw, flags: 0) }
+        }
+    }
+
+    func getxattr(_ node: NodeID, _ name: String) throws -> [UInt8] {
+        try cString(name) { (n) throws -> [UInt8] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let size = try buffer.withUnsafeMutableBytes { (raw) throws -> Int in try fs.getxattr(root, node: node, name: n, into: raw) }
+            return Array(buffer[0..<size])
+        }
+    }
+
+    func removexattr(_ node: NodeID, _ name: String, context: RequestContext? = nil) throws {
+        try cString(name) { (n) throws in try fs.removexattr(context ?? root, node: node, name: n) }
+    }
+
+    /// LISTXATTR's names, and the size a size query reports.
+    func listxattr(_ node: NodeID) throws -> (names: [String], sizeQuery: Int) {
+        let needed = try fs.listxattr(root, node: node, into: nil)
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let size = try buffer.withUnsafeMutableBytes { (raw) throws -> Int in try fs.listxattr(root, node: node, into: raw) }
+        let names = buffer[0..<size].split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return (names, needed)
     }
 
     func hostPath(_ name: String) -> String { directory + "/" + name }

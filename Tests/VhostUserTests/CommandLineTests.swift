@@ -1,4 +1,8 @@
 import Foundation
+import FuseServer
+import Logging
+import Passthrough
+import SwiftFSProtocol
 import Testing
 @testable import swiftfsd
 
@@ -15,12 +19,70 @@ import Testing
     }
 
     @Test func acceptsTheCDaemonsDashOOptions() throws {
-        let command = try Swiftfsd.parse(["--socket-path", "/tmp/s", "-o", "source=/srv,cache=none,xattr",
+        let command = try Swiftfsd.parse(["--fuse-mount", "/mnt", "-o", "source=/srv,cache=none,xattr",
                                           "-o", "sandbox=none,log_level=err,no_posix_lock,allow_other"])
         let settings = try command.settings()
         #expect(settings.sharedDirectory == "/srv" && settings.cache == .never && settings.xattr)
-        #expect(settings.sandbox == SandboxMode.none && settings.logLevel == .error)
+        #expect(settings.sandbox == SandboxMode.none && settings.logLevel == .error && !settings.posixLocks)
         #expect(settings.mountOptions == ["allow_other"], "unknown -o items are kept for --fuse-mount")
+    }
+
+    @Test func unknownDashOOptionsAreRefusedWithoutFuseMount() {
+        #expect(throws: (any Error).self) { try Swiftfsd.parse(["--socket-path", "/s", "-o", "source=/srv,allow_other"]) }
+        #expect(throws: (any Error).self) { try Swiftfsd.parse(["--socket-path", "/s", "-o", "source=/srv,security_label"]) }
+    }
+
+    /// Issue 6, finding 6: every virtiofsd option swiftfsd does not implement is refused by name.
+    @Test func unimplementedVirtiofsdOptionsAreRefusedByName() {
+        let refused: [([String], String)] = [
+            (["-o", "writeback"], "writeback"), (["--writeback"], "--writeback"),
+            (["-o", "posix_acl"], "posix_acl"), (["--posix-acl"], "--posix-acl"),
+            (["-o", "killpriv_v2"], "killpriv_v2"), (["-o", "allow_root"], "allow_root"),
+            (["-o", "max_idle_threads=4"], "max_idle_threads"),
+            (["--seccomp", "sometimes"], "--seccomp"), (["--fuse-mount", "/mnt", "--seccomp=kill"], "--seccomp"),
+            (["--xattrmap", ":bogus:all:::"], "--xattrmap"), (["--modcaps", "+nonsense"], "nonsense"),
+        ]
+        for (arguments, flag) in refused {
+            do {
+                _ = try Swiftfsd.parse(["--shared-dir", "/srv"] + (arguments.contains("--fuse-mount") ? [] : ["--socket-path", "/s"]) + arguments)
+                Issue.record("\(arguments) accepted")
+            } catch {
+                #expect(Swiftfsd.message(for: error).contains(flag), "\(arguments): \(Swiftfsd.message(for: error))")
+            }
+        }
+    }
+
+    @Test func implementedOptionsReachTheSettings() throws {
+        let settings = try Swiftfsd.parse(["--socket-path", "/s", "--shared-dir", "/srv", "-o", "no_flock,no_readdirplus,timeout=2.5",
+                                           "--announce-submounts", "--allow-direct-io", "--syslog", "--seccomp", "none",
+                                           "--xattrmap", ":map:trusted.:user.virtiofs.:", "-o", "modcaps=+sys_admin:-mknod"]).settings()
+        #expect(settings.posixLocks && !settings.flockLocks && !settings.readdirplus && settings.timeout == 2.5)
+        #expect(settings.announceSubmounts && settings.allowDirectIO && settings.syslog)
+        #expect(settings.xattrMap == ":map:trusted.:user.virtiofs.:" && settings.modcaps == "+sys_admin:-mknod")
+        #expect(try Swiftfsd.parse(["--socket-path", "/s", "--shared-dir", "/srv", "--no-readdirplus"]).settings().readdirplus == false)
+        for action in SeccompAction.allCases {
+            #expect(try Swiftfsd.parse(["--socket-path", "/s", "--shared-dir", "/srv", "--seccomp", action.rawValue]).settings().seccomp == action)
+        }
+    }
+
+    /// The options change what the passthrough filesystem does: INIT's flags, timeouts, the xattr map.
+    @Test func optionsChangeWhatTheShareNegotiates() throws {
+        let share = NSTemporaryDirectory() + "swiftfsd-options-\(getpid())"
+        try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: share) }
+        func fileSystem(_ arguments: [String]) throws -> PassthroughFileSystem {
+            let settings = try Swiftfsd.parse(["--socket-path", "/s", "--shared-dir", share] + arguments).settings()
+            let handler = try FileSystemFactory.makeHandler(settings: settings, logger: Logger(label: "test"))
+            return try #require(handler as? FuseServer<PassthroughFileSystem>).fileSystem
+        }
+        let everything = FuseInitFlags(rawValue: UInt64.max)
+        let defaults = try fileSystem([]).initialize(offered: everything)
+        #expect(defaults.isSuperset(of: [.posixLocks, .flockLocks, .doReaddirplus]) && !defaults.contains(.submounts))
+        let off = try fileSystem(["-o", "no_posix_lock,no_flock,no_readdirplus", "--announce-submounts"]).initialize(offered: everything)
+        #expect(!off.contains(.posixLocks) && !off.contains(.flockLocks) && !off.contains(.doReaddirplus) && off.contains(.submounts))
+        let timed = try fileSystem(["-o", "timeout=2.5"])
+        #expect(timed.options.timeout == CacheTimeout(seconds: 2, nanoseconds: 500_000_000))
+        #expect(try fileSystem(["--no-xattr", "--xattrmap", ":ok:all:::"]).options.xattr, "a mapping turns xattrs on, as in virtiofsd")
     }
 
     @Test func longOptionsWinOverDashO() throws {

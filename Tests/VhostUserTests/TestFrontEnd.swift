@@ -143,8 +143,8 @@ func waitForEvent(_ fd: Int32, milliseconds: Int32 = 5000) -> Bool {
 /// The smallest FUSE peer: answers INIT, takes FORGET silently, and says
 /// ENOSYS to everything else. Stands in for the FUSE server in transport tests.
 struct MiniFuseHandler: FuseRequestHandler {
-    func handle(request: inout ScatterReader, reply: inout ScatterWriter) -> Int {
-        guard let header = request.read(FuseInHeader.self) else { return 0 }
+    func handle(head: FuseRequestHead, request: inout ScatterReader, reply: inout ScatterWriter) -> Int {
+        guard let header = head.header else { return 0 }
         if header.opcode == FuseOpcode.forget.rawValue { return 0 }
         var out = FuseOutHeader()
         out.unique = header.unique

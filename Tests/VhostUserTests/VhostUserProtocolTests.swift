@@ -289,8 +289,14 @@ import Testing
     /// Stands in for a lock service: SETLKW waits until a SETLK arrives.
     final class LockHandler: FuseRequestHandler {
         let released = Atomic<Bool>(false)
-        func handle(request: inout ScatterReader, reply: inout ScatterWriter) -> Int {
-            guard let header = request.read(FuseInHeader.self) else { return 0 }
+        func readHead(_ request: ScatterReader) -> FuseRequestHead {
+            var view = request
+            let header = view.read(FuseInHeader.self)
+            return FuseRequestHead(header: header, mayBlock: header?.opcode == FuseOpcode.setlkw.rawValue)
+        }
+
+        func handle(head: FuseRequestHead, request: inout ScatterReader, reply: inout ScatterWriter) -> Int {
+            guard let header = head.header else { return 0 }
             if header.opcode == FuseOpcode.setlkw.rawValue {
                 for _ in 0..<5000 where !released.load(ordering: .acquiring) { usleep(1000) }
             } else if header.opcode == FuseOpcode.setlk.rawValue {

@@ -23,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -98,6 +99,7 @@ static inline int shim_set_thread_name(const char *name) { return prctl(PR_SET_N
 /// accept4(2) takes a transparent union Swift cannot build from nil.
 static inline int shim_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
 static inline int shim_bind(int fd, const struct sockaddr *address, socklen_t length) { return bind(fd, address, length); }
+static inline int shim_connect(int fd, const struct sockaddr *address, socklen_t length) { return connect(fd, address, length); }
 static inline int shim_eventfd(unsigned initval) { return eventfd(initval, EFD_CLOEXEC); }
 
 /// getdents64(2): glibc declares it only with _GNU_SOURCE.
@@ -125,5 +127,43 @@ static const long shim_UTIME_OMIT = UTIME_OMIT;
 static inline int shim_errno(void);
 #include <errno.h>
 static inline int shim_errno(void) { return errno; }
+
+/// syslog(3) is variadic: log one preformatted message.
+static inline void shim_syslog(int priority, const char *message) { syslog(priority, "%s", message); }
+static const int shim_LOG_PID = LOG_PID;
+static const int shim_LOG_NDELAY = LOG_NDELAY;
+static const int shim_LOG_DAEMON = LOG_DAEMON;
+
+/// Capabilities of the calling thread (capget/capset have no glibc wrapper).
+#include <linux/capability.h>
+static inline int shim_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
+    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2] = {
+        { (uint32_t)effective, (uint32_t)permitted, (uint32_t)inheritable },
+        { (uint32_t)(effective >> 32), (uint32_t)(permitted >> 32), (uint32_t)(inheritable >> 32) },
+    };
+    return (int)syscall(SYS_capset, &header, data);
+}
+/// prctl(2) is variadic.
+static inline int shim_prctl(int option, unsigned long a, unsigned long b, unsigned long c, unsigned long d) {
+    return prctl(option, a, b, c, d);
+}
+static const int shim_PR_CAPBSET_DROP = PR_CAPBSET_DROP;
+static const int shim_PR_CAPBSET_READ = PR_CAPBSET_READ;
+static const int shim_PR_SET_NO_NEW_PRIVS = PR_SET_NO_NEW_PRIVS;
+static const int shim_PR_CAP_AMBIENT = PR_CAP_AMBIENT;
+static const int shim_PR_CAP_AMBIENT_CLEAR_ALL = PR_CAP_AMBIENT_CLEAR_ALL;
+
+/// seccomp: the BPF types and the constants behind macros Swift cannot evaluate.
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/audit.h>
+static const uint32_t shim_AUDIT_ARCH_X86_64 = AUDIT_ARCH_X86_64;
+static const uint32_t shim_AUDIT_ARCH_AARCH64 = AUDIT_ARCH_AARCH64;
+static const int shim_PR_SET_SECCOMP = PR_SET_SECCOMP;
+static inline int shim_seccomp_install(struct sock_filter *filter, unsigned short count) {
+    struct sock_fprog program = { count, filter };
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0);
+}
 
 #endif
