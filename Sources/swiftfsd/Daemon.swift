@@ -16,6 +16,7 @@ struct Daemon {
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
+        try OpenFileLimit.apply(settings.rlimitNofile, logger: logger)
         if let mountPoint = settings.fuseMountPoint {
             try serveFuseMount(at: mountPoint)
             return

@@ -15,6 +15,8 @@ enum FileSystemFactory {
         options.cache = CachePolicy(rawValue: settings.cache.rawValue) ?? .auto
         options.xattr = settings.xattr
         options.readOnly = settings.readOnly
+        options.inodeFileHandles = InodeFileHandleMode(rawValue: settings.inodeFileHandles.rawValue) ?? .never
+        options.inodeDescriptorCache = settings.inodeDescriptorCache
         do {
             return try makePassthroughServer(options: options, logger: logger)
         } catch {
