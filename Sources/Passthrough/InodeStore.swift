@@ -60,6 +60,17 @@ final class Inode: Sendable {
         }
     }
 
+    /// Whether the file is gone: its handle no longer opens (a kept descriptor never goes stale).
+    var isStale: Bool {
+        guard case .handle = access else { return false }
+        do throws(Errno) {
+            try withDescriptor { _ in }
+            return false
+        } catch {
+            return error == Errno(ESTALE)
+        }
+    }
+
     /// Whether this inode is reopened from a file handle (for tests and diagnostics).
     var usesFileHandle: Bool {
         if case .handle = access { return true }
@@ -118,12 +129,39 @@ final class InodeStore: Sendable {
     /// Counts one lookup of an already known file; nil if it is new.
     func referenceIfKnown(_ key: InodeKey) -> Inode? {
         if key == root.key { return root }
-        return tables.withLock { tables in
+        let found = tables.withLock { tables -> Inode? in
             guard let node = tables.byKey[key], var record = tables.byNode[node] else { return nil }
             record.lookups += 1
             tables.byNode[node] = record
             return record.inode
         }
+        guard let found else { return nil }
+        // (st_dev, st_ino) names one file only while something keeps it alive: once
+        // a handle inode's descriptor is evicted, the host may delete the file and
+        // give its number to a new one. The handle (with its generation) tells.
+        if found.isStale {
+            dropStale(found)
+            return nil
+        }
+        return found
+    }
+
+    /// Takes back the lookup just counted on an inode whose file is gone, and
+    /// unmaps its key, which now names another file. The guest keeps the old
+    /// node (ESTALE) until it forgets it.
+    private func dropStale(_ inode: Inode) {
+        let removed: Inode? = tables.withLock { tables in
+            if tables.byKey[inode.key] == inode.node { tables.byKey[inode.key] = nil }
+            guard var record = tables.byNode[inode.node] else { return nil }
+            record.lookups -= min(1, record.lookups)
+            if record.lookups > 0 {
+                tables.byNode[inode.node] = record
+                return nil
+            }
+            tables.byNode[inode.node] = nil
+            return record.inode
+        }
+        _ = removed // released outside the lock
     }
 
     /// Counts one lookup of the file `fd` (a new O_PATH descriptor) refers

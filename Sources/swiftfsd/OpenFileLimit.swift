@@ -32,7 +32,11 @@ enum OpenFileLimit {
             var raised = current
             if let maximum = systemMaximum(), rlim_t(maximum) > current.rlim_max {
                 raised = rlimit(rlim_cur: rlim_t(maximum), rlim_max: rlim_t(maximum))
-                if setrlimit(RLIMIT_NOFILE, &raised) != 0 { raised = current } // not privileged: the hard limit stays
+                if setrlimit(RLIMIT_NOFILE, &raised) != 0 {
+                    let why = errorText()
+                    logger.info("hard open file limit \(current.rlim_max) kept: raising it to fs.nr_open = \(maximum) needs CAP_SYS_RESOURCE (\(why))")
+                    raised = current
+                }
             }
             if raised.rlim_cur < raised.rlim_max {
                 raised.rlim_cur = raised.rlim_max

@@ -10,13 +10,15 @@ final class PassthroughFixture: @unchecked Sendable {
     let fs: PassthroughFileSystem
     let root = RequestContext(uid: 0, gid: 0, pid: 1, unique: 1)
 
-    init(cache: CachePolicy = .auto, lockWaitLimit: Duration = .seconds(5)) throws {
+    init(cache: CachePolicy = .auto, lockWaitLimit: Duration = .seconds(5),
+         configure: (inout PassthroughOptions) -> Void = { _ in }) throws {
         var template = Array("/tmp/swiftfs-pt.XXXXXX".utf8CString)
         guard let path = mkdtemp(&template) else { throw Errno.current }
         directory = String(cString: path)
         var options = PassthroughOptions(sharedDir: directory)
         options.cache = cache
         options.lockWaitLimit = lockWaitLimit
+        configure(&options)
         fs = try PassthroughFileSystem(options: options)
     }
 
