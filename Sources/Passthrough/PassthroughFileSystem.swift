@@ -45,7 +45,9 @@ public final class PassthroughFileSystem: FileSystem {
         inodes = InodeStore(root: Inode(node: .root, access: .pinned(rootFD), key: InodeKey(st),
                                         fileType: LinuxFileMode.directory),
                             handles: handles)
-        let handleLimit = options.openHandleLimit ?? max(16, Self.openFileLimit / 4)
+        // An eighth of the limit each: with the inode cache's half, a quarter stays
+        // for the transport and for descriptors an operation opens for a moment.
+        let handleLimit = options.openHandleLimit ?? max(16, Self.openFileLimit / 8)
         files = HandleTable(limit: handleLimit)
         directories = HandleTable(limit: handleLimit)
         // The kernel already applied the caller's umask to every mode it sends.

@@ -26,7 +26,7 @@ public struct PassthroughOptions: Sendable {
     /// soft RLIMIT_NOFILE at start-up.
     public var inodeDescriptorCache: Int?
     /// Open files and open directories the guest may hold, each; beyond it
-    /// OPEN/CREATE/OPENDIR answer EMFILE. nil: a quarter of the soft RLIMIT_NOFILE.
+    /// OPEN/CREATE/OPENDIR answer EMFILE. nil: an eighth of the soft RLIMIT_NOFILE.
     public var openHandleLimit: Int?
 
     public init(sharedDir: String) { self.sharedDir = sharedDir }

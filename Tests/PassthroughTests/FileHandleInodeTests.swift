@@ -126,6 +126,27 @@ import Testing
                 & LinuxFileMode.typeMask == LinuxFileMode.directory)
     }
 
+    @Test func aFileOnAnotherMountKeepsItsDescriptorOrIsRefusedWhenMandatory() throws {
+        for mode in [InodeFileHandleMode.prefer, .mandatory] {
+            let t = try Self.fixture(mode: mode)
+            let sub = try t.mkdir("mnt")
+            // A tmpfs inside the share: its handles would be decoded on the wrong mount.
+            guard mount("swiftfs-test", t.hostPath("mnt"), "tmpfs", 0, nil) == 0 else { return } // no CAP_SYS_ADMIN
+            defer { umount2(t.hostPath("mnt"), Int32(MNT_DETACH)) }
+            t.writeHostFile("mnt/inner", "x")
+            if mode == .prefer {
+                let mounted = try t.lookup("mnt") // the mount's root, reached through the share's directory
+                #expect(mounted.node != sub.node)
+                #expect(try !t.fs.inodes.inode(mounted.node).usesFileHandle)
+                let inner = try t.lookup("inner", in: mounted.node)
+                #expect(try !t.fs.inodes.inode(inner.node).usesFileHandle)
+                #expect(try t.fs.getattr(t.root, node: inner.node, handle: nil).attr.size == 1)
+            } else {
+                #expect(throws: Errno(EXDEV)) { try t.lookup("mnt") }
+            }
+        }
+    }
+
     @Test func concurrentOperationsOnMoreNodesThanTheCacheHolds() throws {
         let t = try Self.fixture(cacheSize: 4)
         for i in 0..<64 { t.writeHostFile("f\(i)", String(repeating: "x", count: i)) }
