@@ -106,14 +106,18 @@ final class DescriptorCache: Sendable {
     }
 
     /// Sweeps the clock hand to a slot not used since its last pass, takes its
-    /// descriptor and returns its position. The ring is full: every position holds a slot.
+    /// descriptor and returns its position. The ring is full: every position
+    /// holds a slot. After two full turns (hits racing the hand) the next slot goes anyway.
     private static func evictOne(_ ring: inout Ring, evicted: inout PathDescriptor?) -> Int {
+        var spared = 0
         while true {
             let position = ring.hand
             ring.hand = (ring.hand + 1) % ring.slots.count
             guard let victim = ring.slots[position] else { continue }
+            let mustEvict = spared >= 2 * ring.slots.count
             let taken = victim.state.withLock { state -> Bool in
-                if state.referenced {
+                if state.referenced && !mustEvict {
+                    spared += 1
                     state.referenced = false
                     return false
                 }
