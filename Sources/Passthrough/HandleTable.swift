@@ -1,23 +1,33 @@
 import FuseServer
+import Glibc
 import Synchronization
 
 /// Open handles (fh → object) for files or directories. One mutex, held only
 /// for the dictionary; the objects close their descriptors when the last
-/// reference goes, so RELEASE during a READ in flight is safe.
+/// reference goes, so RELEASE during a READ in flight is safe. Each handle
+/// holds a real descriptor, so the table is bounded: beyond `limit` the guest
+/// gets EMFILE, and the descriptors the daemon itself needs stay available.
 final class HandleTable<Handle: AnyObject & Sendable>: Sendable {
     private struct State {
         var handles: [UInt64: Handle] = [:]
         var next: UInt64 = 1
     }
     private let state = Mutex(State())
+    let limit: Int
 
-    func insert(_ handle: Handle) -> FileHandle {
-        state.withLock { state in
+    init(limit: Int = .max) { self.limit = limit }
+
+    /// EMFILE when `limit` handles are open (`handle` is then released).
+    func insert(_ handle: Handle) throws(Errno) -> FileHandle {
+        let id: UInt64? = state.withLock { state in
+            guard state.handles.count < limit else { return nil }
             let id = state.next
             state.next += 1
             state.handles[id] = handle
-            return FileHandle(id)
+            return id
         }
+        guard let id else { throw Errno(EMFILE) }
+        return FileHandle(id)
     }
 
     /// EBADF for handles never opened or already released.

@@ -11,22 +11,71 @@ struct InodeKey: Hashable, Sendable {
     init(_ st: stat) { device = UInt64(st.st_dev); inode = UInt64(st.st_ino) }
 }
 
-/// A host file the guest knows: an O_PATH descriptor (no read/write access,
-/// opened without following symlinks) that every operation on the node is
-/// relative to. Closed when the last reference goes, so a request in flight
-/// keeps it valid even if a FORGET removes it from the store meanwhile.
+/// A host file the guest knows. Operations reach it through an O_PATH
+/// descriptor (no read/write access, opened without following symlinks)
+/// that they borrow with `withDescriptor` for the duration of one call.
+///
+/// Where the filesystem and our capabilities allow, an inode holds no
+/// descriptor of its own: it is named by its kernel file handle, and its
+/// descriptor lives in a bounded cache that reopens it on demand, so the guest
+/// may hold far more inodes than the daemon may open descriptors. Otherwise
+/// (no CAP_DAC_READ_SEARCH, a filesystem without handles, `--inode-file-handles
+/// never`) it keeps its descriptor open for its lifetime, as virtiofsd does.
 final class Inode: Sendable {
+    enum Access: Sendable {
+        /// Owns this descriptor until the inode goes.
+        case pinned(Int32)
+        /// Reopened from the handle; the cached descriptor lives in the slot.
+        case handle(KernelFileHandle, DescriptorSlot, HandleResolver)
+    }
+
     let node: NodeID
-    let fd: Int32
     let key: InodeKey
     /// st_mode & S_IFMT when looked up (a file's type never changes).
     let fileType: UInt32
+    let access: Access
 
-    init(node: NodeID, fd: Int32, key: InodeKey, fileType: UInt32) {
-        self.node = node; self.fd = fd; self.key = key; self.fileType = fileType
+    init(node: NodeID, access: Access, key: InodeKey, fileType: UInt32) {
+        self.node = node; self.access = access; self.key = key; self.fileType = fileType
     }
 
-    deinit { close(fd) }
+    deinit {
+        switch access {
+        case .pinned(let fd): close(fd)
+        case .handle(_, let slot, let resolver): resolver.cache.discard(slot)
+        }
+    }
+
+    /// Runs `body` with an O_PATH descriptor of this file, valid until it returns.
+    @inline(__always)
+    func withDescriptor<R>(_ body: (Int32) throws(Errno) -> R) throws(Errno) -> R {
+        switch access {
+        case .pinned(let fd):
+            return try body(fd)
+        case .handle(let handle, let slot, let resolver):
+            let descriptor = try resolver.cache.borrow(slot) { () throws(Errno) in
+                try resolver.open(handle, expecting: key)
+            }
+            return try withExtendedLifetime(descriptor) { () throws(Errno) -> R in try body(descriptor.fd) }
+        }
+    }
+
+    /// Whether the file is gone: its handle no longer opens (a kept descriptor never goes stale).
+    var isStale: Bool {
+        guard case .handle = access else { return false }
+        do throws(Errno) {
+            try withDescriptor { _ in }
+            return false
+        } catch {
+            return error == Errno(ESTALE)
+        }
+    }
+
+    /// Whether this inode is reopened from a file handle (for tests and diagnostics).
+    var usesFileHandle: Bool {
+        if case .handle = access { return true }
+        return false
+    }
 
     var isDirectory: Bool { fileType == LinuxFileMode.directory }
     var isRegularFile: Bool { fileType == LinuxFileMode.regular }
@@ -47,10 +96,22 @@ final class InodeStore: Sendable {
         var nextNode: UInt64 = NodeID.root.rawValue + 1
     }
 
+    /// How new inodes are identified: by file handle (with the resolver) or by a kept descriptor.
+    struct HandlePolicy: Sendable {
+        /// nil: every inode keeps its descriptor.
+        var resolver: HandleResolver?
+        /// A file without a usable handle cannot be looked up (`--inode-file-handles mandatory`).
+        var mandatory = false
+    }
+
     let root: Inode
+    let handles: HandlePolicy
     private let tables = Mutex(Tables())
 
-    init(root: Inode) { self.root = root }
+    init(root: Inode, handles: HandlePolicy = HandlePolicy()) {
+        self.root = root
+        self.handles = handles
+    }
 
     /// The inode of `node`; EBADF for ids never issued or already forgotten.
     func inode(_ node: NodeID) throws(Errno) -> Inode {
@@ -68,20 +129,59 @@ final class InodeStore: Sendable {
     /// Counts one lookup of an already known file; nil if it is new.
     func referenceIfKnown(_ key: InodeKey) -> Inode? {
         if key == root.key { return root }
-        return tables.withLock { tables in
+        let found = tables.withLock { tables -> Inode? in
             guard let node = tables.byKey[key], var record = tables.byNode[node] else { return nil }
             record.lookups += 1
             tables.byNode[node] = record
             return record.inode
         }
+        guard let found else { return nil }
+        // (st_dev, st_ino) names one file only while something keeps it alive: once
+        // a handle inode's descriptor is evicted, the host may delete the file and
+        // give its number to a new one. The handle (with its generation) tells.
+        if found.isStale {
+            dropStale(found)
+            return nil
+        }
+        return found
     }
 
-    /// Counts one lookup of the file `fd` refers to, adding it if new. Returns
-    /// the inode and whether `fd` was adopted; if not, the caller closes it.
-    func reference(fd: Int32, stat st: stat) -> (inode: Inode, adopted: Bool) {
+    /// Takes back the lookup just counted on an inode whose file is gone, and
+    /// unmaps its key, which now names another file. The guest keeps the old
+    /// node (ESTALE) until it forgets it.
+    private func dropStale(_ inode: Inode) {
+        let removed: Inode? = tables.withLock { tables in
+            if tables.byKey[inode.key] == inode.node { tables.byKey[inode.key] = nil }
+            guard var record = tables.byNode[inode.node] else { return nil }
+            record.lookups -= min(1, record.lookups)
+            if record.lookups > 0 {
+                tables.byNode[inode.node] = record
+                return nil
+            }
+            tables.byNode[inode.node] = nil
+            return record.inode
+        }
+        _ = removed // released outside the lock
+    }
+
+    /// Counts one lookup of the file `fd` (a new O_PATH descriptor) refers
+    /// to, adding it if new. Returns the inode and whether the store took `fd`
+    /// (kept by the inode or its descriptor cache); if not, the caller closes it.
+    /// With mandatory file handles, a file without one cannot be added.
+    func reference(fd: Int32, stat st: stat) throws(Errno) -> (inode: Inode, adopted: Bool) {
         let key = InodeKey(st)
-        if key == root.key { return (root, false) }
-        return tables.withLock { tables in
+        if let known = referenceIfKnown(key) { return (known, false) }
+        // Found outside the lock: the handle costs a system call.
+        let access: Inode.Access
+        var slot: DescriptorSlot?
+        if let resolver = handles.resolver, let handle = try handleIfUsable(fd, resolver) {
+            let newSlot = DescriptorSlot()
+            slot = newSlot
+            access = .handle(handle, newSlot, resolver)
+        } else {
+            access = .pinned(fd)
+        }
+        let (inode, adopted) = tables.withLock { tables -> (Inode, Bool) in
             if let node = tables.byKey[key], var record = tables.byNode[node] {
                 record.lookups += 1
                 tables.byNode[node] = record
@@ -89,10 +189,27 @@ final class InodeStore: Sendable {
             }
             let node = NodeID(tables.nextNode)
             tables.nextNode += 1
-            let inode = Inode(node: node, fd: fd, key: key, fileType: UInt32(st.st_mode) & LinuxFileMode.typeMask)
+            let inode = Inode(node: node, access: access, key: key, fileType: UInt32(st.st_mode) & LinuxFileMode.typeMask)
             tables.byNode[node] = Record(inode: inode, lookups: 1)
             tables.byKey[key] = node
             return (inode, true)
+        }
+        // Lost a race with another lookup of the same file: `access` was never used.
+        guard adopted else { return (inode, false) }
+        if let slot, let resolver = handles.resolver { resolver.cache.install(fd, in: slot) }
+        return (inode, true)
+    }
+
+    /// `fd`'s file handle, nil where a descriptor must stand in (another mount,
+    /// a filesystem without handles) unless handles are mandatory.
+    private func handleIfUsable(_ fd: Int32, _ resolver: HandleResolver) throws(Errno) -> KernelFileHandle? {
+        do throws(Errno) {
+            if let handle = try resolver.handle(of: fd) { return handle }
+            if handles.mandatory { throw Errno(EXDEV) }
+            return nil
+        } catch {
+            if handles.mandatory { throw error }
+            return nil
         }
     }
 

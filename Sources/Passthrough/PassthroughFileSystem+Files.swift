@@ -28,7 +28,7 @@ extension PassthroughFileSystem {
         if inode.isSymlink { throw Errno(ELOOP) }
         guard inode.isRegularFile else { throw Errno.accessDenied }
         let fd = try reopen(inode, flags: hostOpenFlags(flags))
-        let handle = files.insert(OpenFile(fd: fd, node: node))
+        let handle = try files.insert(OpenFile(fd: fd, node: node))
         // Close-to-open: window copies of a file the host changed are refreshed.
         do throws(Errno) { try dax?.revalidate(node: node) } catch {
             _ = try? files.remove(handle)
@@ -45,7 +45,13 @@ extension PassthroughFileSystem {
         }
         let entry: Entry
         do throws(Errno) { entry = try lookupEntry(in: dir, name: name.pointer) } catch { close(fd); throw error }
-        let handle = files.insert(OpenFile(fd: fd, node: entry.node))
+        let handle: FileHandle
+        do throws(Errno) {
+            handle = try files.insert(OpenFile(fd: fd, node: entry.node))
+        } catch {
+            forget(node: entry.node, count: 1) // the kernel never learns of this lookup
+            throw error
+        }
         try? dax?.revalidate(node: entry.node) // CREATE of an existing file may truncate it
         return (entry, OpenedHandle(handle: handle, flags: options.cache.fileOpenFlags))
     }
@@ -55,17 +61,21 @@ extension PassthroughFileSystem {
     /// open(O_CREAT) of an existing FIFO blocks the worker, and of a device
     /// node the guest made with MKNOD it opens the host's device.
     private func openForCreate(in dir: Inode, name: FileName, mode: UInt32, flags: OpenFlags) throws(Errno) -> Int32 {
+        try dir.withDescriptor { (dirFD) throws(Errno) in try openForCreate(in: dirFD, name: name, mode: mode, flags: flags) }
+    }
+
+    private func openForCreate(in dirFD: Int32, name: FileName, mode: UInt32, flags: OpenFlags) throws(Errno) -> Int32 {
         let hostFlags = hostOpenFlags(flags) | shim_O_CLOEXEC
         let exclusive = flags.rawValue & LinuxOpenFlags.exclusive != 0
         // A few rounds in case the name is removed and recreated between the two opens.
         for _ in 0..<4 {
-            let created = shim_openat(dir.fd, name.pointer, hostFlags | O_CREAT | O_EXCL | shim_O_NOFOLLOW, mode)
+            let created = shim_openat(dirFD, name.pointer, hostFlags | O_CREAT | O_EXCL | shim_O_NOFOLLOW, mode)
             if created >= 0 { return created }
             let error = Errno.current
             if error == .interrupted { continue }
             guard error == .exists, !exclusive else { throw error }
             // It exists: look at what it is through an O_PATH descriptor, and reopen that same file.
-            let path = shim_openat(dir.fd, name.pointer, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0)
+            let path = shim_openat(dirFD, name.pointer, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0)
             if path < 0 {
                 if errno == ENOENT { continue }
                 throw Errno.current

@@ -15,7 +15,7 @@ extension PassthroughFileSystem {
                       umask: UInt32) throws(Errno) -> Entry {
         let dir = try directory(parent)
         try Credentials.asCaller(context) { () throws(Errno) in
-            _ = try systemCall { mknodat(dir.fd, name.pointer, mode_t(mode), dev_t(rdev)) }
+            _ = try dir.withDescriptor { (dirFD) throws(Errno) in try systemCall { mknodat(dirFD, name.pointer, mode_t(mode), dev_t(rdev)) } }
         }
         return try lookupEntry(in: dir, name: name.pointer)
     }
@@ -24,7 +24,7 @@ extension PassthroughFileSystem {
                       umask: UInt32) throws(Errno) -> Entry {
         let dir = try directory(parent)
         try Credentials.asCaller(context) { () throws(Errno) in
-            _ = try systemCall { mkdirat(dir.fd, name.pointer, mode_t(mode)) }
+            _ = try dir.withDescriptor { (dirFD) throws(Errno) in try systemCall { mkdirat(dirFD, name.pointer, mode_t(mode)) } }
         }
         return try lookupEntry(in: dir, name: name.pointer)
     }
@@ -32,7 +32,7 @@ extension PassthroughFileSystem {
     public func symlink(_ context: RequestContext, parent: NodeID, name: FileName, target: CString) throws(Errno) -> Entry {
         let dir = try directory(parent)
         try Credentials.asCaller(context) { () throws(Errno) in
-            _ = try systemCall { symlinkat(target.pointer, dir.fd, name.pointer) }
+            _ = try dir.withDescriptor { (dirFD) throws(Errno) in try systemCall { symlinkat(target.pointer, dirFD, name.pointer) } }
         }
         return try lookupEntry(in: dir, name: name.pointer)
     }
@@ -43,20 +43,24 @@ extension PassthroughFileSystem {
         guard !inode.isDirectory else { throw Errno.notPermitted }
         // Through /proc/self/fd with AT_SYMLINK_FOLLOW: the magic link names the
         // file itself (a symlink stays a symlink), and needs no CAP_DAC_READ_SEARCH.
-        _ = try withProcFDName(inode.fd) { (procName) throws(Errno) in
-            try systemCall { linkat(procSelfFD, procName, dir.fd, newName.pointer, AT_SYMLINK_FOLLOW) }
+        _ = try inode.withDescriptor { (fd) throws(Errno) in
+            try dir.withDescriptor { (dirFD) throws(Errno) in
+                try withProcFDName(fd) { (procName) throws(Errno) in
+                    try systemCall { linkat(procSelfFD, procName, dirFD, newName.pointer, AT_SYMLINK_FOLLOW) }
+                }
+            }
         }
         return try lookupEntry(in: dir, name: newName.pointer)
     }
 
     public func unlink(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) {
         let dir = try directory(parent)
-        _ = try systemCall { unlinkat(dir.fd, name.pointer, 0) }
+        _ = try dir.withDescriptor { (dirFD) throws(Errno) in try systemCall { unlinkat(dirFD, name.pointer, 0) } }
     }
 
     public func rmdir(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) {
         let dir = try directory(parent)
-        _ = try systemCall { unlinkat(dir.fd, name.pointer, shim_AT_REMOVEDIR) }
+        _ = try dir.withDescriptor { (dirFD) throws(Errno) in try systemCall { unlinkat(dirFD, name.pointer, shim_AT_REMOVEDIR) } }
     }
 
     public func rename(_ context: RequestContext, parent: NodeID, name: FileName, newParent: NodeID, newName: FileName,
@@ -67,14 +71,18 @@ extension PassthroughFileSystem {
         if flags.contains(.noReplace) { hostFlags |= shim_RENAME_NOREPLACE }
         if flags.contains(.exchange) { hostFlags |= shim_RENAME_EXCHANGE }
         if flags.contains(.whiteout) { hostFlags |= shim_RENAME_WHITEOUT }
-        _ = try systemCall { shim_renameat2(from.fd, name.pointer, to.fd, newName.pointer, hostFlags) }
+        _ = try from.withDescriptor { (fromFD) throws(Errno) in
+            try to.withDescriptor { (toFD) throws(Errno) in
+                try systemCall { shim_renameat2(fromFD, name.pointer, toFD, newName.pointer, hostFlags) }
+            }
+        }
     }
 
     public func readlink(_ context: RequestContext, node: NodeID, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
         let inode = try inodes.inode(node)
         guard inode.isSymlink else { throw Errno.invalid }
         let base = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
-        return try systemCall { readlinkat(inode.fd, "", base, buffer.count) }
+        return try inode.withDescriptor { (fd) throws(Errno) in try systemCall { readlinkat(fd, "", base, buffer.count) } }
     }
 
     public func setattr(_ context: RequestContext, node: NodeID, changes: AttributeChanges) throws(Errno) -> Attributes {
@@ -87,14 +95,18 @@ extension PassthroughFileSystem {
                 _ = try systemCall { fchmod(file.fd, mode_t(mode & LinuxFileMode.permissionMask)) }
             } else {
                 guard !inode.isSymlink else { throw Errno.notSupported }
-                _ = try withProcFDName(inode.fd) { (name) throws(Errno) in
-                    try systemCall { fchmodat(procSelfFD, name, mode_t(mode & LinuxFileMode.permissionMask), 0) }
+                _ = try inode.withDescriptor { (fd) throws(Errno) in
+                    try withProcFDName(fd) { (name) throws(Errno) in
+                        try systemCall { fchmodat(procSelfFD, name, mode_t(mode & LinuxFileMode.permissionMask), 0) }
+                    }
                 }
             }
         }
         if changes.uid != nil || changes.gid != nil {
             let uid = changes.uid ?? uid_t.max, gid = changes.gid ?? gid_t.max
-            _ = try systemCall { fchownat(inode.fd, "", uid, gid, shim_AT_EMPTY_PATH | shim_AT_SYMLINK_NOFOLLOW) }
+            _ = try inode.withDescriptor { (fd) throws(Errno) in
+                try systemCall { fchownat(fd, "", uid, gid, shim_AT_EMPTY_PATH | shim_AT_SYMLINK_NOFOLLOW) }
+            }
         }
         let before = changes.size == nil ? nil : dax?.identityBeforeChange(node: node)
         if let size = changes.size {
@@ -113,7 +125,9 @@ extension PassthroughFileSystem {
             var times = (Self.hostTime(changes.atime), Self.hostTime(changes.mtime))
             _ = try withUnsafePointer(to: &times) { (pointer) throws(Errno) in
                 try pointer.withMemoryRebound(to: timespec.self, capacity: 2) { (list) throws(Errno) in
-                    try systemCall { utimensat(inode.fd, "", list, shim_AT_EMPTY_PATH | shim_AT_SYMLINK_NOFOLLOW) }
+                    try inode.withDescriptor { (fd) throws(Errno) in
+                        try systemCall { utimensat(fd, "", list, shim_AT_EMPTY_PATH | shim_AT_SYMLINK_NOFOLLOW) }
+                    }
                 }
             }
         }

@@ -4,7 +4,8 @@ import Glibc
 import Logging
 import SwiftFSProtocol
 
-/// Serves a host directory: every node is an O_PATH descriptor, every
+/// Serves a host directory: every node is reached through an O_PATH
+/// descriptor (kept, or reopened from a file handle: see Inode), every
 /// operation a *at() call relative to one (or /proc/self/fd/N to reopen
 /// one). No host path is ever built from guest names, symlinks are never
 /// followed on the host, and ".." at the root stays at the root, so the
@@ -13,8 +14,8 @@ public final class PassthroughFileSystem: FileSystem {
     public let options: PassthroughOptions
     let logger: Logger
     let inodes: InodeStore
-    let files = HandleTable<OpenFile>()
-    let directories = HandleTable<OpenDirectory>()
+    let files: HandleTable<OpenFile>
+    let directories: HandleTable<OpenDirectory>
     let posixLocks = PosixLockTable()
     let lockWaiters: LockWaiters
     /// /proc/self/fd, to reopen O_PATH descriptors with real access modes.
@@ -37,13 +38,53 @@ public final class PassthroughFileSystem: FileSystem {
         }
         self.procSelfFD = proc
         var st = stat()
-        do throws(Errno) { try Self.statNode(rootFD, &st) } catch { close(rootFD); close(proc); throw error }
-        inodes = InodeStore(root: Inode(node: .root, fd: rootFD, key: InodeKey(st), fileType: LinuxFileMode.directory))
+        let handles: InodeStore.HandlePolicy
+        do throws(Errno) {
+            try Self.statNode(rootFD, &st)
+            handles = try Self.handlePolicy(options, rootFD: rootFD, logger: logger)
+        } catch {
+            close(rootFD); close(proc); throw error
+        }
+        inodes = InodeStore(root: Inode(node: .root, access: .pinned(rootFD), key: InodeKey(st),
+                                        fileType: LinuxFileMode.directory),
+                            handles: handles)
+        // An eighth of the limit each: with the inode cache's half, a quarter stays
+        // for the transport and for descriptors an operation opens for a moment.
+        let handleLimit = options.openHandleLimit ?? max(16, Self.openFileLimit / 8)
+        files = HandleTable(limit: handleLimit)
+        directories = HandleTable(limit: handleLimit)
         // The kernel already applied the caller's umask to every mode it sends.
         umask(0)
     }
 
     deinit { close(procSelfFD) }
+
+    /// The soft RLIMIT_NOFILE (the daemon raises it at start-up, before this).
+    static var openFileLimit: Int {
+        var limit = rlimit()
+        guard getrlimit(RLIMIT_NOFILE, &limit) == 0 else { return 1024 }
+        return min(Int(clamping: limit.rlim_cur), Int(Int32.max)) // RLIM_INFINITY is all ones
+    }
+
+    /// `--inode-file-handles`: file handles if wanted and usable (the
+    /// filesystem exports them, we may open them), else kept descriptors.
+    private static func handlePolicy(_ options: PassthroughOptions, rootFD: Int32,
+                                     logger: Logger) throws(Errno) -> InodeStore.HandlePolicy {
+        if options.inodeFileHandles == .never { return InodeStore.HandlePolicy() }
+        let capacity = max(1, options.inodeDescriptorCache ?? Self.openFileLimit / 2)
+        do throws(Errno) {
+            let resolver = try HandleResolver(rootFD: rootFD, cacheCapacity: capacity)
+            logger.info("inodes named by file handles, at most \(capacity) descriptors kept open for them")
+            return InodeStore.HandlePolicy(resolver: resolver, mandatory: options.inodeFileHandles == .mandatory)
+        } catch {
+            if options.inodeFileHandles == .mandatory {
+                logger.error("--inode-file-handles=mandatory: file handles unusable on \(options.sharedDir): \(error)")
+                throw error
+            }
+            logger.warning("file handles unusable on \(options.sharedDir) (\(error)): every inode keeps a descriptor open")
+            return InodeStore.HandlePolicy()
+        }
+    }
 
     public func initialize(offered: FuseInitFlags) throws(Errno) -> FuseInitFlags {
         var wanted: FuseInitFlags = [.atomicOTrunc, .exportSupport]
@@ -80,18 +121,27 @@ public final class PassthroughFileSystem: FileSystem {
 
     /// Looks `name` up in `parent` and counts one lookup of the result.
     func lookupEntry(in parent: Inode, name: UnsafePointer<CChar>) throws(Errno) -> Entry {
-        // A known file needs no new descriptor: one fstatat instead of openat+fstat+close.
-        var known = stat()
-        _ = try systemCall { fstatat(parent.fd, name, &known, shim_AT_SYMLINK_NOFOLLOW) }
-        if let inode = inodes.referenceIfKnown(InodeKey(known)) {
-            return Entry(node: inode.node, attr: entryAttributes(known, parent: parent), entryTimeout: timeout, attrTimeout: timeout)
+        try parent.withDescriptor { (parentFD) throws(Errno) in
+            // A known file needs no new descriptor: one fstatat instead of openat+fstat+close.
+            var known = stat()
+            _ = try systemCall { fstatat(parentFD, name, &known, shim_AT_SYMLINK_NOFOLLOW) }
+            if let inode = inodes.referenceIfKnown(InodeKey(known)) {
+                return Entry(node: inode.node, attr: entryAttributes(known, parent: parent), entryTimeout: timeout, attrTimeout: timeout)
+            }
+            let fd = try systemCall { shim_openat(parentFD, name, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0) }
+            var st = stat()
+            let inode: Inode
+            do throws(Errno) {
+                try Self.statNode(fd, &st)
+                let (counted, adopted) = try inodes.reference(fd: fd, stat: st)
+                if !adopted { close(fd) }
+                inode = counted
+            } catch {
+                close(fd)
+                throw error
+            }
+            return Entry(node: inode.node, attr: entryAttributes(st, parent: parent), entryTimeout: timeout, attrTimeout: timeout)
         }
-        let fd = try systemCall { shim_openat(parent.fd, name, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0) }
-        var st = stat()
-        do throws(Errno) { try Self.statNode(fd, &st) } catch { close(fd); throw error }
-        let (inode, adopted) = inodes.reference(fd: fd, stat: st)
-        if !adopted { close(fd) }
-        return Entry(node: inode.node, attr: entryAttributes(st, parent: parent), entryTimeout: timeout, attrTimeout: timeout)
     }
 
     /// A looked-up name's attributes; with --announce-submounts a directory
@@ -107,20 +157,22 @@ public final class PassthroughFileSystem: FileSystem {
     /// The entry for a node the caller already holds, counting one more lookup.
     func entry(for inode: Inode) throws(Errno) -> Entry {
         var st = stat()
-        try Self.statNode(inode.fd, &st)
+        try inode.withDescriptor { (fd) throws(Errno) in try Self.statNode(fd, &st) }
         let counted = inodes.referenceAgain(inode)
         return Entry(node: counted.node, attr: FuseAttr(st), entryTimeout: timeout, attrTimeout: timeout)
     }
 
     func attributes(of inode: Inode) throws(Errno) -> Attributes {
         var st = stat()
-        try Self.statNode(inode.fd, &st)
+        try inode.withDescriptor { (fd) throws(Errno) in try Self.statNode(fd, &st) }
         return Attributes(attr: FuseAttr(st), timeout: timeout)
     }
 
     /// Reopens a node's O_PATH descriptor with a real access mode.
     func reopen(_ inode: Inode, flags: Int32) throws(Errno) -> Int32 {
-        try systemCall { withProcFDNameOpen(procSelfFD, inode.fd, flags | shim_O_CLOEXEC) }
+        try inode.withDescriptor { (fd) throws(Errno) in
+            try systemCall { withProcFDNameOpen(procSelfFD, fd, flags | shim_O_CLOEXEC) }
+        }
     }
 
     // MARK: Lookup and forget
@@ -133,10 +185,10 @@ public final class PassthroughFileSystem: FileSystem {
             // ".." of the root is the root; elsewhere only a directory the guest
             // already knows (a directory moved out of the share must not lead out).
             if directory.node == .root { return try entry(for: directory) }
-            let fd = try systemCall { shim_openat(directory.fd, "..", shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0) }
             var st = stat()
-            defer { close(fd) }
-            try Self.statNode(fd, &st)
+            try directory.withDescriptor { (directoryFD) throws(Errno) in
+                _ = try systemCall { fstatat(directoryFD, "..", &st, shim_AT_SYMLINK_NOFOLLOW) }
+            }
             guard let known = inodes.known(InodeKey(st)) else { throw Errno.accessDenied }
             return try entry(for: known)
         }
@@ -161,7 +213,7 @@ public final class PassthroughFileSystem: FileSystem {
     public func statfs(_ context: RequestContext, node: NodeID) throws(Errno) -> FuseKStatfs {
         let inode = try inodes.inode(node)
         var st = statvfs()
-        _ = try systemCall { fstatvfs(inode.fd, &st) }
+        _ = try inode.withDescriptor { (fd) throws(Errno) in try systemCall { fstatvfs(fd, &st) } }
         var out = FuseKStatfs()
         out.blocks = UInt64(st.f_blocks)
         out.bfree = UInt64(st.f_bfree)
@@ -177,8 +229,10 @@ public final class PassthroughFileSystem: FileSystem {
     public func access(_ context: RequestContext, node: NodeID, mask: UInt32) throws(Errno) {
         let inode = try inodes.inode(node)
         try Credentials.asCaller(context) { () throws(Errno) in
-            _ = try withProcFDName(inode.fd) { (name) throws(Errno) in
-                try systemCall { faccessat(procSelfFD, name, Int32(bitPattern: mask), AT_EACCESS) }
+            _ = try inode.withDescriptor { (fd) throws(Errno) in
+                try withProcFDName(fd) { (name) throws(Errno) in
+                    try systemCall { faccessat(procSelfFD, name, Int32(bitPattern: mask), AT_EACCESS) }
+                }
             }
         }
     }

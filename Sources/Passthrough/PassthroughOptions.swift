@@ -1,4 +1,5 @@
 import FuseServer
+import Glibc
 
 /// Settings of a PassthroughFileSystem (the daemon's command line).
 public struct PassthroughOptions: Sendable {
@@ -31,5 +32,27 @@ public struct PassthroughOptions: Sendable {
     /// The DAX window's mapper (`--dax-window`/`--dax-size`); nil: no DAX at all.
     public var dax: DaxMapperSlot?
 
+    /// `--inode-file-handles`: identify inodes by kernel file handles (so they
+    /// hold no descriptor). Default `prefer` as root (which has the
+    /// CAP_DAC_READ_SEARCH open_by_handle_at needs), `never` otherwise.
+    public var inodeFileHandles: InodeFileHandleMode = geteuid() == 0 ? .prefer : .never
+    /// Open descriptors kept for inodes named by file handles; nil: half the
+    /// soft RLIMIT_NOFILE at start-up.
+    public var inodeDescriptorCache: Int?
+    /// Open files and open directories the guest may hold, each; beyond it
+    /// OPEN/CREATE/OPENDIR answer EMFILE. nil: an eighth of the soft RLIMIT_NOFILE.
+    public var openHandleLimit: Int?
+
     public init(sharedDir: String) { self.sharedDir = sharedDir }
+}
+
+/// `--inode-file-handles`, as virtiofsd's.
+public enum InodeFileHandleMode: String, Sendable, CaseIterable {
+    /// Every inode keeps an O_PATH descriptor open.
+    case never
+    /// File handles where the filesystem and capabilities allow, descriptors elsewhere.
+    case prefer
+    /// File handles or nothing: start-up fails without them, and so does the
+    /// lookup of a file that has none (e.g. on another mount).
+    case mandatory
 }

@@ -15,6 +15,11 @@ enum SandboxMode: String, ExpressibleByArgument, CaseIterable, Sendable {
     case namespace, chroot, none
 }
 
+/// `--inode-file-handles`, as virtiofsd's.
+enum InodeFileHandles: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case never, prefer, mandatory
+}
+
 enum LogLevel: String, ExpressibleByArgument, CaseIterable, Sendable {
     case error, warn, info, debug, trace, off
 
@@ -60,6 +65,12 @@ struct DaemonSettings: Sendable {
     /// On by default (unlike virtiofsd): guests expect xattrs to work.
     var xattr = true
     var readOnly = false
+    /// nil: raise as far as allowed; 0: leave alone; N: exactly N.
+    var rlimitNofile: Int?
+    /// prefer needs CAP_DAC_READ_SEARCH for open_by_handle_at: root has it.
+    var inodeFileHandles: InodeFileHandles = geteuid() == 0 ? .prefer : .never
+    /// nil: half the open file limit.
+    var inodeDescriptorCache: Int?
     var logLevel: LogLevel = .info
     var fuseMountPoint: String?
     /// -o options that are not daemon settings: kernel mount options for --fuse-mount.

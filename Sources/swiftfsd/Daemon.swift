@@ -16,6 +16,7 @@ struct Daemon {
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
+        try OpenFileLimit.apply(settings.rlimitNofile, logger: logger)
         if let mountPoint = settings.fuseMountPoint {
             try serveFuseMount(at: mountPoint)
             return
@@ -52,7 +53,7 @@ struct Daemon {
             handler = try FileSystemFactory.makeHandler(settings: settings, dax: dax, logger: logger)
             try Sandbox.enter(settings.sandbox, sharedDirectory: settings.sharedDirectory!)
             // Before any other thread starts: capabilities are per thread, and new threads inherit them.
-            try CapabilitySet.passthrough.modified(by: settings.modcaps ?? "").enter()
+            try CapabilitySet.passthrough(for: settings).modified(by: settings.modcaps ?? "").enter()
             // Last: from here on only the allowlisted system calls.
             try SeccompFilter.enter(settings.seccomp ?? (SeccompFilter.supported ? .kill : .none))
         } catch {

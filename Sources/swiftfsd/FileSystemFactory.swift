@@ -46,6 +46,8 @@ enum FileSystemFactory {
             // As in virtiofsd, a mapping turns xattrs on.
             options.xattr = true
         }
+        options.inodeFileHandles = InodeFileHandleMode(rawValue: settings.inodeFileHandles.rawValue) ?? .never
+        options.inodeDescriptorCache = settings.inodeDescriptorCache
         do {
             return try makePassthroughServer(options: options, logger: logger)
         } catch {

@@ -30,6 +30,14 @@ struct CapabilitySet: Equatable, Sendable {
     static let passthrough = CapabilitySet(names: ["chown", "dac_override", "fowner", "fsetid", "setgid", "setuid",
                                                    "mknod", "setfcap"])
 
+    /// The passthrough's set for these settings: with inode file handles,
+    /// open_by_handle_at needs dac_read_search for as long as the daemon runs
+    /// (an evicted inode is reopened by handle), as in virtiofsd.
+    static func passthrough(for settings: DaemonSettings) -> CapabilitySet {
+        guard settings.inodeFileHandles != .never else { return passthrough }
+        return CapabilitySet(bits: passthrough.bits | CapabilitySet(names: ["dac_read_search"]).bits)
+    }
+
     init(bits: UInt64) { self.bits = bits }
 
     init(names: [String]) {

@@ -42,6 +42,15 @@ struct Swiftfsd: ParsableCommand {
     @Flag(help: "Share read-only.")
     var readonly = false
 
+    @Option(help: ArgumentHelp("Set RLIMIT_NOFILE (soft and hard) to N; 0 leaves it alone (default: raise the soft limit to the hard one, and as root both up to fs.nr_open).", valueName: "N"))
+    var rlimitNofile: Int?
+
+    @Option(help: "Identify inodes by kernel file handles instead of an open descriptor each, so the guest may hold more files than the daemon may open (default prefer as root, never otherwise).")
+    var inodeFileHandles: InodeFileHandles?
+
+    @Option(help: ArgumentHelp("Descriptors kept open for inodes named by file handles (default: half the open file limit).", valueName: "N"))
+    var inodeDescriptorCache: Int?
+
     @Option(help: "Log level (default info).")
     var logLevel: LogLevel?
 
@@ -92,9 +101,6 @@ struct Swiftfsd: ParsableCommand {
     // Options of virtiofsd that swiftfsd does not implement: refused by name (see settings()).
     @Flag(help: .hidden) var posixAcl = false
     @Flag(help: .hidden) var writeback = false
-    // Owned by the inode store work (issue 6, finding 3).
-    @Option(help: .hidden) var rlimitNofile: Int?
-    @Option(help: .hidden) var inodeFileHandles: String?
 
     /// Long options win over -o, as they are more specific.
     func settings() throws -> DaemonSettings {
@@ -110,6 +116,9 @@ struct Swiftfsd: ParsableCommand {
         if let sandbox { settings.sandbox = sandbox }
         if let xattr { settings.xattr = xattr }
         if readonly { settings.readOnly = true }
+        if let rlimitNofile { settings.rlimitNofile = rlimitNofile }
+        if let inodeFileHandles { settings.inodeFileHandles = inodeFileHandles }
+        if let inodeDescriptorCache { settings.inodeDescriptorCache = inodeDescriptorCache }
         if debug { settings.logLevel = .debug }
         if let logLevel { settings.logLevel = logLevel }
         settings.fuseMountPoint = fuseMount
@@ -140,6 +149,8 @@ struct Swiftfsd: ParsableCommand {
         guard (0...1024).contains(settings.vhostThreadPoolSize) else {
             throw ValidationError("--thread-pool-size must be between 0 and 1024")
         }
+        if let n = settings.rlimitNofile, n < 0 { throw ValidationError("--rlimit-nofile must be 0 or more") }
+        if let n = settings.inodeDescriptorCache, n < 1 { throw ValidationError("--inode-descriptor-cache must be at least 1") }
         let transports = [settings.socketPath != nil, settings.listeningFd != nil, settings.fuseMountPoint != nil]
         guard transports.filter({ $0 }).count == 1 else {
             throw ValidationError("give exactly one of --socket-path, --fd, --fuse-mount")

@@ -106,7 +106,7 @@ SWIFTFSD=${SWIFTFSD:-$REPO_ROOT/.build/release/swiftfsd}
 
 # start_fs_daemon KIND SOCKET SHARE_DIR LOGFILE: start `virtiofsd` or `swiftfsd` serving SHARE_DIR on the
 # vhost-user socket SOCKET and wait for the socket. Sets DAEMON_PID. Extra daemon flags: DAEMON_ARGS
-# (a string, word-split). The C virtiofsd needs `-o xattr` (its default is no_xattr); its lock options
+# (a string, word-split). DAEMON_NOFILE=N starts it under `ulimit -n N` (soft and hard). The C virtiofsd needs `-o xattr` (its default is no_xattr); its lock options
 # stay at the defaults (no_posix_lock, no_flock), so the guest kernel does locks locally.
 start_fs_daemon() {
     local kind=$1 sock=$2 share=$3 logfile=$4 cmd
@@ -122,6 +122,9 @@ start_fs_daemon() {
     esac
     # shellcheck disable=SC2206 # DAEMON_ARGS is meant to be word-split
     cmd+=(${DAEMON_ARGS:-})
+    if [[ -n ${DAEMON_NOFILE:-} ]]; then
+        cmd=(bash -c 'ulimit -Sn "$0" && ulimit -Hn "$0" && exec "$@"' "$DAEMON_NOFILE" "${cmd[@]}")
+    fi
     log "starting $kind: ${cmd[*]}"
     bg_start "$kind" "$logfile" "${cmd[@]}"
     DAEMON_PID=$BG_PID

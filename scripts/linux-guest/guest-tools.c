@@ -10,6 +10,7 @@
  * the file itself), because that is what a second program in the guest would see.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -537,6 +538,94 @@ static int cmd_rename2(int argc, char **argv) {
     return 0;
 }
 
+/* many-files: a tree of NDIRS directories of NFILES small files, made, listed with attributes (readdir
+ * plus an lstat of every entry, as `ls -l` does) and read back, counting every failed call instead of
+ * stopping at the first, so a daemon that runs out of descriptors shows how far it got. */
+static double seconds_since(const struct timespec *start) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static long many_errors;
+static void many_error(const char *what, const char *path) {
+    if (many_errors++ < 5) fprintf(stderr, "many-files: %s %s: %s\n", what, path, strerror(errno));
+}
+
+static int cmd_many_files(int argc, char **argv) {
+    if (argc < 4) fail("usage: many-files DIR NDIRS NFILES");
+    const char *root = argv[1];
+    long ndirs = (long)num(argv[2]), nfiles = (long)num(argv[3]);
+    char path[4096], want[64], got[64];
+    struct timespec start;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    if (mkdir(root, 0755) != 0 && errno != EEXIST) many_error("mkdir", root);
+    for (long d = 0; d < ndirs; d++) {
+        snprintf(path, sizeof path, "%s/d%03ld", root, d);
+        if (mkdir(path, 0755) != 0) many_error("mkdir", path);
+        for (long f = 0; f < nfiles; f++) {
+            snprintf(path, sizeof path, "%s/d%03ld/f%03ld", root, d, f);
+            int len = snprintf(want, sizeof want, "d%03ld/f%03ld\n", d, f);
+            int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+            if (fd < 0) { many_error("create", path); continue; }
+            if (write(fd, want, (size_t)len) != len) many_error("write", path);
+            if (close(fd) != 0) many_error("close", path);
+        }
+    }
+    double create = seconds_since(&start);
+    long create_errors = many_errors;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long listed = 0;
+    for (long d = 0; d < ndirs; d++) {
+        snprintf(path, sizeof path, "%s/d%03ld", root, d);
+        DIR *dir = opendir(path);
+        if (!dir) { many_error("opendir", path); continue; }
+        struct dirent *entry;
+        errno = 0;
+        while ((entry = readdir(dir))) {
+            if (entry->d_name[0] == '.') continue;
+            struct stat st;
+            if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                many_error("lstat", entry->d_name);
+                continue;
+            }
+            if (!S_ISREG(st.st_mode) || st.st_size != 10) { errno = EINVAL; many_error("attributes of", entry->d_name); }
+            listed++;
+            errno = 0;
+        }
+        if (errno != 0) many_error("readdir", path);
+        closedir(dir);
+    }
+    if (listed != ndirs * nfiles) {
+        errno = ENOENT;
+        fprintf(stderr, "many-files: listed %ld files, expected %ld\n", listed, ndirs * nfiles);
+        many_errors++;
+    }
+    double list = seconds_since(&start);
+    long list_errors = many_errors - create_errors;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (long d = 0; d < ndirs; d++)
+        for (long f = 0; f < nfiles; f++) {
+            snprintf(path, sizeof path, "%s/d%03ld/f%03ld", root, d, f);
+            int len = snprintf(want, sizeof want, "d%03ld/f%03ld\n", d, f);
+            int fd = open(path, O_RDONLY);
+            if (fd < 0) { many_error("open", path); continue; }
+            ssize_t n = read(fd, got, sizeof got);
+            if (n != len || memcmp(got, want, (size_t)len) != 0) { errno = n < 0 ? errno : EIO; many_error("read", path); }
+            close(fd);
+        }
+    double read_back = seconds_since(&start);
+    long read_errors = many_errors - create_errors - list_errors;
+
+    printf("many-files %ld x %ld: create %.1f s (%ld errors), list %.1f s (%ld files, %ld errors), "
+           "read %.1f s (%ld errors)\n", ndirs, nfiles, create, create_errors, list, listed, list_errors,
+           read_back, read_errors);
+    return many_errors == 0 ? 0 : 1;
+}
+
 static const struct {
     const char *name, *usage;
     int (*fn)(int, char **);
@@ -555,6 +644,7 @@ static const struct {
     {"fsync", "FILE DIR", cmd_fsync},
     {"unlink-open", "FILE", cmd_unlink_open},
     {"rename2", "DIR", cmd_rename2},
+    {"many-files", "DIR NDIRS NFILES", cmd_many_files},
 };
 
 int main(int argc, char **argv) {

@@ -27,6 +27,8 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <stdio.h>
+#include <errno.h>
+#include <sys/resource.h>
 
 static const int shim_O_PATH = O_PATH;
 static const int shim_O_NOFOLLOW = O_NOFOLLOW;
@@ -123,6 +125,34 @@ static const int shim_MNT_DETACH = MNT_DETACH;
 /// utimensat(2) special values.
 static const long shim_UTIME_NOW = UTIME_NOW;
 static const long shim_UTIME_OMIT = UTIME_OMIT;
+
+// Kernel file handles: identify a file without keeping a descriptor open.
+// struct file_handle ends in a flexible array, which Swift cannot build, so
+// these copy the handle in and out of a fixed buffer of MAX_HANDLE_SZ bytes.
+static const unsigned shim_MAX_HANDLE_SZ = 128;
+
+/// name_to_handle_at(fd, "", AT_EMPTY_PATH): the handle of the file `fd` refers
+/// to. Writes its type, bytes (at most 128) and mount id; returns the byte count, or -1 and errno.
+static inline int shim_handle_of_fd(int fd, int *type, unsigned char *bytes, int *mount_id) {
+    unsigned char storage[sizeof(struct file_handle) + 128] __attribute__((aligned(8)));
+    struct file_handle *handle = (struct file_handle *)storage;
+    handle->handle_bytes = 128;
+    if (name_to_handle_at(fd, "", handle, mount_id, AT_EMPTY_PATH) != 0) return -1;
+    *type = handle->handle_type;
+    memcpy(bytes, handle->f_handle, handle->handle_bytes);
+    return (int)handle->handle_bytes;
+}
+
+/// open_by_handle_at(mount_fd, handle, flags) for a handle from shim_handle_of_fd.
+static inline int shim_open_by_handle(int mount_fd, int type, const unsigned char *bytes, unsigned length, int flags) {
+    unsigned char storage[sizeof(struct file_handle) + 128] __attribute__((aligned(8)));
+    struct file_handle *handle = (struct file_handle *)storage;
+    if (length > 128) { errno = EINVAL; return -1; }
+    handle->handle_bytes = length;
+    handle->handle_type = type;
+    memcpy(handle->f_handle, bytes, length);
+    return open_by_handle_at(mount_fd, handle, flags);
+}
 
 static inline int shim_errno(void);
 #include <errno.h>
