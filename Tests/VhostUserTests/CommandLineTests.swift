@@ -72,7 +72,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: share) }
         func fileSystem(_ arguments: [String]) throws -> PassthroughFileSystem {
             let settings = try Swiftfsd.parse(["--socket-path", "/s", "--shared-dir", share] + arguments).settings()
-            let handler = try FileSystemFactory.makeHandler(settings: settings, logger: Logger(label: "test"))
+            let handler = try FileSystemFactory.makeHandler(settings: settings, dax: nil, logger: Logger(label: "test"))
             return try #require(handler as? FuseServer<PassthroughFileSystem>).fileSystem
         }
         let everything = FuseInitFlags(rawValue: UInt64.max)

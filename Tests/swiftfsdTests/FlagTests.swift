@@ -43,14 +43,25 @@ import Testing
         let daemon = try DaemonProcess(arguments(["--sandbox", "namespace"]))
         defer { daemon.stop() }
         #expect(eventually { daemon.stderr.contains("waiting for a vhost-user front end") }, "\(daemon.stderr)")
-        // chown, dac_override, fowner, fsetid, setgid, setuid, mknod, setfcap
-        let expected = capabilities([0, 1, 3, 4, 6, 7, 27, 31])
+        // chown, dac_override, dac_read_search (inode file handles are on as root), fowner, fsetid,
+        // setgid, setuid, mknod, setfcap
+        let expected = capabilities([0, 1, 2, 3, 4, 6, 7, 27, 31])
         #expect(try statusField(daemon.pid, "CapEff") == expected)
         #expect(try statusField(daemon.pid, "CapPrm") == expected)
         #expect(try statusField(daemon.pid, "CapBnd") == expected)
         #expect(try statusField(daemon.pid, "CapInh") == capabilities([]))
         #expect(try statusField(daemon.pid, "NoNewPrivs") == "1")
         #expect(try statusField(daemon.pid, "Seccomp") == "2", "the seccomp filter is on by default")
+    }
+
+    /// Without inode file handles nothing reopens by handle: dac_read_search goes too.
+    @Test(.enabled(if: geteuid() == 0)) func withoutFileHandlesDacReadSearchIsDropped() throws {
+        let daemon = try DaemonProcess(arguments(["--inode-file-handles", "never"]))
+        defer { daemon.stop() }
+        #expect(eventually { daemon.stderr.contains("waiting for a vhost-user front end") }, "\(daemon.stderr)")
+        let expected = capabilities([0, 1, 3, 4, 6, 7, 27, 31])
+        #expect(try statusField(daemon.pid, "CapEff") == expected)
+        #expect(try statusField(daemon.pid, "CapBnd") == expected)
     }
 
     @Test func seccompNoneRunsWithoutAFilterAndKillWithOne() throws {
@@ -74,7 +85,7 @@ import Testing
         let daemon = try DaemonProcess(arguments(["-o", "modcaps=+sys_admin:-mknod"]))
         defer { daemon.stop() }
         #expect(eventually { daemon.stderr.contains("waiting for a vhost-user front end") }, "\(daemon.stderr)")
-        let expected = capabilities([0, 1, 3, 4, 6, 7, 21, 31])
+        let expected = capabilities([0, 1, 2, 3, 4, 6, 7, 21, 31])
         #expect(try statusField(daemon.pid, "CapEff") == expected)
         #expect(try statusField(daemon.pid, "CapBnd") == expected)
     }
