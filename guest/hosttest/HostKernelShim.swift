@@ -46,6 +46,7 @@ struct HostTestMain {
     static func main() {
         let commandLine = CommandLine.arguments.dropFirst().joined(separator: " ")
         if commandLine == "fuse-faults" { exit(runFuseFaultTest()) }
+        if commandLine == "ninep-faults" { exit(runNinePFaultTest()) }
         exit(applicationMain(commandLine: commandLine))
     }
 }

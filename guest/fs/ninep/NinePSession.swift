@@ -31,6 +31,11 @@ final class NinePSession {
     private var nextFid: UInt32 = NinePSession.rootFid + 1
     /// Fids of nodes nobody references any more; clunked between operations.
     private var pendingClunks: [UInt32] = []
+    /// Fids whose state on the server is unknown (a malformed reply or a broken device): never reused.
+    private var abandonedFidCount = 0
+    /// Whether the last call's reply was a well-formed Rlerror: the server surely refused the
+    /// request, so a fid the request would have created does not exist.
+    private var lastReplyWasServerError = false
     /// Requests sent per T-message type and time spent waiting for the device, for reports.
     private(set) var requestCounts = [UInt64](repeating: 0, count: 128)
     private(set) var deviceNanoseconds: UInt64 = 0
@@ -78,6 +83,7 @@ final class NinePSession {
     func call(_ message: NinePRequest, payload: UnsafeRawBufferPointer? = nil,
               replyPayload: UnsafeMutableRawBufferPointer? = nil) throws(Errno) -> NinePReply {
         let type = message.type
+        lastReplyWasServerError = false
         let tag = type == .tversion ? NineP.noTag : takeTag()
         var writer = NinePWriter(request)
         guard message.encode(tag: tag, into: &writer) else { throw .ENAMETOOLONG }
@@ -122,6 +128,7 @@ final class NinePSession {
             guard body.payloadCount == 0 else { throw .EIO }
             try body.end()
             guard code > 0, code < 4096 else { throw .EIO }
+            lastReplyWasServerError = true
             throw Errno(Int32(code))
         }
         guard replyType == type.replyType else { throw .EIO }
@@ -145,10 +152,13 @@ final class NinePSession {
         return nextFid
     }
 
-    /// Gives back a fid the server never created (the walk failed).
-    func releaseUnusedFid(_ fid: UInt32) { freeFids.append(fid) }
+    /// After a request that would have created `fid` failed: a refused request (Rlerror) created
+    /// nothing, so the number is free again; otherwise the server may hold it, so clunk it.
+    private func discardFid(_ fid: UInt32) {
+        if lastReplyWasServerError { freeFids.append(fid) } else { clunk(fid) }
+    }
 
-    /// Fids the server holds for us (the root included).
+    /// Fids the server holds for us (the root included) or that we could not clunk.
     var fidsInUse: Int { Int(nextFid) - freeFids.count - pendingClunks.count }
 
     /// Twalk from `fid` through `names` (at most 16) to a new fid. ENOENT when the server
@@ -159,7 +169,7 @@ final class NinePSession {
         do {
             answer = try call(.walk(fid: fid, newFid: newFid, names: names))
         } catch {
-            releaseUnusedFid(newFid)
+            discardFid(newFid)
             throw error
         }
         var qids: [NinePQid] = []
@@ -175,22 +185,25 @@ final class NinePSession {
         }
         // A partial walk creates no fid (9P2000: only a full walk does).
         guard qids.count == names.count else {
-            releaseUnusedFid(newFid)
+            freeFids.append(newFid)
             throw .ENOENT
         }
         return (newFid, qids)
     }
 
-    /// Tclunk now. The fid is gone afterwards whatever the server answers.
+    /// Tclunk now. The fid is gone after any well-formed answer, Rlerror included (9P says
+    /// so); after a malformed one or none its number is abandoned, never reused.
     @discardableResult
     func clunk(_ fid: UInt32) -> Errno? {
-        var failure: Errno? = nil
         do {
             let answer = try call(.clunk(fid: fid))
             try answer.end()
-        } catch { failure = error }
+        } catch {
+            if lastReplyWasServerError { freeFids.append(fid) } else { abandonedFidCount += 1 }
+            return error
+        }
         freeFids.append(fid)
-        return failure
+        return nil
     }
 
     /// Clunks `fid` at the next `flushClunks` (a node's deinit: no request may be sent there).
@@ -219,7 +232,8 @@ final class NinePSession {
             total += count
         }
         let perRequest = total == 0 ? 0 : deviceNanoseconds / total
-        return text + "total=\(total) device_ms=\(deviceNanoseconds / 1_000_000) device_ns_per_request=\(perRequest)"
+        text += "total=\(total) device_ms=\(deviceNanoseconds / 1_000_000) device_ns_per_request=\(perRequest)"
+        return abandonedFidCount == 0 ? text : text + " abandoned_fids=\(abandonedFidCount)"
     }
 
     var summary: String { "9P2000.L, msize \(messageSize)" }
