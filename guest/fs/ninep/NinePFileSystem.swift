@@ -88,6 +88,7 @@ final class NinePFileSystem: FileSystem {
             throw error
         }
         let node = NinePNode(session: session, fid: fid, parent: parent, attributes: attributes)
+        node.knownSize = attributes.size
         node.attributesValidUntil = monotonicNanoseconds() &+ NinePNameCache.validityNanoseconds
         names.record(node, name: name, in: parent)
         return node
@@ -99,6 +100,7 @@ final class NinePFileSystem: FileSystem {
         let target = try ninePNode(node)
         if monotonicNanoseconds() < target.attributesValidUntil { return target.attributes }
         target.attributes = try fetchAttributes(fid: target.fid)
+        target.knownSize = target.attributes.size
         target.attributesValidUntil = monotonicNanoseconds() &+ NinePNameCache.validityNanoseconds
         return target.attributes
     }
@@ -108,6 +110,7 @@ final class NinePFileSystem: FileSystem {
         if changes.size != nil && target.kind != .regular { throw target.kind == .directory ? .EISDIR : .EINVAL }
         try setAttributes(fid: target.fid, changes)
         target.invalidateAttributes()
+        if let size = changes.size { target.knownSize = size }
         return try attributes(of: target)
     }
 
@@ -152,7 +155,10 @@ final class NinePFileSystem: FileSystem {
             session.clunk(fid)
             throw error
         }
-        if flags.contains(.truncate) && flags.canWrite { target.invalidateAttributes() }
+        if flags.contains(.truncate) && flags.canWrite {
+            target.invalidateAttributes()
+            target.knownSize = 0
+        }
         return NinePOpenFile(fileSystem: self, fid: fid, node: target, ioUnit: ioUnit)
     }
 

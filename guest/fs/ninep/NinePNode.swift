@@ -14,6 +14,9 @@ final class NinePNode: VNode {
     var attributes: FileStat
     /// monotonicNanoseconds() until which `attributes` may be used without Tgetattr.
     var attributesValidUntil: UInt64 = 0
+    /// End of file as of the last attributes, moved by our own writes and truncates even when
+    /// the attributes are stale (as Linux keeps i_size): an O_APPEND write needs no Tgetattr.
+    var knownSize: Int? = nil
 
     init(session: NinePSession, fid: UInt32, parent: NinePNode?, attributes: FileStat) {
         self.session = session

@@ -8,6 +8,8 @@ final class NinePOpenFile: OpenFile {
     /// The node it was opened from (nil after Tlcreate), whose cached attributes writes make stale.
     private let node: NinePNode?
     private let chunkLimit: Int
+    /// The end of file as our own writes left it, for a file created here (no node to keep it).
+    private var createdFileSize: Int? = nil
     private var isClosed = false
 
     init(fileSystem: NinePFileSystem, fid: UInt32, node: NinePNode?, ioUnit: UInt32) {
@@ -15,6 +17,13 @@ final class NinePOpenFile: OpenFile {
         self.fid = fid
         self.node = node
         chunkLimit = fileSystem.session.dataLimit(ioUnit: ioUnit)
+        if node == nil { createdFileSize = 0 }
+    }
+
+    /// The size our writes and truncates produced, where known.
+    private var knownSize: Int? {
+        get { node == nil ? createdFileSize : node!.knownSize }
+        set { if let node = node { node.knownSize = newValue } else { createdFileSize = newValue } }
     }
 
     private var session: NinePSession { fileSystem.session }
@@ -41,7 +50,12 @@ final class NinePOpenFile: OpenFile {
         guard !isClosed else { throw .EBADF }
         guard offset >= 0 else { throw .EINVAL }
         var done = 0
-        defer { if done > 0 { node?.invalidateAttributes() } }   // size and mtime changed
+        defer {
+            if done > 0 {
+                node?.invalidateAttributes()   // size and mtime changed
+                if let size = knownSize { knownSize = max(size, offset + done) }
+            }
+        }
         while done < bytes.count {
             let chunk = min(bytes.count - done, chunkLimit)
             let source = UnsafeRawBufferPointer(rebasing: bytes[done..<done + chunk])
@@ -64,12 +78,20 @@ final class NinePOpenFile: OpenFile {
         return try fileSystem.fetchAttributes(fid: fid)
     }
 
+    override func sizeForAppend() throws(Errno) -> Int {
+        if let size = knownSize { return size }
+        let size = try attributes().size
+        knownSize = size
+        return size
+    }
+
     override func truncate(to size: Int) throws(Errno) {
         guard size >= 0 else { throw .EINVAL }
         var changes = AttributeChanges()
         changes.size = size
         try fileSystem.setAttributes(fid: fid, changes)
         node?.invalidateAttributes()
+        knownSize = size
     }
 
     override func sync() throws(Errno) {
