@@ -11,7 +11,7 @@ struct NinePEntryKey: Hashable {
 final class NinePNameCache {
     private var entries: [NinePEntryKey: (node: NinePNode, validUntil: UInt64)] = [:]
     static let validityNanoseconds: UInt64 = 1_000_000_000
-    /// Above this many entries, housekeeping sweeps expired ones (and all, if still above).
+    /// At most this many entries stay after a sweep (expired ones go first, then all).
     static let maxEntries = 4096
 
     var count: Int { entries.count }
@@ -31,12 +31,17 @@ final class NinePNameCache {
         entries[NinePEntryKey(directoryFid: directory.fid, name: name)] = nil
     }
 
+    /// Next sweep when the cache grows past this: a sweep walks every entry, so it happens once
+    /// per thousand new entries, not on every call while the cache is full.
+    private var sweepAt = NinePNameCache.maxEntries
+
     /// Between operations: keep the cache (and with it the server's fids) bounded.
     func housekeeping() {
-        guard entries.count > NinePNameCache.maxEntries else { return }
+        guard entries.count > sweepAt else { return }
         let now = monotonicNanoseconds()
         entries = entries.filter { $0.value.validUntil > now }
         if entries.count > NinePNameCache.maxEntries { entries.removeAll() }
+        sweepAt = entries.count + NinePNameCache.maxEntries / 4
     }
 
     func removeAll() { entries.removeAll() }
