@@ -61,17 +61,19 @@ private func timeOperation(_ name: String, _ root: String, _ iterations: Int,
                            _ body: (Int) throws(Errno) -> Void) -> Int {
     var samples = [UInt64](repeating: 0, count: iterations)
     let fuse = (systemVFS.fileSystem(mountedAt: root) as? FuseFileSystem)?.session
+    let ninep = (systemVFS.fileSystem(mountedAt: root) as? NinePFileSystem)?.session
     fuse?.resetStatistics()
+    ninep?.resetStatistics()
     // Requests and device time of the untimed preparation are left out of the statistics.
     var excludedRequests: UInt64 = 0, excludedDeviceNanoseconds: UInt64 = 0
     for i in 0..<iterations {
         if let prepare = prepare {
-            let (requestsBefore, deviceBefore) = fuseTotals(fuse)
+            let (requestsBefore, deviceBefore) = requestTotals(fuse, ninep)
             do { try prepare() } catch {
                 print("latency: preparing \(name) on \(root) failed: \(error.name)")
                 return 1
             }
-            let (requestsAfter, deviceAfter) = fuseTotals(fuse)
+            let (requestsAfter, deviceAfter) = requestTotals(fuse, ninep)
             excludedRequests += requestsAfter - requestsBefore
             excludedDeviceNanoseconds += deviceAfter - deviceBefore
         }
@@ -87,10 +89,10 @@ private func timeOperation(_ name: String, _ root: String, _ iterations: Int,
     for sample in samples { total += sample }
     let median = samples[iterations / 2]
     let mean = total / UInt64(iterations)
-    // On /host: FUSE requests per call and the part of the mean spent waiting for the device.
+    // On /host: FUSE (or 9P) requests per call and the part of the mean spent waiting for the device.
     var fuseDetail = ""
-    if fuse != nil {
-        let (requests, device) = fuseTotals(fuse)
+    if fuse != nil || ninep != nil {
+        let (requests, device) = requestTotals(fuse, ninep)
         let timedRequests = requests - excludedRequests
         let timedDevice = device - excludedDeviceNanoseconds
         fuseDetail = " requests_per_call=\(formatFixed(Double(timedRequests) / Double(iterations))) device_ns_per_call=\(timedDevice / UInt64(iterations))"
@@ -100,10 +102,16 @@ private func timeOperation(_ name: String, _ root: String, _ iterations: Int,
     return 0
 }
 
-/// Requests sent and device nanoseconds so far on a FUSE session (zero without one).
-private func fuseTotals(_ session: FuseSession?) -> (UInt64, UInt64) {
-    guard let session = session else { return (0, 0) }
+/// Requests sent and device nanoseconds so far on a FUSE or 9P session (zero without one).
+private func requestTotals(_ fuse: FuseSession?, _ ninep: NinePSession?) -> (UInt64, UInt64) {
     var requests: UInt64 = 0
-    for count in session.requestCounts { requests += count }
-    return (requests, session.deviceNanoseconds)
+    if let session = fuse {
+        for count in session.requestCounts { requests += count }
+        return (requests, session.deviceNanoseconds)
+    }
+    if let session = ninep {
+        for count in session.requestCounts { requests += count }
+        return (requests, session.deviceNanoseconds)
+    }
+    return (0, 0)
 }

@@ -50,6 +50,7 @@ struct HostTestMain {
         let commandLine = CommandLine.arguments.dropFirst().joined(separator: " ")
         if commandLine == "fuse-faults" { exit(runFuseFaultTest()) }
         if commandLine == "dax-window" { exit(runDaxWindowTest()) }
+        if commandLine == "ninep-faults" { exit(runNinePFaultTest()) }
         exit(applicationMain(commandLine: commandLine))
     }
 }

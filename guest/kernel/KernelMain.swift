@@ -1,6 +1,6 @@
 // The Swift side of boot: guest/boot/early.c has set up the console, the
 // exception handlers and the heap, then calls here. We calibrate the clock,
-// find the virtio-fs devices and run the application named by the first word
+// find the virtio-fs and virtio-9p devices and run the application named by the first word
 // of the command line ("app=" optional). Names starting with "kernel." are the kernel's own
 // self-checks (KernelSelfChecks.swift); everything else goes to
 // applicationMain(commandLine:) in guest/apps. Its return value becomes the
@@ -25,6 +25,10 @@ func kernelMain() -> Never {
     for device in virtioFSDevices {
         let window = device.cacheWindow.map { " DAX window \($0.count >> 20) MiB (\(device.cacheWindowSource))" } ?? ""
         print("swiftfs kernel: virtio-fs \(device.location) tag '\(device.tag)', \(device.requestQueueCount) request queue(s) of \(device.queueSize)\(window)")
+    }
+    virtioNinePDevices = discoverVirtioNinePDevices(in: functions)
+    for device in virtioNinePDevices {
+        print("swiftfs kernel: virtio-9p \(device.location) tag '\(device.tag)', queue of \(device.queueSize)")
     }
     print("swiftfs kernel: ready after \(monotonicNanoseconds() / 1_000) us; running '\(commandLine)'")
 

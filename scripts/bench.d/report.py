@@ -158,7 +158,8 @@ def collect(logdir):
                         metrics[f"{workload}:{field}"] = kv[field]
         elif kind == "native" or config.startswith("postmark-"):
             # Several runs in one log (native): the median of each number.
-            fuse = [kv for what, kv in results if what == "fuse_requests" and "total" in kv]
+            # The unikernel's request counters: FUSE on virtio-fs, 9P on virtio-9p.
+            fuse = [kv for what, kv in results if what in ("fuse_requests", "ninep_requests") and "total" in kv]
             if fuse:
                 metrics["fuse_requests"] = statistics.median(kv["total"] for kv in fuse)
                 if all("device_ns_per_request" in kv for kv in fuse):
@@ -305,6 +306,7 @@ def main():
         (("unikernel", "postmark-virtiofsd"), "unikernel, /host over virtiofsd", ("linux", "virtiofsd")),
         (("unikernel", "postmark-swiftfsd-tp64"), "unikernel, /host over swiftfsd --thread-pool-size=64",
          ("linux", "swiftfsd-tp64")),
+        (("unikernel", "postmark-9p"), "unikernel, /host over 9p", ("linux", "9p")),
         (("linux", "swiftfsd"), "Linux guest, Debian postmark over swiftfsd", None),
         (("linux", "virtiofsd"), "Linux guest, Debian postmark over virtiofsd", None),
         (("linux", "9p"), "Linux guest, Debian postmark over 9p", None),
@@ -349,12 +351,12 @@ def main():
     if fuse_rows:
         md += ["The unikernel counts its FUSE requests and the time from submitting each to its completion "
                "(QEMU's notification path plus the daemon): one request in flight at a time, so this is the "
-               "daemon's round trip under load.\n",
-               md_table(["unikernel postmark", "FUSE requests", "µs per request", "÷ virtiofsd"], fuse_rows), ""]
+               "daemon's round trip under load. On 9p the same counters count 9P requests, answered by QEMU itself.\n",
+               md_table(["unikernel postmark", "FUSE (9P) requests", "µs per request", "÷ virtiofsd"], fuse_rows), ""]
 
     # --- 3. Unikernel latency -------------------------------------------------------------------------
     lat_keys = [k for k in (("unikernel", "latency-swiftfsd"), ("unikernel", "latency-virtiofsd"),
-                            ("unikernel", "latency-swiftfsd-tp64")) if k in runs]
+                            ("unikernel", "latency-swiftfsd-tp64"), ("unikernel", "latency-9p")) if k in runs]
     if lat_keys:
         rows = []
         sw_key, vf_key, pool_key = (("unikernel", f"latency-{d}") for d in ("swiftfsd", "virtiofsd", "swiftfsd-tp64"))
@@ -369,17 +371,20 @@ def main():
             t0 = metric_summary(runs, pool_key, f"host_{op}_ns")
             ratio = paired_ratio(runs, sw_key, vf_key, f"host_{op}_ns")
             ratio0 = paired_ratio(runs, pool_key, vf_key, f"host_{op}_ns")
+            ninep_key = ("unikernel", "latency-9p")
+            ninep = metric_summary(runs, ninep_key, f"host_{op}_ns")
+            ninep_ratio = paired_ratio(runs, ninep_key, sw_key, f"host_{op}_ns")
             data["latency"][op] = {"ram_ns": ram, "host_swiftfsd_ns": sw, "host_virtiofsd_ns": vf,
                                    "host_swiftfsd_tp64_ns": t0, "swiftfsd/virtiofsd": ratio,
-                                   "swiftfsd_tp64/virtiofsd": ratio0}
+                                   "swiftfsd_tp64/virtiofsd": ratio0, "host_9p_ns": ninep, "9p/swiftfsd": ninep_ratio}
             rows.append([op, fmt_cell(ram), fmt_cell(sw), fmt_cell(vf), fmt_cell(t0), fmt_ratio(ratio),
-                         fmt_ratio(ratio0)])
+                         fmt_ratio(ratio0), fmt_cell(ninep), fmt_ratio(ninep_ratio)])
         md += ["## 3. Unikernel latency (ns per call, median of each run's median)\n",
                f"app=latency, {p['latency_iterations']} timed calls per operation on a 4 KiB file; lower is better. "
                "/host goes through the unikernel's FUSE client (with its caches) to the daemon.\n",
                md_table(["operation", "/ram", "/host swiftfsd", "/host virtiofsd",
                          "/host swiftfsd --thread-pool-size=64", "swiftfsd ÷ virtiofsd",
-                         "swiftfsd tp=64 ÷ virtiofsd"], rows),
+                         "swiftfsd tp=64 ÷ virtiofsd", "/host 9p", "9p ÷ swiftfsd"], rows),
                ""]
 
     # --- 4. DAX window: readbench ----------------------------------------------------------------------
@@ -449,6 +454,11 @@ def main():
             data["goals"][f"unikernel_vs_linux_postmark_{daemon.replace(' --thread-pool-size=64', '-tp64')}"] = r
             goals.append(f"- unikernel Postmark vs Linux guest Postmark, both over {daemon}: **{r:.1f}×** the "
                          "transactions per second.")
+    ninep_pm = paired_ratio(runs, ("unikernel", "postmark-swiftfsd"), ("unikernel", "postmark-9p"), "pm_tps")
+    if ninep_pm:
+        data["goals"]["unikernel_postmark_swiftfsd_vs_9p"] = ninep_pm["median"]
+        goals.append(f"- unikernel Postmark over virtio-fs (swiftfsd) vs over 9p: **{ninep_pm['median']:.1f}×** the "
+                     "transactions per second.")
     sv = data["linux_ratios"].get("swiftfsd/virtiofsd")
     if sv:
         worse = [k for k, v in sv.items() if v and v["median"] < 0.9]
@@ -559,7 +569,7 @@ def plots(data, configs, outdir):
     if data["latency"]:
         ops = list(data["latency"])
         series = [("ram_ns", "/ram"), ("host_swiftfsd_ns", "/host swiftfsd"), ("host_virtiofsd_ns", "/host virtiofsd"),
-                  ("host_swiftfsd_tp64_ns", "/host swiftfsd --thread-pool-size=64")]
+                  ("host_swiftfsd_tp64_ns", "/host swiftfsd --thread-pool-size=64"), ("host_9p_ns", "/host 9p")]
         fig, ax = plt.subplots(figsize=(9, 4.5))
         width = 0.8 / len(series)
         for i, (k, l) in enumerate(series):
