@@ -128,17 +128,9 @@ public enum NinePSetattrMask {
     public static let mtimeSet: UInt32 = 0x0100
 }
 
-/// Tlopen/Tlcreate flags (P9_DOTL_*): numerically Linux x86's open flags.
-public enum NinePOpenFlags {
-    public static let readOnly: UInt32 = 0o0
-    public static let writeOnly: UInt32 = 0o1
-    public static let readWrite: UInt32 = 0o2
-    public static let accessModeMask: UInt32 = 0o3
-    public static let create: UInt32 = 0o100
-    public static let exclusive: UInt32 = 0o200
-    public static let truncate: UInt32 = 0o1000
-    public static let directory: UInt32 = 0o200000
-}
+/// Tlopen/Tlcreate flags (P9_DOTL_*): 9P2000.L defines them as Linux's open flags, so they are
+/// LinuxOpenFlags (one definition).
+public typealias NinePOpenFlags = LinuxOpenFlags
 
 /// Tunlinkat flags: remove a directory (AT_REMOVEDIR).
 public let ninePRemoveDirectoryFlag: UInt32 = 0x200
