@@ -7,16 +7,17 @@
 #   bench.meta=N        files for the create/stat/unlink test
 #   bench.pm=FILES,TRANSACTIONS,MIN,MAX,SEED                 Debian postmark parameters
 #   bench.lat=N         timed calls per operation for benchtool latency
+#   bench.tar=PATH      the tarball of the tree part (default /bench/src.tar)
 #   bench.parts=fio,meta,postmark,tar,latency[,tmpfs]        which parts to run; tmpfs adds the tar and
 #                       latency parts on a tmpfs inside the guest (the no-transport baseline)
 # Prints "RESULT ..." lines and fio's JSON between BENCH-FIO-JSON-BEGIN/END markers for scripts/bench, and
 # "BENCH-PHASE NAME" as each part starts ("BENCH-PHASE end" after the last): the host samples the file
 # server's CPU time when it sees these lines, which gives the daemon's CPU seconds per part.
-# The tar part unpacks /bench/src.tar (a few thousand files of /usr/include, made by build-initramfs),
+# The tar part unpacks bench.tar (a few thousand files of /usr/include, made by build-initramfs),
 # drops the caches, reads every file back (find | xargs cat) and removes the tree, each step timed.
 export PATH=/usr/bin:/bin
 mnt=${1:-/mnt}
-size=64 seqtime=5 randtime=5 meta=500 pm=500,500,500,10000,42 parts=fio,meta,postmark,tar,latency lat=1000
+size=64 seqtime=5 randtime=5 meta=500 pm=500,500,500,10000,42 parts=fio,meta,postmark,tar,latency lat=1000 tarball=/bench/src.tar
 # shellcheck disable=SC2013 # one line of words
 for word in $(cat /proc/cmdline); do
     case $word in
@@ -27,6 +28,7 @@ for word in $(cat /proc/cmdline); do
         bench.pm=*) pm=${word#*=} ;;
         bench.parts=*) parts=${word#*=} ;;
         bench.lat=*) lat=${word#*=} ;;
+        bench.tar=*) tarball=${word#*=} ;;
     esac
 done
 work=$mnt/swiftfs-bench
@@ -106,7 +108,7 @@ esac
 # tree DIR LABEL: unpack, read back cold, remove; RESULT time label=LABEL-untar|-readback|-rmtree.
 tree() {
     mkdir -p "$1" || return 1
-    benchtool time "$2-untar" tar xf /bench/src.tar -C "$1" || return 1
+    benchtool time "$2-untar" tar xf "$tarball" -C "$1" || return 1
     benchtool dropcaches
     benchtool time "$2-readback" sh -c "find '$1' -type f | xargs cat >/dev/null" || return 1
     benchtool dropcaches

@@ -534,7 +534,8 @@ def main():
     on_key, off_key = ("unikernel", "readbench-dax-on"), ("unikernel", "readbench-dax-off")
     data["readbench"] = {}
     if on_key in runs and off_key in runs:
-        workloads = sorted({m.split(":")[0] for k in (on_key, off_key) for r in runs[k].values() for m in r},
+        workloads = sorted({m.split(":")[0] for k in (on_key, off_key) for r in runs[k].values() for m in r
+                            if ":" in m},
                            key=lambda w: (-int(w.split()[0].rstrip("m")), w.split()[1] != "seq"))
         rows = []
         for w in workloads:
