@@ -501,35 +501,6 @@ def main():
                                                                        "Linux ÷ uni, swiftfsd",
                                                                        "Linux tmpfs ÷ uni /ram"], rows), ""]
 
-    # --- 5. Unikernel dirtree ---------------------------------------------------------------------------
-    dt = [(t, ("unikernel", f"dirtree-{t}")) for t in ("ram", "swiftfsd", "virtiofsd", "9p")
-          if ("unikernel", f"dirtree-{t}") in runs]
-    data["dirtree"] = {}
-    if dt:
-        d = p.get("dirtree", {})
-        entries = d.get("dirs", 0) + d.get("files", 0)
-        rows = []
-        for t, key in dt:
-            e = {f: metric_summary(runs, key, f"dirtree_{f}") for f in ("create_s", "list_s", "read_s", "delete_s")}
-            e["daemon_s"] = metric_summary(runs, key, "cpu_dirtree_daemon_s")
-            e["qemu_io_s"] = metric_summary(runs, key, "cpu_dirtree_qemu_io_s")
-            if t != "swiftfsd" and ("unikernel", "dirtree-swiftfsd") in runs:
-                e["total ÷ swiftfsd"] = None
-                a = sum((e[f] or {}).get("median", 0) for f in ("create_s", "list_s", "read_s", "delete_s"))
-                b = sum((metric_summary(runs, ("unikernel", "dirtree-swiftfsd"), f"dirtree_{f}") or {})
-                        .get("median", 0) for f in ("create_s", "list_s", "read_s", "delete_s"))
-                e["total ÷ swiftfsd"] = {"median": a / b} if b else None
-            data["dirtree"][t] = e
-            rows.append([t] + [fmt_cell(e[f]) for f in ("create_s", "list_s", "read_s", "delete_s")] +
-                        [fmt_cell(e["daemon_s"]), fmt_cell(e["qemu_io_s"]), fmt_ratio(e.get("total ÷ swiftfsd"))])
-        md += ["## 5. Unikernel dirtree: a directory tree through each transport\n",
-               f"app=dirtree: {d.get('dirs', '?')} directories and {d.get('files', '?')} files of 128 bytes "
-               f"({entries} entries) created, listed recursively, every file read, then all deleted; seconds "
-               "per phase (lower is better); the file server's CPU seconds for the whole boot (none for 9p "
-               "and /ram: QEMU serves 9p itself, so see QEMU's I/O threads).\n",
-               md_table(["transport", "create s", "list s", "read s", "delete s", "daemon CPU s",
-                         "QEMU I/O threads CPU s", "total time ÷ swiftfsd"], rows), ""]
-
     # --- 4. DAX window: readbench ----------------------------------------------------------------------
     on_key, off_key = ("unikernel", "readbench-dax-on"), ("unikernel", "readbench-dax-off")
     data["readbench"] = {}
@@ -603,6 +574,35 @@ def main():
                "The same reads through the C virtiofsd (FUSE_READ, no DAX), QEMU's 9p (Tread) and from the "
                "unikernel's /ram (file made by the app in guest memory).\n",
                md_table(["workload"] + [l for _, l in rb_present], rows), ""]
+
+    # --- 5. Unikernel dirtree ---------------------------------------------------------------------------
+    dt = [(t, ("unikernel", f"dirtree-{t}")) for t in ("ram", "swiftfsd", "virtiofsd", "9p")
+          if ("unikernel", f"dirtree-{t}") in runs]
+    data["dirtree"] = {}
+    if dt:
+        d = p.get("dirtree", {})
+        entries = d.get("dirs", 0) + d.get("files", 0)
+        rows = []
+        for t, key in dt:
+            e = {f: metric_summary(runs, key, f"dirtree_{f}") for f in ("create_s", "list_s", "read_s", "delete_s")}
+            e["daemon_s"] = metric_summary(runs, key, "cpu_dirtree_daemon_s")
+            e["qemu_io_s"] = metric_summary(runs, key, "cpu_dirtree_qemu_io_s")
+            if t != "swiftfsd" and ("unikernel", "dirtree-swiftfsd") in runs:
+                e["total ÷ swiftfsd"] = None
+                a = sum((e[f] or {}).get("median", 0) for f in ("create_s", "list_s", "read_s", "delete_s"))
+                b = sum((metric_summary(runs, ("unikernel", "dirtree-swiftfsd"), f"dirtree_{f}") or {})
+                        .get("median", 0) for f in ("create_s", "list_s", "read_s", "delete_s"))
+                e["total ÷ swiftfsd"] = {"median": a / b} if b else None
+            data["dirtree"][t] = e
+            rows.append([t] + [fmt_cell(e[f]) for f in ("create_s", "list_s", "read_s", "delete_s")] +
+                        [fmt_cell(e["daemon_s"]), fmt_cell(e["qemu_io_s"]), fmt_ratio(e.get("total ÷ swiftfsd"))])
+        md += ["## 5. Unikernel dirtree: a directory tree through each transport\n",
+               f"app=dirtree: {d.get('dirs', '?')} directories and {d.get('files', '?')} files of 128 bytes "
+               f"({entries} entries) created, listed recursively, every file read, then all deleted; seconds "
+               "per phase (lower is better); the file server's CPU seconds for the whole boot (none for 9p "
+               "and /ram: QEMU serves 9p itself, so see QEMU's I/O threads).\n",
+               md_table(["transport", "create s", "list s", "read s", "delete s", "daemon CPU s",
+                         "QEMU I/O threads CPU s", "total time ÷ swiftfsd"], rows), ""]
 
     # --- 6. Where the CPU goes: the file server's CPU seconds per workload ------------------------------
     cpu_rows = []
