@@ -770,6 +770,30 @@ def main():
             goals.append(f"- readbench {w.replace(' ', ', ')}: DAX re-reads **{ratio['median']:.1f}×** FUSE_READ "
                          f"(goal ≥ 10×: {'met' if ratio['median'] >= 10 else 'not met'}), memcpy "
                          f"**{ceiling['median']:.2f}×** DAX (goal ≤ 2×: {'met' if ceiling['median'] <= 2 else 'not met'}).")
+    # Issue 10's targets: the host (≥ 1.2× passthrough_ll on metadata and Postmark, ≥ 1.0× on throughput)
+    # and the daemon's CPU seconds in the guest (no higher than the C virtiofsd's).
+    hr = data.get("host_ratios", {}).get("fuse-swiftfsd/fuse-passthrough_ll")
+    if hr:
+        label = dict(HOST_METRICS)
+        parts = []
+        for k, v in hr.items():
+            if not v:
+                continue
+            target = 1.0 if k.endswith(("MiBps", "iops")) else 1.2
+            parts.append(f"{label[k].split(' (')[0]} {v['median']:.2f}× ({'met' if v['median'] >= target else 'not met'}, "
+                         f"target {target}×)")
+        data["goals"]["host_vs_passthrough_ll"] = {k: v and v["median"] for k, v in hr.items()}
+        goals.append("- Host, swiftfsd --fuse-mount ÷ passthrough_ll: " + "; ".join(parts) + ".")
+    cpu_sw, cpu_vf = data.get("cpu", {}).get("swiftfsd", {}), data.get("cpu", {}).get("virtiofsd", {})
+    if cpu_sw and cpu_vf:
+        parts = []
+        for ph in CPU_PHASES:
+            a_, b_ = (cpu_sw.get(ph) or {}).get("daemon_s"), (cpu_vf.get(ph) or {}).get("daemon_s")
+            if a_ and b_ and b_["median"]:
+                parts.append(f"{ph} {a_['median']:.2f} s vs {b_['median']:.2f} s")
+        if parts:
+            goals.append("- Linux guest, daemon CPU seconds, swiftfsd vs virtiofsd (target: no higher): " +
+                         "; ".join(parts) + ".")
     if goals:
         md += ["## Goals\n"] + goals + [""]
     if data["problems"]:
