@@ -490,7 +490,7 @@ def main():
         md += ["## 3. Latency: one call on every path (ns per call, median)\n",
                f"The unikernel's app=latency and the same calls as Linux system calls (`benchtool latency`, "
                f"scripts/bench.d/benchtool.c) on a 4 KiB file: {p['latency_iterations']} timed calls per "
-               "operation, the median; stat_cold drops every cache first (untimed; in the Linux guest a fifth "
+               "operation, the median; stat_cold drops every cache first (untimed; in the Linux guest a twentieth "
                "as many calls, since each drop is a sync and a full cache drop; not on the host, where dropping "
                "caches would disturb the whole machine). Unikernel /host goes through its FUSE or 9p client "
                "(with its caches); the Linux guest through its VFS and page cache; 'host' columns run natively "
