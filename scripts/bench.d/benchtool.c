@@ -13,6 +13,19 @@
  *       kernel caches between the phases when /proc/sys/vm/drop_caches is writable (in the guest), so
  *       stat and unlink reach the file server. Prints
  *       RESULT meta label=.. files=N create_per_s=.. stat_per_s=.. unlink_per_s=..
+ *   benchtool meta-phase create|stat|unlink DIR N
+ *       One phase of the above, no cache dropping (the host section remounts between phases instead:
+ *       dropping the host's caches would disturb everything else on the machine). Prints
+ *       RESULT meta_phase phase=.. files=N per_s=..
+ *   benchtool latency DIR N [--cold-iterations M]
+ *       The unikernel's app=latency, as Linux system calls: per operation the median, mean and min of N
+ *       timed calls on DIR: open_close (open O_RDONLY + close of a 4 KiB file), stat, stat_cold (caches
+ *       dropped before each call, not timed; M calls, default N/5, only where drop_caches is writable),
+ *       read_4k (pread 4 KiB at 0), write_4k (pwrite), create_unlink (open O_CREAT|O_EXCL + close +
+ *       unlink). Prints, like the unikernel,
+ *       RESULT latency root=DIR op=.. iterations=N median_ns=.. mean_ns=.. min_ns=..
+ *   benchtool time LABEL CMD [ARG...]
+ *       Runs CMD, prints RESULT time label=LABEL s=.. status=..
  *   benchtool dropcaches
  */
 #define _GNU_SOURCE
@@ -172,6 +185,114 @@ static int run_meta(const char *dir, long n, const char *label) {
     return 0;
 }
 
+/* --- one metadata phase ------------------------------------------------------------------------ */
+
+static int run_meta_phase(const char *phase, const char *dir, long n) {
+    char path[4096];
+    struct stat st;
+    if (strcmp(phase, "create") == 0 && mkdir(dir, 0755) != 0 && errno != EEXIST) { perror(dir); return 1; }
+    double t0 = now();
+    for (long i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/f%06ld", dir, i);
+        int rc = 0;
+        if (strcmp(phase, "create") == 0) {
+            int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+            rc = fd < 0 ? -1 : close(fd);
+        } else if (strcmp(phase, "stat") == 0) {
+            rc = stat(path, &st);
+        } else if (strcmp(phase, "unlink") == 0) {
+            rc = unlink(path);
+        } else {
+            fprintf(stderr, "benchtool: unknown phase %s\n", phase);
+            return 2;
+        }
+        if (rc != 0) { perror(path); return 1; }
+    }
+    double t1 = now();
+    if (strcmp(phase, "unlink") == 0) rmdir(dir);
+    printf("RESULT meta_phase phase=%s files=%ld per_s=%.1f\n", phase, n, n / (t1 - t0));
+    return 0;
+}
+
+/* --- latency: the unikernel's app=latency as system calls --------------------------------------- */
+
+static int compare_ns(const void *a, const void *b) {
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+static long ns_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static void latency_report(const char *root, const char *op, long *samples, long n) {
+    long total = 0;
+    qsort(samples, (size_t)n, sizeof *samples, compare_ns);
+    for (long i = 0; i < n; i++) total += samples[i];
+    printf("RESULT latency root=%s op=%s iterations=%ld median_ns=%ld mean_ns=%ld min_ns=%ld\n", root, op, n,
+           samples[n / 2], total / n, samples[0]);
+}
+
+static int can_drop_caches(void) { return access("/proc/sys/vm/drop_caches", W_OK) == 0; }
+
+static int run_latency(const char *root, long n, long cold_n) {
+    char dir[4096], path[4200], name[4300];
+    char block[4096];
+    struct stat st;
+    memset(block, 0x5a, sizeof block);
+    snprintf(dir, sizeof dir, "%s/latency", root);
+    snprintf(path, sizeof path, "%s/file", dir);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) { perror(dir); return 1; }
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    if (fd < 0 || pwrite(fd, block, sizeof block, 0) != (ssize_t)sizeof block) { perror(path); return 1; }
+    long *samples = calloc((size_t)(n > cold_n ? n : cold_n) + 1, sizeof(long));
+    if (!samples) return 1;
+#define TIME_OP(label, count, prepare, body)                                            \
+    for (long i = 0; i < (count); i++) {                                                 \
+        prepare;                                                                         \
+        long t = ns_now();                                                               \
+        if (!(body)) { perror(label); return 1; }                                        \
+        samples[i] = ns_now() - t;                                                       \
+    }                                                                                    \
+    latency_report(root, label, samples, count);
+    int tmp;
+    TIME_OP("open_close", n, (void)0, ((tmp = open(path, O_RDONLY)) >= 0 && close(tmp) == 0));
+    TIME_OP("stat", n, (void)0, (stat(path, &st) == 0));
+    if (cold_n > 0 && can_drop_caches()) {
+        TIME_OP("stat_cold", cold_n, drop_caches(), (stat(path, &st) == 0));
+    }
+    TIME_OP("read_4k", n, (void)0, (pread(fd, block, sizeof block, 0) == (ssize_t)sizeof block));
+    TIME_OP("write_4k", n, (void)0, (pwrite(fd, block, sizeof block, 0) == (ssize_t)sizeof block));
+    TIME_OP("create_unlink", n, snprintf(name, sizeof name, "%s/c%ld", dir, i),
+            ((tmp = open(name, O_CREAT | O_EXCL | O_WRONLY, 0644)) >= 0 && close(tmp) == 0 && unlink(name) == 0));
+#undef TIME_OP
+    close(fd);
+    unlink(path);
+    rmdir(dir);
+    free(samples);
+    return 0;
+}
+
+/* --- time a command ------------------------------------------------------------------------------ */
+
+static int run_timed(const char *label, char **argv) {
+    double t0 = now();
+    pid_t pid = fork();
+    if (pid < 0) { perror("fork"); return 1; }
+    if (pid == 0) {
+        execvp(argv[0], argv);
+        fprintf(stderr, "benchtool: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    printf("RESULT time label=%s s=%.4f status=%d%s\n", label, now() - t0, code, code ? " error=1" : "");
+    return code;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc >= 3 && strcmp(argv[1], "postmark") == 0) {
@@ -181,10 +302,20 @@ int main(int argc, char **argv) {
         if (i < argc) return run_postmark(bin, argv[i]);
     } else if ((argc == 4 || argc == 5) && strcmp(argv[1], "meta") == 0) {
         return run_meta(argv[2], atol(argv[3]), argc == 5 ? argv[4] : "meta");
+    } else if (argc == 5 && strcmp(argv[1], "meta-phase") == 0) {
+        return run_meta_phase(argv[2], argv[3], atol(argv[4]));
+    } else if ((argc == 4 || argc == 6) && strcmp(argv[1], "latency") == 0) {
+        long n = atol(argv[3]);
+        long cold = argc == 6 && strcmp(argv[4], "--cold-iterations") == 0 ? atol(argv[5]) : n / 5;
+        if (n < 1) n = 1;
+        return run_latency(argv[2], n, cold);
+    } else if (argc >= 4 && strcmp(argv[1], "time") == 0) {
+        return run_timed(argv[2], argv + 3);
     } else if (argc == 2 && strcmp(argv[1], "dropcaches") == 0) {
         drop_caches();
         return 0;
     }
-    fprintf(stderr, "usage: benchtool postmark [--bin PATH] CONFIG | meta DIR N [LABEL] | dropcaches\n");
+    fprintf(stderr, "usage: benchtool postmark [--bin PATH] CONFIG | meta DIR N [LABEL] | meta-phase create|stat|unlink DIR N |\n"
+                    "       latency DIR N [--cold-iterations M] | time LABEL CMD [ARG...] | dropcaches\n");
     return 2;
 }

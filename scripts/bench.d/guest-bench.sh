@@ -6,11 +6,18 @@
 #   bench.randtime=S    runtime of each random fio job
 #   bench.meta=N        files for the create/stat/unlink test
 #   bench.pm=FILES,TRANSACTIONS,MIN,MAX,SEED                 Debian postmark parameters
-#   bench.parts=fio,meta,postmark                            which parts to run
-# Prints "RESULT ..." lines and fio's JSON between BENCH-FIO-JSON-BEGIN/END markers for scripts/bench.
+#   bench.lat=N         timed calls per operation for benchtool latency
+#   bench.tar=PATH      the tarball of the tree part (default /bench/src.tar)
+#   bench.parts=fio,meta,postmark,tar,latency[,tmpfs]        which parts to run; tmpfs adds the tar and
+#                       latency parts on a tmpfs inside the guest (the no-transport baseline)
+# Prints "RESULT ..." lines and fio's JSON between BENCH-FIO-JSON-BEGIN/END markers for scripts/bench, and
+# "BENCH-PHASE NAME" as each part starts ("BENCH-PHASE end" after the last): the host samples the file
+# server's CPU time when it sees these lines, which gives the daemon's CPU seconds per part.
+# The tar part unpacks bench.tar (a few thousand files of /usr/include, made by build-initramfs),
+# drops the caches, reads every file back (find | xargs cat) and removes the tree, each step timed.
 export PATH=/usr/bin:/bin
 mnt=${1:-/mnt}
-size=64 seqtime=5 randtime=5 meta=500 pm=500,500,500,10000,42 parts=fio,meta,postmark
+size=64 seqtime=5 randtime=5 meta=500 pm=500,500,500,10000,42 parts=fio,meta,postmark,tar,latency lat=1000 tarball=/bench/src.tar
 # shellcheck disable=SC2013 # one line of words
 for word in $(cat /proc/cmdline); do
     case $word in
@@ -20,6 +27,8 @@ for word in $(cat /proc/cmdline); do
         bench.meta=*) meta=${word#*=} ;;
         bench.pm=*) pm=${word#*=} ;;
         bench.parts=*) parts=${word#*=} ;;
+        bench.lat=*) lat=${word#*=} ;;
+        bench.tar=*) tarball=${word#*=} ;;
     esac
 done
 work=$mnt/swiftfs-bench
@@ -28,7 +37,14 @@ mkdir -p "$work" || { echo "RESULT error what=mkdir"; exit 1; }
 echo "BENCH-GUEST: kernel $(uname -r), share $(grep " $mnt " /proc/mounts | cut -d' ' -f1,3,4)"
 status=0
 
+phase() { echo "BENCH-PHASE $1"; }
+# stat_cold drops every cache before each call (tens of milliseconds under TCG): a twentieth as many
+# calls as the other operations, at least 20.
+cold=$((lat / 20))
+[ "$cold" -lt 20 ] && cold=20
+
 case ",$parts," in *,fio,*)
+    phase fio
     # psync with O_DIRECT: every request goes to the file server (no guest page cache on either side of
     # the comparison); one fio process, the jobs one after another (stonewall), each for a fixed time
     # (a pass over the file alone can take a fraction of a second: too short on a noisy machine).
@@ -75,11 +91,13 @@ JOBS
 esac
 
 case ",$parts," in *,meta,*)
+    phase meta
     benchtool meta "$work/meta" "$meta" || { status=1; echo "RESULT error what=meta"; }
     ;;
 esac
 
 case ",$parts," in *,postmark,*)
+    phase postmark
     IFS=, read -r files transactions min max seed <<PM
 $pm
 PM
@@ -91,6 +109,38 @@ PM
     ;;
 esac
 
+# tree DIR LABEL: unpack, read back cold, remove; RESULT time label=LABEL-untar|-readback|-rmtree.
+tree() {
+    mkdir -p "$1" || return 1
+    benchtool time "$2-untar" tar xf "$tarball" -C "$1" || return 1
+    benchtool dropcaches
+    benchtool time "$2-readback" sh -c "find '$1' -type f | xargs cat >/dev/null" || return 1
+    benchtool dropcaches
+    benchtool time "$2-rmtree" rm -rf "$1" || return 1
+}
+
+case ",$parts," in *,tar,*)
+    phase tar
+    tree "$work/tree" tar || { status=1; echo "RESULT error what=tar"; }
+    ;;
+esac
+
+case ",$parts," in *,latency,*)
+    phase latency
+    benchtool latency "$work" "$lat" --cold-iterations "$cold" || { status=1; echo "RESULT error what=latency"; }
+    ;;
+esac
+
+case ",$parts," in *,tmpfs,*)
+    phase tmpfs
+    mkdir -p /bench-tmpfs && mount -t tmpfs tmpfs /bench-tmpfs || { status=1; echo "RESULT error what=tmpfs"; }
+    tree /bench-tmpfs/tree tmpfs-tar || { status=1; echo "RESULT error what=tmpfs-tar"; }
+    benchtool latency /bench-tmpfs "$lat" --cold-iterations "$cold" || { status=1; echo "RESULT error what=tmpfs-latency"; }
+    umount /bench-tmpfs
+    ;;
+esac
+
+phase end
 rm -rf "$work"
 echo "BENCH-GUEST-DONE status=$status"
 exit $status
