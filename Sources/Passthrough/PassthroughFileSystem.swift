@@ -62,7 +62,7 @@ public final class PassthroughFileSystem: FileSystem {
     /// The soft RLIMIT_NOFILE (the daemon raises it at start-up, before this).
     static var openFileLimit: Int {
         var limit = rlimit()
-        guard getrlimit(RLIMIT_NOFILE, &limit) == 0 else { return 1024 }
+        guard getrlimit(shim_RLIMIT_NOFILE, &limit) == 0 else { return 1024 }
         return min(Int(clamping: limit.rlim_cur), Int(Int32.max)) // RLIM_INFINITY is all ones
     }
 

@@ -1,3 +1,4 @@
+import CLinuxHeaders
 import Glibc
 import SwiftFSProtocol
 import Testing
@@ -30,10 +31,10 @@ import Testing
             (LinuxOpenFlags.create, O_CREAT), (LinuxOpenFlags.exclusive, O_EXCL),
             (LinuxOpenFlags.noControllingTTY, O_NOCTTY), (LinuxOpenFlags.truncate, O_TRUNC),
             (LinuxOpenFlags.append, O_APPEND), (LinuxOpenFlags.nonblock, O_NONBLOCK),
-            (LinuxOpenFlags.dsync, O_DSYNC), (LinuxOpenFlags.direct, O_DIRECT),
+            (LinuxOpenFlags.dsync, O_DSYNC), (LinuxOpenFlags.direct, libc_O_DIRECT),
             (LinuxOpenFlags.directory, O_DIRECTORY), (LinuxOpenFlags.noFollow, O_NOFOLLOW),
-            (LinuxOpenFlags.noAccessTime, O_NOATIME), (LinuxOpenFlags.closeOnExec, O_CLOEXEC),
-            (LinuxOpenFlags.sync, O_SYNC), (LinuxOpenFlags.path, O_PATH),
+            (LinuxOpenFlags.noAccessTime, libc_O_NOATIME), (LinuxOpenFlags.closeOnExec, O_CLOEXEC),
+            (LinuxOpenFlags.sync, O_SYNC), (LinuxOpenFlags.path, libc_O_PATH),
         ]
         for (ours, libc) in table { #expect(ours == UInt32(bitPattern: libc), "open flag 0o\(String(ours, radix: 8))") }
         // O_LARGEFILE is 0 in 64-bit user space; the kernel's value is what travels in FUSE.
@@ -57,7 +58,7 @@ import Testing
         #expect(LinuxSeekWhence.set == UInt32(SEEK_SET))
         #expect(LinuxSeekWhence.current == UInt32(SEEK_CUR))
         #expect(LinuxSeekWhence.end == UInt32(SEEK_END))
-        #expect(LinuxSeekWhence.data == UInt32(SEEK_DATA))
-        #expect(LinuxSeekWhence.hole == UInt32(SEEK_HOLE))
+        #expect(LinuxSeekWhence.data == UInt32(libc_SEEK_DATA))
+        #expect(LinuxSeekWhence.hole == UInt32(libc_SEEK_HOLE))
     }
 }
