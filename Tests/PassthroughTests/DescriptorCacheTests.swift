@@ -2,6 +2,7 @@ import CShim
 import FuseServer
 import Glibc
 @testable import Passthrough
+import SwiftFSProtocol
 import Synchronization
 import TestSupport
 import Testing

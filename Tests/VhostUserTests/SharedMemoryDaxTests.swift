@@ -126,7 +126,7 @@ import Testing
         #expect(unmap.fds.isEmpty)
         Self.replyStatus(channel, request: 10, status: 1)
         unmapping.join()
-        #expect(outcome.withLock { $0 } == Errno.ioError)
+        #expect(outcome.withLock { $0 } == Errno.EIO)
     }
 
     @Test func aFrontEndWithoutShmemGetsNoMapper() {
