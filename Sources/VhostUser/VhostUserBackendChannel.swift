@@ -30,7 +30,6 @@ public final class VhostUserBackendChannel: Sendable {
             guard sent else { throw Errno.EIO }
             guard awaitsReplies else { return }
             guard let reply = try? connection.receive() else { throw Errno.EIO }
-            reply.fds.forEach { close($0) }
             guard reply.header.request == request.rawValue, reply.header.flags & VhostUserHeader.replyFlag != 0,
                   reply.u64 == 0 else { throw Errno.EIO }
         }
