@@ -13,8 +13,9 @@ let package = Package(
     targets: [
         // Wire formats shared with the Embedded Swift guest: FUSE, virtio-fs, split virtqueues.
         .target(name: "SwiftFSProtocol", path: "protocol"),
-        // GNU declarations and macros Swift cannot import by itself.
-        .target(name: "CShim"),
+        // GNU declarations and macros Swift cannot import by itself. Only CShim.c
+        // sees _GNU_SOURCE; its header matches the Glibc module's view of libc.
+        .target(name: "CShim", cSettings: [.define("_GNU_SOURCE")]),
         // FUSE server core: request decoding, dispatch to a FileSystem, reply encoding;
         // plus the /dev/fuse transport for host mounts.
         .target(name: "FuseServer", dependencies: [
@@ -38,7 +39,7 @@ let package = Package(
         ]),
 
         // The kernel's C headers, so tests can check our layouts against them.
-        .target(name: "CLinuxHeaders", path: "Tests/CLinuxHeaders"),
+        .target(name: "CLinuxHeaders", path: "Tests/CLinuxHeaders", cSettings: [.define("_GNU_SOURCE")]),
         .testTarget(name: "ProtocolTests", dependencies: ["SwiftFSProtocol", "VhostUser", "CLinuxHeaders"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FuseServerTests", dependencies: ["TestSupport", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
@@ -50,10 +51,3 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-// CShim defines _GNU_SOURCE, so its view of the C library (e.g. fd_set's
-// member names) differs from the Glibc module's unless every Swift target
-// imports Glibc with _GNU_SOURCE too; without this, a clean build fails with
-// "'__fds_bits' from module 'SwiftGlibc' is not present in definition of 'fd_set'".
-for target in package.targets where target.type != .system && !["CShim", "CLinuxHeaders"].contains(target.name) {
-    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Xcc", "-D_GNU_SOURCE"])]
-}

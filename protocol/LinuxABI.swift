@@ -1,45 +1,6 @@
-// Linux values that travel inside FUSE messages: errno numbers (negated in
-// fuse_out_header.error), open(2) flags, file mode bits, directory entry
+// Linux values that travel inside FUSE messages (errno numbers are in
+// Errno.swift): open(2) flags, file mode bits, directory entry
 // types and lock types. The guest has no libc, so they are defined here once.
-
-public enum LinuxErrno {
-    public static let EPERM: Int32 = 1
-    public static let ENOENT: Int32 = 2
-    public static let EINTR: Int32 = 4
-    public static let EIO: Int32 = 5
-    public static let ENXIO: Int32 = 6
-    public static let E2BIG: Int32 = 7
-    public static let EBADF: Int32 = 9
-    public static let EAGAIN: Int32 = 11
-    public static let ENOMEM: Int32 = 12
-    public static let EACCES: Int32 = 13
-    public static let EFAULT: Int32 = 14
-    public static let EBUSY: Int32 = 16
-    public static let EEXIST: Int32 = 17
-    public static let EXDEV: Int32 = 18
-    public static let ENODEV: Int32 = 19
-    public static let ENOTDIR: Int32 = 20
-    public static let EISDIR: Int32 = 21
-    public static let EINVAL: Int32 = 22
-    public static let ENFILE: Int32 = 23
-    public static let EMFILE: Int32 = 24
-    public static let EFBIG: Int32 = 27
-    public static let ENOSPC: Int32 = 28
-    public static let ESPIPE: Int32 = 29
-    public static let EROFS: Int32 = 30
-    public static let EMLINK: Int32 = 31
-    public static let ERANGE: Int32 = 34
-    public static let EDEADLK: Int32 = 35
-    public static let ENAMETOOLONG: Int32 = 36
-    public static let ENOLCK: Int32 = 37
-    public static let ENOSYS: Int32 = 38
-    public static let ENOTEMPTY: Int32 = 39
-    public static let ELOOP: Int32 = 40
-    public static let ENODATA: Int32 = 61
-    public static let EOVERFLOW: Int32 = 75
-    public static let EPROTO: Int32 = 71
-    public static let EOPNOTSUPP: Int32 = 95
-}
 
 public enum LinuxOpenFlags {
     public static let readOnly: UInt32 = 0o0

@@ -1,4 +1,5 @@
 import Glibc
+import SwiftFSProtocol
 
 /// Where a READ's data goes: the transport's reply buffers (guest memory for
 /// virtio-fs), at most `capacity` bytes. The filesystem fills it with preadv
@@ -38,7 +39,7 @@ public struct WriteSource {
     /// Calls `body` with iovecs over all `count` bytes (e.g. for pwritev).
     public func drain<R>(_ body: (UnsafeBufferPointer<iovec>) throws(Errno) -> R) throws(Errno) -> R {
         var copy = reader
-        guard let result = try copy.withIOVecs(count: count, body) else { throw Errno.invalid }
+        guard let result = try copy.withIOVecs(count: count, body) else { throw Errno.EINVAL }
         return result
     }
 }

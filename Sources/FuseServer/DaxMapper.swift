@@ -1,3 +1,4 @@
+import SwiftFSProtocol
 import Synchronization
 
 /// One mapping of a file range into the DAX window (FUSE_SETUPMAPPING):

@@ -101,60 +101,60 @@ public protocol FileSystem: Sendable {
 extension FileSystem {
     public func initialize(offered: FuseInitFlags) throws(Errno) -> FuseInitFlags { [] }
     public func destroy() {}
-    public func lookup(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) -> Entry { throw .notImplemented }
+    public func lookup(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) -> Entry { throw .ENOSYS }
     public func forget(node: NodeID, count: UInt64) {}
-    public func getattr(_ context: RequestContext, node: NodeID, handle: FileHandle?) throws(Errno) -> Attributes { throw .notImplemented }
-    public func setattr(_ context: RequestContext, node: NodeID, changes: AttributeChanges) throws(Errno) -> Attributes { throw .notImplemented }
-    public func readlink(_ context: RequestContext, node: NodeID, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int { throw .notImplemented }
-    public func symlink(_ context: RequestContext, parent: NodeID, name: FileName, target: CString) throws(Errno) -> Entry { throw .notImplemented }
-    public func mknod(_ context: RequestContext, parent: NodeID, name: FileName, mode: UInt32, rdev: UInt32, umask: UInt32) throws(Errno) -> Entry { throw .notImplemented }
-    public func mkdir(_ context: RequestContext, parent: NodeID, name: FileName, mode: UInt32, umask: UInt32) throws(Errno) -> Entry { throw .notImplemented }
-    public func unlink(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) { throw .notImplemented }
-    public func rmdir(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) { throw .notImplemented }
+    public func getattr(_ context: RequestContext, node: NodeID, handle: FileHandle?) throws(Errno) -> Attributes { throw .ENOSYS }
+    public func setattr(_ context: RequestContext, node: NodeID, changes: AttributeChanges) throws(Errno) -> Attributes { throw .ENOSYS }
+    public func readlink(_ context: RequestContext, node: NodeID, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int { throw .ENOSYS }
+    public func symlink(_ context: RequestContext, parent: NodeID, name: FileName, target: CString) throws(Errno) -> Entry { throw .ENOSYS }
+    public func mknod(_ context: RequestContext, parent: NodeID, name: FileName, mode: UInt32, rdev: UInt32, umask: UInt32) throws(Errno) -> Entry { throw .ENOSYS }
+    public func mkdir(_ context: RequestContext, parent: NodeID, name: FileName, mode: UInt32, umask: UInt32) throws(Errno) -> Entry { throw .ENOSYS }
+    public func unlink(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) { throw .ENOSYS }
+    public func rmdir(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) { throw .ENOSYS }
     public func rename(_ context: RequestContext, parent: NodeID, name: FileName, newParent: NodeID, newName: FileName,
-                       flags: RenameFlags) throws(Errno) { throw .notImplemented }
-    public func link(_ context: RequestContext, node: NodeID, newParent: NodeID, newName: FileName) throws(Errno) -> Entry { throw .notImplemented }
-    public func open(_ context: RequestContext, node: NodeID, flags: OpenFlags) throws(Errno) -> OpenedHandle { throw .notImplemented }
+                       flags: RenameFlags) throws(Errno) { throw .ENOSYS }
+    public func link(_ context: RequestContext, node: NodeID, newParent: NodeID, newName: FileName) throws(Errno) -> Entry { throw .ENOSYS }
+    public func open(_ context: RequestContext, node: NodeID, flags: OpenFlags) throws(Errno) -> OpenedHandle { throw .ENOSYS }
     public func create(_ context: RequestContext, parent: NodeID, name: FileName, mode: UInt32, umask: UInt32,
-                       flags: OpenFlags) throws(Errno) -> (Entry, OpenedHandle) { throw .notImplemented }
+                       flags: OpenFlags) throws(Errno) -> (Entry, OpenedHandle) { throw .ENOSYS }
     public func read(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
-                     into destination: inout ReadDestination) throws(Errno) { throw .notImplemented }
+                     into destination: inout ReadDestination) throws(Errno) { throw .ENOSYS }
     public func write(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
-                      from source: WriteSource, flags: UInt32) throws(Errno) -> Int { throw .notImplemented }
-    public func flush(_ context: RequestContext, node: NodeID, handle: FileHandle, lockOwner: UInt64) throws(Errno) { throw .notImplemented }
+                      from source: WriteSource, flags: UInt32) throws(Errno) -> Int { throw .ENOSYS }
+    public func flush(_ context: RequestContext, node: NodeID, handle: FileHandle, lockOwner: UInt64) throws(Errno) { throw .ENOSYS }
     public func release(_ context: RequestContext, node: NodeID, handle: FileHandle, flags: OpenFlags,
                         flockUnlock: Bool, lockOwner: UInt64) throws(Errno) {}
-    public func fsync(_ context: RequestContext, node: NodeID, handle: FileHandle, dataOnly: Bool) throws(Errno) { throw .notImplemented }
-    public func opendir(_ context: RequestContext, node: NodeID, flags: OpenFlags) throws(Errno) -> OpenedHandle { throw .notImplemented }
+    public func fsync(_ context: RequestContext, node: NodeID, handle: FileHandle, dataOnly: Bool) throws(Errno) { throw .ENOSYS }
+    public func opendir(_ context: RequestContext, node: NodeID, flags: OpenFlags) throws(Errno) -> OpenedHandle { throw .ENOSYS }
     public func readdir(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
-                        into sink: inout DirectoryEntrySink) throws(Errno) { throw .notImplemented }
+                        into sink: inout DirectoryEntrySink) throws(Errno) { throw .ENOSYS }
     public func readdirplus(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
-                            into sink: inout DirectoryEntrySink) throws(Errno) { throw .notImplemented }
+                            into sink: inout DirectoryEntrySink) throws(Errno) { throw .ENOSYS }
     public func releasedir(_ context: RequestContext, node: NodeID, handle: FileHandle) throws(Errno) {}
-    public func fsyncdir(_ context: RequestContext, node: NodeID, handle: FileHandle, dataOnly: Bool) throws(Errno) { throw .notImplemented }
-    public func statfs(_ context: RequestContext, node: NodeID) throws(Errno) -> FuseKStatfs { throw .notImplemented }
-    public func access(_ context: RequestContext, node: NodeID, mask: UInt32) throws(Errno) { throw .notImplemented }
+    public func fsyncdir(_ context: RequestContext, node: NodeID, handle: FileHandle, dataOnly: Bool) throws(Errno) { throw .ENOSYS }
+    public func statfs(_ context: RequestContext, node: NodeID) throws(Errno) -> FuseKStatfs { throw .ENOSYS }
+    public func access(_ context: RequestContext, node: NodeID, mask: UInt32) throws(Errno) { throw .ENOSYS }
     public func setxattr(_ context: RequestContext, node: NodeID, name: CString, value: UnsafeRawBufferPointer,
-                         flags: UInt32) throws(Errno) { throw .notImplemented }
+                         flags: UInt32) throws(Errno) { throw .ENOSYS }
     public func getxattr(_ context: RequestContext, node: NodeID, name: CString,
-                         into buffer: UnsafeMutableRawBufferPointer?) throws(Errno) -> Int { throw .notImplemented }
-    public func listxattr(_ context: RequestContext, node: NodeID, into buffer: UnsafeMutableRawBufferPointer?) throws(Errno) -> Int { throw .notImplemented }
-    public func removexattr(_ context: RequestContext, node: NodeID, name: CString) throws(Errno) { throw .notImplemented }
+                         into buffer: UnsafeMutableRawBufferPointer?) throws(Errno) -> Int { throw .ENOSYS }
+    public func listxattr(_ context: RequestContext, node: NodeID, into buffer: UnsafeMutableRawBufferPointer?) throws(Errno) -> Int { throw .ENOSYS }
+    public func removexattr(_ context: RequestContext, node: NodeID, name: CString) throws(Errno) { throw .ENOSYS }
     public func fallocate(_ context: RequestContext, node: NodeID, handle: FileHandle, mode: UInt32,
-                          offset: UInt64, length: UInt64) throws(Errno) { throw .notImplemented }
-    public func lseek(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64, whence: UInt32) throws(Errno) -> UInt64 { throw .notImplemented }
+                          offset: UInt64, length: UInt64) throws(Errno) { throw .ENOSYS }
+    public func lseek(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64, whence: UInt32) throws(Errno) -> UInt64 { throw .ENOSYS }
     public func copyFileRange(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
                               to outputNode: NodeID, handle outputHandle: FileHandle, offset outputOffset: UInt64,
-                              length: UInt64, flags: UInt64) throws(Errno) -> Int { throw .notImplemented }
-    public func syncfs(_ context: RequestContext, node: NodeID) throws(Errno) { throw .notImplemented }
-    public func getlk(_ context: RequestContext, node: NodeID, request: FileLock.Request, lock: FileLock) throws(Errno) -> FileLock { throw .notImplemented }
-    public func setlk(_ context: RequestContext, node: NodeID, request: FileLock.Request, lock: FileLock, wait: Bool) throws(Errno) { throw .notImplemented }
+                              length: UInt64, flags: UInt64) throws(Errno) -> Int { throw .ENOSYS }
+    public func syncfs(_ context: RequestContext, node: NodeID) throws(Errno) { throw .ENOSYS }
+    public func getlk(_ context: RequestContext, node: NodeID, request: FileLock.Request, lock: FileLock) throws(Errno) -> FileLock { throw .ENOSYS }
+    public func setlk(_ context: RequestContext, node: NodeID, request: FileLock.Request, lock: FileLock, wait: Bool) throws(Errno) { throw .ENOSYS }
     public func interrupt(unique: UInt64) {}
     public var mapAlignmentShift: UInt16 { 0 }
     public func setupMapping(_ context: RequestContext, node: NodeID, handle: FileHandle?, range: DaxRange,
-                             flags: UInt64) throws(Errno) { throw .notImplemented }
+                             flags: UInt64) throws(Errno) { throw .ENOSYS }
     public func removeMapping(_ context: RequestContext, node: NodeID, ranges: [FuseRemoveMappingOne]) throws(Errno) {
-        throw .notImplemented
+        throw .ENOSYS
     }
     public func interruptAll() {}
 }

@@ -16,12 +16,12 @@ extension FuseServer {
     func setxattr(_ context: RequestContext, _ node: NodeID, _ request: inout ScatterReader) throws(Errno) {
         // Without FUSE_SETXATTR_EXT (not negotiated) the kernel sends the 8-byte layout: size, flags.
         var setxattrIn = FuseSetxattrIn()
-        guard request.remaining >= FuseCompatSize.setxattrIn else { throw Errno.invalid }
+        guard request.remaining >= FuseCompatSize.setxattrIn else { throw Errno.EINVAL }
         _ = withUnsafeMutableBytes(of: &setxattrIn) { raw in
             request.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<FuseCompatSize.setxattrIn]))
         }
         let size = Int(setxattrIn.size)
-        guard size <= ArgumentLimits.xattrValueMax else { throw Errno.tooBig }
+        guard size <= ArgumentLimits.xattrValueMax else { throw Errno.E2BIG }
         let limit = ArgumentLimits.xattrNameMax + 1 + size
         try request.withArgumentStrings(limit: limit) { (s) throws(Errno) in
             let name = try xattrName(&s)
@@ -57,8 +57,8 @@ extension FuseServer {
 
     private func xattrName(_ s: inout ArgumentStrings) throws(Errno) -> CString {
         let name = try s.next()
-        guard name.count > 0 else { throw Errno.invalid }
-        guard name.count <= ArgumentLimits.xattrNameMax else { throw Errno.range }
+        guard name.count > 0 else { throw Errno.EINVAL }
+        guard name.count <= ArgumentLimits.xattrNameMax else { throw Errno.ERANGE }
         return name
     }
 
@@ -76,8 +76,8 @@ extension FuseServer {
         let result: Result<Void, Errno> = withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 1) { buffer in
             do throws(Errno) {
                 let length = try produce(buffer)
-                guard length >= 0, length <= capacity else { throw Errno.range }
-                guard reply.write(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<length])) else { throw Errno.range }
+                guard length >= 0, length <= capacity else { throw Errno.ERANGE }
+                guard reply.write(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<length])) else { throw Errno.ERANGE }
                 return .success(())
             } catch { return .failure(error) }
         }

@@ -7,7 +7,7 @@ extension FuseServer {
               _ reply: inout ScatterWriter) throws(Errno) {
         let openIn = try request.take(FuseOpenIn.self)
         let flags = OpenFlags(openIn.flags)
-        if options.readOnly && ReadOnlyPolicy.opens(forWriting: flags) { throw Errno.readOnly }
+        if options.readOnly && ReadOnlyPolicy.opens(forWriting: flags) { throw Errno.EROFS }
         try putOpened(try fileSystem.open(context, node: node, flags: flags), &reply)
     }
 
@@ -32,7 +32,7 @@ extension FuseServer {
     func read(_ context: RequestContext, _ node: NodeID, _ request: inout ScatterReader,
               _ reply: inout ScatterWriter) throws(Errno) {
         let readIn = try request.take(FuseReadIn.self)
-        guard readIn.offset <= UInt64(Int64.max) else { throw Errno.invalid }
+        guard readIn.offset <= UInt64(Int64.max) else { throw Errno.EINVAL }
         let size = min(Int(readIn.size), options.maxWrite)
         var destination = ReadDestination(writer: reply, capacity: size)
         try fileSystem.read(context, node: node, handle: FileHandle(readIn.fh), offset: readIn.offset, into: &destination)
@@ -44,7 +44,7 @@ extension FuseServer {
         let writeIn = try request.take(FuseWriteIn.self)
         let size = Int(writeIn.size)
         guard size <= request.remaining, size <= options.maxWrite,
-              writeIn.offset <= UInt64(Int64.max) else { throw Errno.invalid }
+              writeIn.offset <= UInt64(Int64.max) else { throw Errno.EINVAL }
         let source = WriteSource(reader: request, count: size)
         let written = try fileSystem.write(context, node: node, handle: FileHandle(writeIn.fh), offset: writeIn.offset,
                                            from: source, flags: writeIn.writeFlags)
@@ -78,7 +78,7 @@ extension FuseServer {
 
     func fallocate(_ context: RequestContext, _ node: NodeID, _ request: inout ScatterReader) throws(Errno) {
         let fallocateIn = try request.take(FuseFallocateIn.self)
-        guard fallocateIn.offset <= UInt64(Int64.max), fallocateIn.length <= UInt64(Int64.max) else { throw Errno.invalid }
+        guard fallocateIn.offset <= UInt64(Int64.max), fallocateIn.length <= UInt64(Int64.max) else { throw Errno.EINVAL }
         try fileSystem.fallocate(context, node: node, handle: FileHandle(fallocateIn.fh), mode: fallocateIn.mode,
                                  offset: fallocateIn.offset, length: fallocateIn.length)
     }
@@ -86,7 +86,7 @@ extension FuseServer {
     func lseek(_ context: RequestContext, _ node: NodeID, _ request: inout ScatterReader,
                _ reply: inout ScatterWriter) throws(Errno) {
         let lseekIn = try request.take(FuseLseekIn.self)
-        guard lseekIn.offset <= UInt64(Int64.max) else { throw Errno.invalid }
+        guard lseekIn.offset <= UInt64(Int64.max) else { throw Errno.EINVAL }
         var out = FuseLseekOut()
         out.offset = try fileSystem.lseek(context, node: node, handle: FileHandle(lseekIn.fh), offset: lseekIn.offset,
                                           whence: lseekIn.whence)
@@ -96,7 +96,7 @@ extension FuseServer {
     func copyFileRange(_ context: RequestContext, _ node: NodeID, _ request: inout ScatterReader,
                        _ reply: inout ScatterWriter) throws(Errno) {
         let copyIn = try request.take(FuseCopyFileRangeIn.self)
-        guard copyIn.offIn <= UInt64(Int64.max), copyIn.offOut <= UInt64(Int64.max) else { throw Errno.invalid }
+        guard copyIn.offIn <= UInt64(Int64.max), copyIn.offOut <= UInt64(Int64.max) else { throw Errno.EINVAL }
         // The reply's size is 32 bits: never copy more than it can report.
         let length = min(copyIn.len, UInt64(UInt32.max) & ~4095)
         let copied = try fileSystem.copyFileRange(context, node: node, handle: FileHandle(copyIn.fhIn), offset: copyIn.offIn,

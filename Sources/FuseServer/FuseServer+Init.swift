@@ -13,7 +13,7 @@ extension FuseServer {
 
     func initialize(request: inout ScatterReader, reply: inout ScatterWriter) throws(Errno) {
         // 7.36+ kernels send 64 bytes (with flags2); older ones 16.
-        guard request.remaining >= FuseCompatSize.initIn else { throw Errno.invalid }
+        guard request.remaining >= FuseCompatSize.initIn else { throw Errno.EINVAL }
         var initIn = FuseInitIn()
         _ = withUnsafeMutableBytes(of: &initIn) { raw in
             request.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<min(raw.count, request.remaining)]))
@@ -28,7 +28,7 @@ extension FuseServer {
         }
         guard initIn.major == FuseProtocol.kernelMajor, initIn.minor >= Self.oldestMinor else {
             logger.error("unsupported FUSE protocol \(initIn.major).\(initIn.minor)")
-            throw Errno.protocolError
+            throw Errno.EPROTO
         }
         if initialized.load(ordering: .acquiring) {
             // A new session (guest reboot) on a live server: start from nothing.

@@ -21,9 +21,9 @@ extension FuseServer {
 
     private func decodeLock(_ request: inout ScatterReader) throws(Errno) -> (FileLock.Request, FileLock) {
         let lkIn = try request.take(FuseLkIn.self)
-        guard let kind = FileLock.Kind(rawValue: lkIn.lock.type) else { throw Errno.invalid }
+        guard let kind = FileLock.Kind(rawValue: lkIn.lock.type) else { throw Errno.EINVAL }
         let end = min(lkIn.lock.end, FileLock.toEndOfFile)
-        guard lkIn.lock.start <= end || kind == .unlock else { throw Errno.invalid }
+        guard lkIn.lock.start <= end || kind == .unlock else { throw Errno.EINVAL }
         let lock = FileLock(kind: kind, start: lkIn.lock.start, end: max(end, lkIn.lock.start), pid: lkIn.lock.pid)
         let lockRequest = FileLock.Request(owner: lkIn.owner, handle: FileHandle(lkIn.fh),
                                            isFlock: lkIn.lkFlags & FuseFlag.lockFlock != 0)

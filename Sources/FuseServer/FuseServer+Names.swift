@@ -50,8 +50,8 @@ extension FuseServer {
         let result: Result<Void, Errno> = withUnsafeTemporaryAllocation(byteCount: ArgumentLimits.pathMax, alignment: 1) { buffer in
             do throws(Errno) {
                 let length = try fileSystem.readlink(context, node: node, into: buffer)
-                guard length >= 0, length <= buffer.count else { throw Errno.ioError }
-                guard reply.write(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<length])) else { throw Errno.range }
+                guard length >= 0, length <= buffer.count else { throw Errno.EIO }
+                guard reply.write(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<length])) else { throw Errno.ERANGE }
                 return .success(())
             } catch { return .failure(error) }
         }
@@ -64,8 +64,8 @@ extension FuseServer {
         let entry = try request.withArgumentStrings(limit: limit) { (s) throws(Errno) in
             let name = try s.nextName()
             let target = try s.next()
-            guard target.count > 0 else { throw Errno.invalid }
-            guard target.count < ArgumentLimits.pathMax else { throw Errno.nameTooLong }
+            guard target.count > 0 else { throw Errno.EINVAL }
+            guard target.count < ArgumentLimits.pathMax else { throw Errno.ENAMETOOLONG }
             return try fileSystem.symlink(context, parent: parent, name: name, target: target)
         }
         try reply.put(entry.wire)
@@ -111,7 +111,7 @@ extension FuseServer {
             newParent = NodeID(renameIn.newDir)
             flags = RenameFlags(rawValue: renameIn.flags)
             guard RenameFlags([.noReplace, .exchange, .whiteout]).isSuperset(of: flags),
-                  !(flags.contains(.exchange) && flags.contains(.noReplace)) else { throw Errno.invalid }
+                  !(flags.contains(.exchange) && flags.contains(.noReplace)) else { throw Errno.EINVAL }
         } else {
             newParent = NodeID(try request.take(FuseRenameIn.self).newDir)
         }

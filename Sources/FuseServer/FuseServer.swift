@@ -45,16 +45,16 @@ public final class FuseServer<FS: FileSystem>: FuseRequestHandler {
         let headerPosition = reply.written
         // The header is the head's copy; the request's own header bytes are skipped, never read again.
         guard let header = head.header, request.skip(FuseInHeader.wireSize) else {
-            return finishWithError(.ioError, unique: 0, reply: &reply, at: headerPosition)
+            return finishWithError(.EIO, unique: 0, reply: &reply, at: headerPosition)
         }
         let argumentBytes = Int(header.len) - FuseInHeader.wireSize
         guard argumentBytes >= 0, argumentBytes <= request.remaining else {
-            return finishWithError(.invalid, unique: header.unique, reply: &reply, at: headerPosition)
+            return finishWithError(.EINVAL, unique: header.unique, reply: &reply, at: headerPosition)
         }
         request.limit(to: argumentBytes)
 
         guard let opcode = FuseOpcode(rawValue: header.opcode) else {
-            return finishWithError(.notImplemented, unique: header.unique, reply: &reply, at: headerPosition)
+            return finishWithError(.ENOSYS, unique: header.unique, reply: &reply, at: headerPosition)
         }
         switch opcode {
         case .forget:
@@ -74,10 +74,10 @@ public final class FuseServer<FS: FileSystem>: FuseRequestHandler {
             break
         }
         if opcode != .`init` && !initialized.load(ordering: .acquiring) {
-            return finishWithError(.ioError, unique: header.unique, reply: &reply, at: headerPosition)
+            return finishWithError(.EIO, unique: header.unique, reply: &reply, at: headerPosition)
         }
         if options.readOnly && ReadOnlyPolicy.modifies(opcode) {
-            return finishWithError(.readOnly, unique: header.unique, reply: &reply, at: headerPosition)
+            return finishWithError(.EROFS, unique: header.unique, reply: &reply, at: headerPosition)
         }
 
         guard reply.write(FuseOutHeader()) else { return 0 } // no room even for a header: drop
@@ -167,7 +167,7 @@ public final class FuseServer<FS: FileSystem>: FuseRequestHandler {
         case .forget, .batchForget, .interrupt, .notifyReply:
             break // answered in handle(request:reply:)
         case .bmap, .ioctl, .poll, .tmpfile:
-            throw Errno.notImplemented
+            throw Errno.ENOSYS
         }
     }
 }

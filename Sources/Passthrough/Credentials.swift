@@ -1,6 +1,7 @@
 import CShim
 import FuseServer
 import Glibc
+import SwiftFSProtocol
 
 /// Runs file-creating operations as the calling guest user, so new files get
 /// the caller's owner and the host checks the caller's permissions. The

@@ -1,5 +1,6 @@
 import FuseServer
 import Glibc
+import SwiftFSProtocol
 import Synchronization
 
 /// What a file looked like when its bytes were copied into the window: a
@@ -84,9 +85,9 @@ final class DaxMappingTable: Sendable {
 
     /// Window ranges a request may name: non-empty, 2 MiB aligned, inside the window.
     static func checkWindowRange(offset: UInt64, length: UInt64, windowSize: UInt64) throws(Errno) {
-        guard length > 0, offset % slotSize == 0, length % slotSize == 0 else { throw Errno.invalid }
+        guard length > 0, offset % slotSize == 0, length % slotSize == 0 else { throw Errno.EINVAL }
         let (end, overflow) = offset.addingReportingOverflow(length)
-        guard !overflow, end <= windowSize else { throw Errno.invalid }
+        guard !overflow, end <= windowSize else { throw Errno.EINVAL }
     }
 
     // MARK: Mapping and unmapping
@@ -128,7 +129,7 @@ final class DaxMappingTable: Sendable {
         try state.withLock { (state) throws(Errno) in
             for (offset, length) in ranges {
                 for index in offset / Self.slotSize..<(offset + length) / Self.slotSize where state.slots[index] == nil {
-                    throw Errno.invalid
+                    throw Errno.EINVAL
                 }
             }
             var firstError: Errno?

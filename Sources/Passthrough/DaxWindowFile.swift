@@ -148,7 +148,7 @@ public final class DaxWindowFile: DaxMapper, @unchecked Sendable {
         var done = 0
         while done < length {
             let n = try systemCall { pwrite(file, source + done, length - done, off_t(offset) + off_t(done)) }
-            guard n > 0 else { throw Errno.ioError }
+            guard n > 0 else { throw Errno.EIO }
             done += n
         }
     }

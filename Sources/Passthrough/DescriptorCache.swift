@@ -1,5 +1,6 @@
 import FuseServer
 import Glibc
+import SwiftFSProtocol
 import Synchronization
 
 /// An open O_PATH descriptor, closed when the last reference goes: the cache

@@ -1,5 +1,6 @@
 import FuseServer
 import Glibc
+import SwiftFSProtocol
 import Synchronization
 
 /// Open handles (fh → object) for files or directories. One mutex, held only
@@ -32,12 +33,12 @@ final class HandleTable<Handle: AnyObject & Sendable>: Sendable {
 
     /// EBADF for handles never opened or already released.
     func get(_ handle: FileHandle) throws(Errno) -> Handle {
-        guard let value = state.withLock({ $0.handles[handle.rawValue] }) else { throw Errno.badHandle }
+        guard let value = state.withLock({ $0.handles[handle.rawValue] }) else { throw Errno.EBADF }
         return value
     }
 
     func remove(_ handle: FileHandle) throws(Errno) -> Handle {
-        guard let value = state.withLock({ $0.handles.removeValue(forKey: handle.rawValue) }) else { throw Errno.badHandle }
+        guard let value = state.withLock({ $0.handles.removeValue(forKey: handle.rawValue) }) else { throw Errno.EBADF }
         return value
     }
 

@@ -116,7 +116,7 @@ final class InodeStore: Sendable {
     /// The inode of `node`; EBADF for ids never issued or already forgotten.
     func inode(_ node: NodeID) throws(Errno) -> Inode {
         if node == .root { return root }
-        guard let inode = tables.withLock({ $0.byNode[node]?.inode }) else { throw Errno.badHandle }
+        guard let inode = tables.withLock({ $0.byNode[node]?.inode }) else { throw Errno.EBADF }
         return inode
     }
 

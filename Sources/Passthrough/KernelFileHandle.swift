@@ -1,6 +1,7 @@
 import CShim
 import FuseServer
 import Glibc
+import SwiftFSProtocol
 
 /// A file's kernel file handle (name_to_handle_at): names the file on its
 /// filesystem without an open descriptor, and survives renames.

@@ -1,6 +1,7 @@
 import CShim
 import FuseServer
 import Glibc
+import SwiftFSProtocol
 import Synchronization
 
 /// A directory the guest opened: a descriptor for getdents64 and a reusable
@@ -30,7 +31,7 @@ final class OpenDirectory: Sendable {
         let result: Result<Void, Errno> = buffer.withLock { buffer in
             do throws(Errno) {
                 let bytes = buffer.storage(Self.maxBufferSize)
-                guard offset <= UInt64(Int64.max) else { throw Errno.invalid }
+                guard offset <= UInt64(Int64.max) else { throw Errno.EINVAL }
                 _ = try systemCall { lseek(fd, off_t(offset), SEEK_SET) }
                 while true {
                     let count = try systemCall { shim_getdents64(fd, bytes, size) }
@@ -39,7 +40,7 @@ final class OpenDirectory: Sendable {
                     while position + 19 < count {
                         let raw = UnsafeRawBufferPointer(start: bytes + position, count: count - position)
                         let reclen = Int(raw.loadUnaligned(fromByteOffset: 16, as: UInt16.self))
-                        guard reclen > 19, reclen <= raw.count else { throw Errno.ioError }
+                        guard reclen > 19, reclen <= raw.count else { throw Errno.EIO }
                         let nameBytes = UnsafeRawBufferPointer(rebasing: raw[19..<reclen])
                         let nameLength = nameBytes.firstIndex(of: 0) ?? nameBytes.count
                         let record = DirectoryRecord(

@@ -41,7 +41,7 @@ extension PassthroughFileSystem {
             case .success(let entry):
                 return sink.append(name: record.name, inode: record.inode, type: record.type, offset: record.nextOffset,
                                    entry: entry)
-            case .failure(.noEntry):
+            case .failure(.ENOENT):
                 return true // removed since getdents saw it
             case .failure(let error):
                 failure = error
@@ -53,7 +53,7 @@ extension PassthroughFileSystem {
 
     /// lookupEntry for a host directory entry name.
     private func lookupEntry(in parent: Inode, rawName: UnsafeRawBufferPointer) -> Result<Entry, Errno> {
-        guard rawName.count <= FileName.maxLength else { return .failure(.nameTooLong) }
+        guard rawName.count <= FileName.maxLength else { return .failure(.ENAMETOOLONG) }
         var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
                      UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
                      UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,

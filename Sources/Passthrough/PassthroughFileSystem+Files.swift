@@ -24,9 +24,9 @@ extension PassthroughFileSystem {
         let inode = try inodes.inode(node)
         // Only regular files: the guest kernel opens devices, FIFOs and sockets
         // itself, and a symlink is resolved by the guest, never by us.
-        if inode.isDirectory { throw Errno.isDirectory }
+        if inode.isDirectory { throw Errno.EISDIR }
         if inode.isSymlink { throw Errno(ELOOP) }
-        guard inode.isRegularFile else { throw Errno.accessDenied }
+        guard inode.isRegularFile else { throw Errno.EACCES }
         let fd = try reopen(inode, flags: hostOpenFlags(flags))
         let handle = try files.insert(OpenFile(fd: fd, node: node))
         // Close-to-open: window copies of a file the host changed are refreshed.
@@ -72,8 +72,8 @@ extension PassthroughFileSystem {
             let created = shim_openat(dirFD, name.pointer, hostFlags | O_CREAT | O_EXCL | shim_O_NOFOLLOW, mode)
             if created >= 0 { return created }
             let error = Errno.current
-            if error == .interrupted { continue }
-            guard error == .exists, !exclusive else { throw error }
+            if error == .EINTR { continue }
+            guard error == .EEXIST, !exclusive else { throw error }
             // It exists: look at what it is through an O_PATH descriptor, and reopen that same file.
             let path = shim_openat(dirFD, name.pointer, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0)
             if path < 0 {
@@ -85,12 +85,12 @@ extension PassthroughFileSystem {
             try Self.statNode(path, &st)
             switch UInt32(st.st_mode) & LinuxFileMode.typeMask {
             case LinuxFileMode.regular: return try systemCall { withProcFDNameOpen(procSelfFD, path, hostFlags) }
-            case LinuxFileMode.directory: throw Errno.isDirectory
+            case LinuxFileMode.directory: throw Errno.EISDIR
             case LinuxFileMode.symlink: throw Errno(ELOOP)
-            default: throw Errno.accessDenied
+            default: throw Errno.EACCES
             }
         }
-        throw Errno.noEntry
+        throw Errno.ENOENT
     }
 
     public func read(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
@@ -150,7 +150,7 @@ extension PassthroughFileSystem {
     public func lseek(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
                       whence: UInt32) throws(Errno) -> UInt64 {
         let file = try file(handle)
-        guard whence <= LinuxSeekWhence.hole else { throw Errno.invalid }
+        guard whence <= LinuxSeekWhence.hole else { throw Errno.EINVAL }
         // All I/O is positional (preadv/pwritev), so moving the descriptor's offset is harmless.
         let result = try systemCall { Glibc.lseek(file.fd, off_t(offset), Int32(whence)) }
         return UInt64(result)
@@ -161,7 +161,7 @@ extension PassthroughFileSystem {
                               length: UInt64, flags: UInt64) throws(Errno) -> Int {
         let input = try file(handle)
         let output = try file(outputHandle)
-        guard flags == 0 else { throw Errno.invalid }
+        guard flags == 0 else { throw Errno.EINVAL }
         var inOffset = off_t(offset), outOffset = off_t(outputOffset)
         let before = dax?.identityBeforeChange(node: output.node)
         let copied = try systemCall { shim_copy_file_range(input.fd, &inOffset, output.fd, &outOffset, Int(length), 0) }

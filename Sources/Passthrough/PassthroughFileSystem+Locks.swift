@@ -1,5 +1,6 @@
 import FuseServer
 import Glibc
+import SwiftFSProtocol
 
 /// GETLK/SETLK/SETLKW. POSIX record locks live in PosixLockTable (per node
 /// and lock owner, with the holder's pid for GETLK); flock(2) locks are host
@@ -9,7 +10,7 @@ extension PassthroughFileSystem {
     public func getlk(_ context: RequestContext, node: NodeID, request: FileLock.Request,
                       lock: FileLock) throws(Errno) -> FileLock {
         _ = try inodes.inode(node)
-        guard !request.isFlock else { throw Errno.invalid }
+        guard !request.isFlock else { throw Errno.EINVAL }
         guard let held = posixLocks.conflict(node: node, owner: request.owner, lock: lock) else {
             return FileLock(kind: .unlock, start: 0, end: 0, pid: 0)
         }
@@ -42,7 +43,7 @@ extension PassthroughFileSystem {
     /// One attempt, or (SETLKW) attempts until success, INTERRUPT or the wait limit.
     private func acquire(_ context: RequestContext, wait: Bool, _ attempt: () -> Bool) throws(Errno) {
         if attempt() { return }
-        guard wait else { throw Errno.tryAgain }
-        guard lockWaiters.wait(unique: context.unique, attempt) else { throw Errno.interrupted }
+        guard wait else { throw Errno.EAGAIN }
+        guard lockWaiters.wait(unique: context.unique, attempt) else { throw Errno.EINTR }
     }
 }

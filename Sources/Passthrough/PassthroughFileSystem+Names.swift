@@ -7,7 +7,7 @@ import SwiftFSProtocol
 extension PassthroughFileSystem {
     func directory(_ node: NodeID) throws(Errno) -> Inode {
         let inode = try inodes.inode(node)
-        guard inode.isDirectory else { throw Errno.notDirectory }
+        guard inode.isDirectory else { throw Errno.ENOTDIR }
         return inode
     }
 
@@ -40,7 +40,7 @@ extension PassthroughFileSystem {
     public func link(_ context: RequestContext, node: NodeID, newParent: NodeID, newName: FileName) throws(Errno) -> Entry {
         let inode = try inodes.inode(node)
         let dir = try directory(newParent)
-        guard !inode.isDirectory else { throw Errno.notPermitted }
+        guard !inode.isDirectory else { throw Errno.EPERM }
         // Through /proc/self/fd with AT_SYMLINK_FOLLOW: the magic link names the
         // file itself (a symlink stays a symlink), and needs no CAP_DAC_READ_SEARCH.
         _ = try inode.withDescriptor { (fd) throws(Errno) in
@@ -80,7 +80,7 @@ extension PassthroughFileSystem {
 
     public func readlink(_ context: RequestContext, node: NodeID, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
         let inode = try inodes.inode(node)
-        guard inode.isSymlink else { throw Errno.invalid }
+        guard inode.isSymlink else { throw Errno.EINVAL }
         let base = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
         return try inode.withDescriptor { (fd) throws(Errno) in try systemCall { readlinkat(fd, "", base, buffer.count) } }
     }
@@ -94,7 +94,7 @@ extension PassthroughFileSystem {
             if let file {
                 _ = try systemCall { fchmod(file.fd, mode_t(mode & LinuxFileMode.permissionMask)) }
             } else {
-                guard !inode.isSymlink else { throw Errno.notSupported }
+                guard !inode.isSymlink else { throw Errno.EOPNOTSUPP }
                 _ = try inode.withDescriptor { (fd) throws(Errno) in
                     try withProcFDName(fd) { (name) throws(Errno) in
                         try systemCall { fchmodat(procSelfFD, name, mode_t(mode & LinuxFileMode.permissionMask), 0) }
@@ -110,12 +110,12 @@ extension PassthroughFileSystem {
         }
         let before = changes.size == nil ? nil : dax?.identityBeforeChange(node: node)
         if let size = changes.size {
-            guard size <= UInt64(Int64.max) else { throw Errno.invalid }
+            guard size <= UInt64(Int64.max) else { throw Errno.EINVAL }
             if let file {
                 _ = try systemCall { ftruncate(file.fd, off_t(size)) }
             } else {
-                guard !inode.isDirectory else { throw Errno.isDirectory }
-                guard inode.isRegularFile else { throw Errno.invalid }
+                guard !inode.isDirectory else { throw Errno.EISDIR }
+                guard inode.isRegularFile else { throw Errno.EINVAL }
                 let fd = try reopen(inode, flags: O_WRONLY)
                 defer { close(fd) }
                 _ = try systemCall { ftruncate(fd, off_t(size)) }

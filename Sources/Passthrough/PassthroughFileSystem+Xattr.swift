@@ -1,6 +1,7 @@
 import CShim
 import FuseServer
 import Glibc
+import SwiftFSProtocol
 
 /// Extended attributes. The f*xattr calls refuse O_PATH descriptors, so
 /// regular files and directories are reopened read-only through the
@@ -18,7 +19,7 @@ import Glibc
 extension PassthroughFileSystem {
     /// Runs `body` with a readable descriptor of `node`; nil for symlinks and special files.
     private func withXattrDescriptor<R>(_ node: NodeID, _ body: (Int32?) throws(Errno) -> R) throws(Errno) -> R {
-        guard options.xattr else { throw Errno.notImplemented }
+        guard options.xattr else { throw Errno.ENOSYS }
         let inode = try inodes.inode(node)
         guard inode.isRegularFile || inode.isDirectory else { return try body(nil) }
         let fd = try reopen(inode, flags: O_RDONLY | O_NONBLOCK)
@@ -29,13 +30,13 @@ extension PassthroughFileSystem {
     /// Runs `body` with the host name for the guest's `name`, or throws the map's refusal.
     private func withHostName<R>(_ name: CString, refusal: Errno,
                                  _ body: (UnsafePointer<CChar>) throws(Errno) -> R) throws(Errno) -> R {
-        guard options.xattr else { throw Errno.notImplemented }
+        guard options.xattr else { throw Errno.ENOSYS }
         let map = options.xattrMap
         if map.isIdentity { return try body(name.pointer) }
         let bytes = UnsafeRawBufferPointer(start: name.pointer, count: name.count).bindMemory(to: UInt8.self)
         switch map.mapClient(bytes) {
         case .refused: throw refusal
-        case .unsupported: throw Errno.notSupported
+        case .unsupported: throw Errno.EOPNOTSUPP
         case .host(var hostName):
             hostName.append(0)
             return try hostName.withUnsafeBufferPointer { (buffer) throws(Errno) -> R in
@@ -56,9 +57,9 @@ extension PassthroughFileSystem {
 
     public func setxattr(_ context: RequestContext, node: NodeID, name: CString, value: UnsafeRawBufferPointer,
                          flags: UInt32) throws(Errno) {
-        try withHostName(name, refusal: .notPermitted) { (hostName) throws(Errno) in
+        try withHostName(name, refusal: .EPERM) { (hostName) throws(Errno) in
             try withXattrDescriptor(node) { (fd) throws(Errno) in
-                guard let fd else { throw Errno.notSupported }
+                guard let fd else { throw Errno.EOPNOTSUPP }
                 try asWriter(context, hostName) { () throws(Errno) in
                     _ = try systemCall { fsetxattr(fd, hostName, value.baseAddress, value.count, Int32(bitPattern: flags)) }
                 }
@@ -68,9 +69,9 @@ extension PassthroughFileSystem {
 
     public func getxattr(_ context: RequestContext, node: NodeID, name: CString,
                          into buffer: UnsafeMutableRawBufferPointer?) throws(Errno) -> Int {
-        try withHostName(name, refusal: .noData) { (hostName) throws(Errno) in
+        try withHostName(name, refusal: .ENODATA) { (hostName) throws(Errno) in
             try withXattrDescriptor(node) { (fd) throws(Errno) in
-                guard let fd else { throw Errno.noData }
+                guard let fd else { throw Errno.ENODATA }
                 return try systemCall { fgetxattr(fd, hostName, buffer?.baseAddress, buffer?.count ?? 0) }
             }
         }
@@ -110,15 +111,15 @@ extension PassthroughFileSystem {
             }
         }
         guard let buffer else { return guestList.count }
-        guard guestList.count <= buffer.count else { throw Errno.range }
+        guard guestList.count <= buffer.count else { throw Errno.ERANGE }
         buffer.copyBytes(from: guestList)
         return guestList.count
     }
 
     public func removexattr(_ context: RequestContext, node: NodeID, name: CString) throws(Errno) {
-        try withHostName(name, refusal: .notPermitted) { (hostName) throws(Errno) in
+        try withHostName(name, refusal: .EPERM) { (hostName) throws(Errno) in
             try withXattrDescriptor(node) { (fd) throws(Errno) in
-                guard let fd else { throw Errno.notSupported }
+                guard let fd else { throw Errno.EOPNOTSUPP }
                 try asWriter(context, hostName) { () throws(Errno) in
                     _ = try systemCall { fremovexattr(fd, hostName) }
                 }

@@ -62,7 +62,7 @@ public final class PassthroughFileSystem: FileSystem {
     /// The soft RLIMIT_NOFILE (the daemon raises it at start-up, before this).
     static var openFileLimit: Int {
         var limit = rlimit()
-        guard getrlimit(RLIMIT_NOFILE, &limit) == 0 else { return 1024 }
+        guard getrlimit(shim_RLIMIT_NOFILE, &limit) == 0 else { return 1024 }
         return min(Int(clamping: limit.rlim_cur), Int(Int32.max)) // RLIM_INFINITY is all ones
     }
 
@@ -179,7 +179,7 @@ public final class PassthroughFileSystem: FileSystem {
 
     public func lookup(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) -> Entry {
         let directory = try inodes.inode(parent)
-        guard directory.isDirectory else { throw Errno.notDirectory }
+        guard directory.isDirectory else { throw Errno.ENOTDIR }
         if name.isDot { return try entry(for: directory) }
         if name.isDotDot {
             // ".." of the root is the root; elsewhere only a directory the guest
@@ -189,7 +189,7 @@ public final class PassthroughFileSystem: FileSystem {
             try directory.withDescriptor { (directoryFD) throws(Errno) in
                 _ = try systemCall { fstatat(directoryFD, "..", &st, shim_AT_SYMLINK_NOFOLLOW) }
             }
-            guard let known = inodes.known(InodeKey(st)) else { throw Errno.accessDenied }
+            guard let known = inodes.known(InodeKey(st)) else { throw Errno.EACCES }
             return try entry(for: known)
         }
         return try lookupEntry(in: directory, name: name.pointer)
@@ -240,7 +240,7 @@ public final class PassthroughFileSystem: FileSystem {
     public func syncfs(_ context: RequestContext, node: NodeID) throws(Errno) {
         let inode = try inodes.inode(node)
         // The kernel names the root; never open a special file (a device node's open has effects on the host).
-        guard inode.isDirectory || inode.isRegularFile else { throw Errno.invalid }
+        guard inode.isDirectory || inode.isRegularFile else { throw Errno.EINVAL }
         let fd = try reopen(inode, flags: O_RDONLY | O_NONBLOCK)
         defer { close(fd) }
         _ = try systemCall { shim_syncfs(fd) }

@@ -1,5 +1,6 @@
 import FuseServer
 import Logging
+import SwiftFSProtocol
 
 /// The FUSE server over a passthrough share, built the same way for every
 /// transport (vhost-user and /dev/fuse).

@@ -1,5 +1,6 @@
 import FuseServer
 import Glibc
+import SwiftFSProtocol
 
 /// Runs a system call that returns -1 and sets errno on failure, retrying
 /// on EINTR; the failure becomes an Errno. Not for close(2), which must

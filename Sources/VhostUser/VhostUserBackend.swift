@@ -103,8 +103,7 @@ public final class VhostUserBackend {
     private var replyAckNegotiated: Bool { ackedProtocolFeatures & VhostUserProtocolFeature.replyAck != 0 }
 
     private func dispatch(_ message: VhostUserMessage, _ connection: borrowing VhostUserConnection) throws(VhostUserError) {
-        var fds = message.fds
-        defer { fds.forEach { if $0 >= 0 { close($0) } } }
+        let fds = message.fds  // closed with the message unless a handler takes them
         let code = message.header.request
         guard let request = message.request else {
             logger.warning("unknown vhost-user request \(code)")
@@ -118,7 +117,7 @@ public final class VhostUserBackend {
             guard !message.descriptorsDropped else {
                 throw .invalidMessage("more than \(VhostUserConnection.maxFileDescriptors) file descriptors")
             }
-            answered = try handle(request, message, fds: &fds, connection)
+            answered = try handle(request, message, fds: fds, connection)
         } catch {
             logger.error("\(request): \(error)")
             failure = error
@@ -144,7 +143,7 @@ public final class VhostUserBackend {
     }
 
     /// Handles one request; returns true if it already sent its reply.
-    private func handle(_ request: VhostUserRequest, _ message: VhostUserMessage, fds: inout [Int32],
+    private func handle(_ request: VhostUserRequest, _ message: VhostUserMessage, fds: ReceivedDescriptors,
                         _ connection: borrowing VhostUserConnection) throws(VhostUserError) -> Bool {
         switch request {
         case .getFeatures:
@@ -178,9 +177,9 @@ public final class VhostUserBackend {
             try connection.reply(to: request.rawValue, VhostUserU64(UInt64(configuration.maxMemorySlots)))
             return true
         case .setMemTable:
-            try setMemoryTable(message, fds: &fds)
+            try setMemoryTable(message, fds: fds)
         case .addMemReg:
-            try addMemoryRegion(message, fds: &fds)
+            try addMemoryRegion(message, fds: fds)
         case .remMemReg:
             let description = try payload(message, VhostUserSingleMemoryRegion.self).region
             guard let smaller = memoryMap.snapshot.removing(guestPhysicalAddress: description.guestPhysicalAddress,
@@ -215,7 +214,7 @@ public final class VhostUserBackend {
                                  VhostUserVringState(index: state.index, num: UInt32(vrings[i].lastAvailableIndex)))
             return true
         case .setVringKick, .setVringCall, .setVringErr:
-            try setVringDescriptor(request, message, fds: &fds)
+            try setVringDescriptor(request, message, fds: fds)
         case .setVringEnable:
             let state = try payload(message, VhostUserVringState.self)
             let i = try queueIndex(state.index)
@@ -229,7 +228,7 @@ public final class VhostUserBackend {
         case .setLogFd:
             break
         case .setBackendReqFd:
-            try setBackendChannel(fds: &fds)
+            try setBackendChannel(fds: fds)
         case .getShmemConfig:
             var config = VhostUserSharedMemoryConfig()
             if let offer = configuration.sharedMemory {
@@ -249,13 +248,12 @@ public final class VhostUserBackend {
     }
 
     /// SET_BACKEND_REQ_FD: keeps the channel; with SHMEM agreed, DAX maps through it.
-    private func setBackendChannel(fds: inout [Int32]) throws(VhostUserError) {
+    private func setBackendChannel(fds: ReceivedDescriptors) throws(VhostUserError) {
         guard ackedProtocolFeatures & VhostUserProtocolFeature.backendRequests != 0 else {
             throw .invalidMessage("SET_BACKEND_REQ_FD without the BACKEND_REQ protocol feature")
         }
         guard fds.count == 1, fds[0] >= 0 else { throw .invalidMessage("SET_BACKEND_REQ_FD needs one descriptor") }
-        let channel = VhostUserBackendChannel(fd: fds[0], awaitsReplies: replyAckNegotiated)
-        fds[0] = -1 // the channel owns it now
+        let channel = VhostUserBackendChannel(fd: fds.take(0).release(), awaitsReplies: replyAckNegotiated)
         backendChannel = channel
         if let offer = configuration.sharedMemory,
            ackedProtocolFeatures & VhostUserProtocolFeature.sharedMemory != 0 {
@@ -278,7 +276,7 @@ public final class VhostUserBackend {
 
     // MARK: memory
 
-    private func setMemoryTable(_ message: VhostUserMessage, fds: inout [Int32]) throws(VhostUserError) {
+    private func setMemoryTable(_ message: VhostUserMessage, fds: ReceivedDescriptors) throws(VhostUserError) {
         let count: Int
         var descriptions: [VhostUserMemoryRegionDescription] = []
         do {
@@ -298,7 +296,8 @@ public final class VhostUserBackend {
         }
         guard fds.count == count else { throw .invalidMessage("\(count) regions but \(fds.count) descriptors") }
         var regions: [MemoryRegion] = []
-        for (description, fd) in zip(descriptions, fds) {
+        for (index, description) in descriptions.enumerated() {
+            let fd = fds[index]  // mapped; closed with the message
             regions.append(try MemoryRegion(fd: fd, guestPhysicalAddress: description.guestPhysicalAddress,
                                             size: description.memorySize, userAddress: description.userAddress,
                                             mmapOffset: description.mmapOffset))
@@ -307,7 +306,7 @@ public final class VhostUserBackend {
         replaceMemory(with: try GuestMemory(regions: regions))
     }
 
-    private func addMemoryRegion(_ message: VhostUserMessage, fds: inout [Int32]) throws(VhostUserError) {
+    private func addMemoryRegion(_ message: VhostUserMessage, fds: ReceivedDescriptors) throws(VhostUserError) {
         let description = try payload(message, VhostUserSingleMemoryRegion.self).region
         guard fds.count == 1 else { throw .invalidMessage("ADD_MEM_REG with \(fds.count) descriptors") }
         let current = memoryMap.snapshot
@@ -335,14 +334,13 @@ public final class VhostUserBackend {
     // MARK: queues
 
     private func setVringDescriptor(_ request: VhostUserRequest, _ message: VhostUserMessage,
-                                    fds: inout [Int32]) throws(VhostUserError) {
+                                    fds: ReceivedDescriptors) throws(VhostUserError) {
         let word = try payload(message, VhostUserU64.self).value
         let i = try queueIndex(UInt32(word & VhostUserVringFileDescriptor.indexMask))
         var fd: Int32 = -1
         if word & VhostUserVringFileDescriptor.noFileDescriptorFlag == 0 {
             guard fds.count == 1 else { throw .invalidMessage("\(request) with \(fds.count) descriptors") }
-            fd = fds[0]
-            fds[0] = -1  // taken: not closed by dispatch
+            fd = fds.take(0).release()  // the vring keeps it
         }
         switch request {
         case .setVringKick:

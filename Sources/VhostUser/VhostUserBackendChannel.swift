@@ -27,12 +27,11 @@ public final class VhostUserBackendChannel: Sendable {
             let sent = withUnsafeBytes(of: &copy) { bytes in
                 (try? connection.sendRequest(request.rawValue, flags: flags, payload: bytes, passing: descriptor)) != nil
             }
-            guard sent else { throw Errno.ioError }
+            guard sent else { throw Errno.EIO }
             guard awaitsReplies else { return }
-            guard let reply = try? connection.receive() else { throw Errno.ioError }
-            reply.fds.forEach { close($0) }
+            guard let reply = try? connection.receive() else { throw Errno.EIO }
             guard reply.header.request == request.rawValue, reply.header.flags & VhostUserHeader.replyFlag != 0,
-                  reply.u64 == 0 else { throw Errno.ioError }
+                  reply.u64 == 0 else { throw Errno.EIO }
         }
     }
 }

@@ -21,6 +21,8 @@ public struct VhostUserConnection: ~Copyable {
         let got = withUnsafeMutableBytes(of: &header) {
             receiveWithDescriptors(into: $0, fds: &fds, dropped: &descriptorsDropped)
         }
+        // Owned from here on: closed on every error path below, or by the message.
+        let descriptors = ReceivedDescriptors(fds)
         switch got {
         case .failure(let error): throw error
         case .success(0): return nil
@@ -29,21 +31,19 @@ public struct VhostUserConnection: ~Copyable {
             let rest = withUnsafeMutableBytes(of: &header) {
                 readFully(UnsafeMutableRawBufferPointer(rebasing: $0[count...]))
             }
-            guard rest else { fds.forEach { close($0) }; throw .invalidMessage("connection closed inside a header") }
+            guard rest else { throw .invalidMessage("connection closed inside a header") }
         default: break
         }
         guard header.flags & VhostUserHeader.versionMask == VhostUserHeader.version else {
-            fds.forEach { close($0) }
             throw .invalidMessage("unsupported vhost-user version in flags 0x\(String(header.flags, radix: 16))")
         }
         guard Int(header.size) <= VhostUserHeader.maxPayload else {
-            fds.forEach { close($0) }
             throw .invalidMessage("payload of \(header.size) bytes")
         }
         var payload = [UInt8](repeating: 0, count: Int(header.size))
         let ok = payload.withUnsafeMutableBytes { readFully($0) }
-        guard ok else { fds.forEach { close($0) }; throw .invalidMessage("connection closed inside a payload") }
-        return VhostUserMessage(header: header, payload: payload, fds: fds, descriptorsDropped: descriptorsDropped)
+        guard ok else { throw .invalidMessage("connection closed inside a payload") }
+        return VhostUserMessage(header: header, payload: payload, fds: descriptors, descriptorsDropped: descriptorsDropped)
     }
 
     /// Sends a reply to `request` with `payload`.

@@ -138,11 +138,12 @@ public struct VhostUserVringFileDescriptor {
 public struct VhostUserMessage {
     public var header: VhostUserHeader
     public var payload: [UInt8]
-    public var fds: [Int32]
+    /// Owned by the message: closed with it unless taken.
+    public let fds: ReceivedDescriptors
     /// It came with more descriptors than a message may carry; they were all closed.
     public var descriptorsDropped: Bool
 
-    public init(header: VhostUserHeader, payload: [UInt8], fds: [Int32], descriptorsDropped: Bool = false) {
+    public init(header: VhostUserHeader, payload: [UInt8], fds: ReceivedDescriptors, descriptorsDropped: Bool = false) {
         self.header = header; self.payload = payload; self.fds = fds; self.descriptorsDropped = descriptorsDropped
     }
 

@@ -1,3 +1,4 @@
+import CShim
 import Glibc
 import Logging
 
@@ -15,14 +16,14 @@ enum OpenFileLimit {
     /// N sets soft and hard to N (failing if that is not allowed).
     static func apply(_ requested: Int?, logger: Logger) throws(Failure) {
         var current = rlimit()
-        guard getrlimit(RLIMIT_NOFILE, &current) == 0 else { throw Failure(description: "getrlimit: \(errorText())") }
+        guard getrlimit(shim_RLIMIT_NOFILE, &current) == 0 else { throw Failure(description: "getrlimit: \(errorText())") }
         switch requested {
         case 0?:
             logger.info("open file limit left at \(describe(current)) (--rlimit-nofile 0)")
         case let wanted?:
             guard wanted > 0 else { throw Failure(description: "--rlimit-nofile must not be negative") }
             var limit = rlimit(rlim_cur: rlim_t(wanted), rlim_max: rlim_t(wanted))
-            guard setrlimit(RLIMIT_NOFILE, &limit) == 0 else {
+            guard setrlimit(shim_RLIMIT_NOFILE, &limit) == 0 else {
                 throw Failure(description: "--rlimit-nofile \(wanted): setrlimit: \(errorText())"
                               + " (the hard limit is \(current.rlim_max); raising it needs CAP_SYS_RESOURCE"
                               + " and at most fs.nr_open = \(systemMaximum().map(String.init) ?? "?"))")
@@ -32,7 +33,7 @@ enum OpenFileLimit {
             var raised = current
             if let maximum = systemMaximum(), rlim_t(maximum) > current.rlim_max {
                 raised = rlimit(rlim_cur: rlim_t(maximum), rlim_max: rlim_t(maximum))
-                if setrlimit(RLIMIT_NOFILE, &raised) != 0 {
+                if setrlimit(shim_RLIMIT_NOFILE, &raised) != 0 {
                     let why = errorText()
                     logger.info("hard open file limit \(current.rlim_max) kept: raising it to fs.nr_open = \(maximum) needs CAP_SYS_RESOURCE (\(why))")
                     raised = current
@@ -40,7 +41,7 @@ enum OpenFileLimit {
             }
             if raised.rlim_cur < raised.rlim_max {
                 raised.rlim_cur = raised.rlim_max
-                if setrlimit(RLIMIT_NOFILE, &raised) != 0 {
+                if setrlimit(shim_RLIMIT_NOFILE, &raised) != 0 {
                     logger.warning("cannot raise the open file limit \(describe(current)): \(errorText())")
                     return
                 }

@@ -102,8 +102,8 @@ private func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
         let plainOut = try #require(plain.sendInit().record(FuseInitOut.self))
         #expect(plainOut.flags & UInt32(FuseInitFlags.mapAlignment.rawValue) == 0)
         #expect(plainOut.mapAlignment == 0)
-        #expect(plain.setupMapping(1, fileOffset: 0, length: 2 * MiB, windowOffset: 0).error == LinuxErrno.ENOSYS)
-        #expect(plain.removeMapping(1, [(0, 2 * MiB)]).error == LinuxErrno.ENOSYS)
+        #expect(plain.setupMapping(1, fileOffset: 0, length: 2 * MiB, windowOffset: 0).error == Errno.ENOSYS.rawValue)
+        #expect(plain.removeMapping(1, [(0, 2 * MiB)]).error == Errno.ENOSYS.rawValue)
     }
 
     @Test func noMapAlignmentWhenTheGuestDoesNotOfferIt() throws {
@@ -142,7 +142,7 @@ private func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
         #expect(session.release(node, fh: fh).ok)
         #expect(session.windowBytes(0, 100) == pattern(100, seed: 3))
         #expect(session.removeMapping(node, [(0, 2 * MiB)]).ok)
-        #expect(session.removeMapping(node, [(0, 2 * MiB)]).error == LinuxErrno.EINVAL, "already removed")
+        #expect(session.removeMapping(node, [(0, 2 * MiB)]).error == Errno.EINVAL.rawValue, "already removed")
     }
 
     // MARK: Write mappings
@@ -301,41 +301,41 @@ private func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
         let window = Self.windowSize
 
         let refusals: [(String, Int32, Reply)] = [
-            ("misaligned window offset", LinuxErrno.EINVAL,
+            ("misaligned window offset", Errno.EINVAL.rawValue,
              session.setupMapping(node, fileOffset: 0, length: 2 * MiB, windowOffset: 4096)),
-            ("misaligned file offset", LinuxErrno.EINVAL,
+            ("misaligned file offset", Errno.EINVAL.rawValue,
              session.setupMapping(node, fileOffset: 4096, length: 2 * MiB, windowOffset: 2 * MiB)),
-            ("misaligned length", LinuxErrno.EINVAL,
+            ("misaligned length", Errno.EINVAL.rawValue,
              session.setupMapping(node, fileOffset: 0, length: MiB, windowOffset: 2 * MiB)),
-            ("zero length", LinuxErrno.EINVAL,
+            ("zero length", Errno.EINVAL.rawValue,
              session.setupMapping(node, fileOffset: 0, length: 0, windowOffset: 2 * MiB)),
-            ("past the window", LinuxErrno.EINVAL,
+            ("past the window", Errno.EINVAL.rawValue,
              session.setupMapping(node, fileOffset: 0, length: 4 * MiB, windowOffset: window - 2 * MiB)),
-            ("window offset outside", LinuxErrno.EINVAL,
+            ("window offset outside", Errno.EINVAL.rawValue,
              session.setupMapping(node, fileOffset: 0, length: 2 * MiB, windowOffset: window)),
-            ("window offset + length overflows", LinuxErrno.EINVAL,
+            ("window offset + length overflows", Errno.EINVAL.rawValue,
              session.setupMapping(node, fileOffset: 0, length: 2 * MiB, windowOffset: UInt64.max - MiB - (UInt64.max - MiB) % (2 * MiB))),
-            ("file offset + length overflows", LinuxErrno.EINVAL,
+            ("file offset + length overflows", Errno.EINVAL.rawValue,
              session.setupMapping(node, fileOffset: UInt64.max - (UInt64.max % (2 * MiB)), length: 2 * MiB, windowOffset: 2 * MiB)),
-            ("file offset beyond off_t", LinuxErrno.EINVAL,
+            ("file offset beyond off_t", Errno.EINVAL.rawValue,
              session.setupMapping(node, fileOffset: UInt64(Int64.max) - MiB - (UInt64(Int64.max) - MiB) % (2 * MiB), length: 2 * MiB, windowOffset: 2 * MiB)),
-            ("unknown flags", LinuxErrno.EINVAL,
+            ("unknown flags", Errno.EINVAL.rawValue,
              session.setupMapping(node, fileOffset: 0, length: 2 * MiB, flags: FuseFlag.mappingRead | 4, windowOffset: 2 * MiB)),
-            ("write mapping through a read-only handle", LinuxErrno.EACCES,
+            ("write mapping through a read-only handle", Errno.EACCES.rawValue,
              session.setupMapping(node, fh: readOnly, fileOffset: 0, length: 2 * MiB, flags: rw, windowOffset: 2 * MiB)),
-            ("any mapping through a write-only handle", LinuxErrno.EACCES,
+            ("any mapping through a write-only handle", Errno.EACCES.rawValue,
              session.setupMapping(node, fh: writeOnly, fileOffset: 0, length: 2 * MiB, windowOffset: 2 * MiB)),
-            ("unknown node", LinuxErrno.EBADF,
+            ("unknown node", Errno.EBADF.rawValue,
              session.setupMapping(9999, fileOffset: 0, length: 2 * MiB, windowOffset: 2 * MiB)),
-            ("unknown handle", LinuxErrno.EBADF,
+            ("unknown handle", Errno.EBADF.rawValue,
              session.setupMapping(node, fh: 777, fileOffset: 0, length: 2 * MiB, windowOffset: 2 * MiB)),
-            ("handle of another node", LinuxErrno.EBADF,
+            ("handle of another node", Errno.EBADF.rawValue,
              session.setupMapping(node, fh: otherHandle, fileOffset: 0, length: 2 * MiB, windowOffset: 2 * MiB)),
-            ("a directory", LinuxErrno.EISDIR,
+            ("a directory", Errno.EISDIR.rawValue,
              session.setupMapping(directory, fileOffset: 0, length: 2 * MiB, windowOffset: 2 * MiB)),
-            ("a directory with a file's handle", LinuxErrno.EBADF,
+            ("a directory with a file's handle", Errno.EBADF.rawValue,
              session.setupMapping(directory, fh: readOnly, fileOffset: 0, length: 2 * MiB, windowOffset: 2 * MiB)),
-            ("replacing the good mapping with a bad one", LinuxErrno.EINVAL,
+            ("replacing the good mapping with a bad one", Errno.EINVAL.rawValue,
              session.setupMapping(node, fileOffset: 4096, length: 2 * MiB, windowOffset: 0)),
         ]
         for (what, errno, reply) in refusals {
@@ -343,7 +343,7 @@ private func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
         }
         #expect(session.windowBytes(0, window) == before, "a refused mapping leaves the window as it was")
         // The table too: the good mapping is still there, nothing else was added.
-        #expect(session.removeMapping(node, [(2 * MiB, 2 * MiB)]).error == LinuxErrno.EINVAL)
+        #expect(session.removeMapping(node, [(2 * MiB, 2 * MiB)]).error == Errno.EINVAL.rawValue)
         #expect(session.removeMapping(node, [(0, 2 * MiB)]).ok)
         #expect(session.getattr(node).ok, "the server keeps serving")
     }
@@ -353,9 +353,9 @@ private func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
         let node = try readOnly.hostFile("ro", pattern(100, seed: 30))
         let fh = try readOnly.openHandle(node, flags: LinuxOpenFlags.readOnly)
         #expect(readOnly.setupMapping(node, fh: fh, fileOffset: 0, length: 2 * MiB,
-                                      flags: FuseFlag.mappingRead | FuseFlag.mappingWrite, windowOffset: 0).error == LinuxErrno.EROFS)
+                                      flags: FuseFlag.mappingRead | FuseFlag.mappingWrite, windowOffset: 0).error == Errno.EROFS.rawValue)
         #expect(readOnly.setupMapping(node, fileOffset: 0, length: 2 * MiB,
-                                      flags: FuseFlag.mappingRead | FuseFlag.mappingWrite, windowOffset: 0).error == LinuxErrno.EROFS)
+                                      flags: FuseFlag.mappingRead | FuseFlag.mappingWrite, windowOffset: 0).error == Errno.EROFS.rawValue)
         #expect(readOnly.windowBytes(0, 100).allSatisfy { $0 == 0 })
         #expect(readOnly.setupMapping(node, fh: fh, fileOffset: 0, length: 2 * MiB, windowOffset: 0).ok, "reading is fine")
         #expect(readOnly.windowBytes(0, 100) == pattern(100, seed: 30))
@@ -377,21 +377,21 @@ private func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
             ("zero count", session.removeMapping(node, [], count: 0)),
         ]
         for (what, reply) in refusals {
-            #expect(reply.error == LinuxErrno.EINVAL, "\(what): got \(reply.error)")
+            #expect(reply.error == Errno.EINVAL.rawValue, "\(what): got \(reply.error)")
         }
         // Both slots are still mapped: one batch removes them.
         #expect(session.removeMapping(node, [(0, 2 * MiB), (2 * MiB, 2 * MiB)]).ok)
-        #expect(session.removeMapping(node, [(0, 2 * MiB)]).error == LinuxErrno.EINVAL)
+        #expect(session.removeMapping(node, [(0, 2 * MiB)]).error == Errno.EINVAL.rawValue)
         #expect(session.getattr(node).ok, "the server keeps serving")
     }
 
     @Test func truncatedRequestsAreRefused() throws {
         var short = RequestBytes()
         short.append(raw: [UInt8](repeating: 0, count: FuseSetupMappingIn.wireSize - 1))
-        #expect(session.send(.setupMapping, node: 1, body: short)?.error == LinuxErrno.EINVAL)
+        #expect(session.send(.setupMapping, node: 1, body: short)?.error == Errno.EINVAL.rawValue)
         var shortRemove = RequestBytes()
         shortRemove.append(raw: [1, 0])
-        #expect(session.send(.removeMapping, node: 1, body: shortRemove)?.error == LinuxErrno.EINVAL)
+        #expect(session.send(.removeMapping, node: 1, body: shortRemove)?.error == Errno.EINVAL.rawValue)
     }
 }
 

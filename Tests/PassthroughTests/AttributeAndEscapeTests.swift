@@ -24,12 +24,12 @@ import Testing
         let listLength = try buffer.withUnsafeMutableBytes { (raw) throws in try t.fs.listxattr(t.root, node: entry.node, into: raw) }
         #expect(String(decoding: buffer[0..<listLength], as: UTF8.self).contains("user.test"))
         try name("user.test") { (n) throws in try t.fs.removexattr(t.root, node: entry.node, name: n) }
-        #expect(throws: Errno.noData) { try name("user.test") { (n) throws in try t.fs.getxattr(t.root, node: entry.node, name: n, into: nil) } }
+        #expect(throws: Errno.ENODATA) { try name("user.test") { (n) throws in try t.fs.getxattr(t.root, node: entry.node, name: n, into: nil) } }
 
         symlink("f", t.hostPath("link"))
         let link = try t.lookup("link")
         #expect(try t.fs.listxattr(t.root, node: link.node, into: nil) == 0)
-        #expect(throws: Errno.noData) { try name("user.test") { (n) throws in try t.fs.getxattr(t.root, node: link.node, name: n, into: nil) } }
+        #expect(throws: Errno.ENODATA) { try name("user.test") { (n) throws in try t.fs.getxattr(t.root, node: link.node, name: n, into: nil) } }
     }
 
     @Test func setattrThroughAHandleAndWithout() throws {
@@ -51,7 +51,7 @@ import Testing
         let dir = try t.mkdir("d")
         changes = AttributeChanges()
         changes.size = 0
-        #expect(throws: Errno.isDirectory) { try t.fs.setattr(t.root, node: dir.node, changes: changes) }
+        #expect(throws: Errno.EISDIR) { try t.fs.setattr(t.root, node: dir.node, changes: changes) }
     }
 
     @Test func namesThatCouldEscapeAreNotNames() {
@@ -85,13 +85,13 @@ import Testing
         symlink(outside + "/secret", t.hostPath("secret"))
         let dirLink = try t.lookup("out")
         #expect(dirLink.attr.mode & LinuxFileMode.typeMask == LinuxFileMode.symlink)
-        #expect(throws: Errno.notDirectory) { try t.lookup("secret", in: dirLink.node) }
-        #expect(throws: Errno.notDirectory) { try t.fs.opendir(t.root, node: dirLink.node, flags: OpenFlags(0)) }
+        #expect(throws: Errno.ENOTDIR) { try t.lookup("secret", in: dirLink.node) }
+        #expect(throws: Errno.ENOTDIR) { try t.fs.opendir(t.root, node: dirLink.node, flags: OpenFlags(0)) }
         let fileLink = try t.lookup("secret")
         #expect(throws: Errno(ELOOP)) { try t.fs.open(t.root, node: fileLink.node, flags: OpenFlags(LinuxOpenFlags.readOnly)) }
         var changes = AttributeChanges()
         changes.mode = 0o777
-        #expect(throws: Errno.notSupported) { try t.fs.setattr(t.root, node: fileLink.node, changes: changes) }
+        #expect(throws: Errno.EOPNOTSUPP) { try t.fs.setattr(t.root, node: fileLink.node, changes: changes) }
         var st = stat()
         stat(outside + "/secret", &st)
         #expect(st.st_mode & 0o777 == 0o600)
@@ -104,7 +104,7 @@ import Testing
         let fifo = try t.named("fifo") { (n) throws in
             try t.fs.mknod(t.root, parent: .root, name: n, mode: LinuxFileMode.fifo | 0o644, rdev: 0, umask: 0)
         }
-        #expect(throws: Errno.accessDenied) { try t.fs.open(t.root, node: fifo.node, flags: OpenFlags(LinuxOpenFlags.readOnly)) }
+        #expect(throws: Errno.EACCES) { try t.fs.open(t.root, node: fifo.node, flags: OpenFlags(LinuxOpenFlags.readOnly)) }
     }
 
     @Test func createAndSyncfsNeverOpenAnExistingSpecialFile() throws {
@@ -122,15 +122,15 @@ import Testing
         _ = try mknod("fifo", LinuxFileMode.fifo | 0o666, 0)
         let device = try mknod("null", LinuxFileMode.characterDevice | 0o666, 0x103)
         for name in ["fifo", "null"] {
-            #expect(throws: Errno.accessDenied) { try create(name, LinuxOpenFlags.readWrite) }
+            #expect(throws: Errno.EACCES) { try create(name, LinuxOpenFlags.readWrite) }
         }
-        #expect(throws: Errno.invalid) { try t.fs.syncfs(t.root, node: device.node) }
-        #expect(throws: Errno.isDirectory) { _ = try t.mkdir("dir"); return try create("dir", LinuxOpenFlags.readWrite) }
+        #expect(throws: Errno.EINVAL) { try t.fs.syncfs(t.root, node: device.node) }
+        #expect(throws: Errno.EISDIR) { _ = try t.mkdir("dir"); return try create("dir", LinuxOpenFlags.readWrite) }
         // Regular files: an existing one is opened (and truncated if asked), O_EXCL refuses it.
         t.writeHostFile("f", "old contents")
         let handle = try create("f", LinuxOpenFlags.readWrite | LinuxOpenFlags.truncate)
         #expect(try t.read(try t.lookup("f").node, handle, size: 100).isEmpty)
-        #expect(throws: Errno.exists) { try create("f", LinuxOpenFlags.readWrite | LinuxOpenFlags.exclusive) }
+        #expect(throws: Errno.EEXIST) { try create("f", LinuxOpenFlags.readWrite | LinuxOpenFlags.exclusive) }
         try t.fs.syncfs(t.root, node: .root)
     }
 }

@@ -1,15 +1,17 @@
+import CShim
 import FuseServer
 import Glibc
 @testable import Passthrough
+import SwiftFSProtocol
 import Synchronization
 import TestSupport
 import Testing
 
-/// The bounded cache of O_PATH descriptors behind inodes named by file handles.
+/// The bounded cache of shim_O_PATH descriptors behind inodes named by file handles.
 @Suite struct DescriptorCacheTests {
-    /// A new O_PATH descriptor of "/" (any file would do).
+    /// A new shim_O_PATH descriptor of "/" (any file would do).
     static func openSomething() throws(Errno) -> Int32 {
-        let fd = open("/", O_PATH | O_CLOEXEC)
+        let fd = open("/", shim_O_PATH | O_CLOEXEC)
         if fd < 0 { throw Errno.current }
         return fd
     }

@@ -35,7 +35,7 @@ import Testing
         #expect(Array(names.suffix(rest.count)) == rest)
         #expect(rest.count > 0 && rest.count < 3002)
         try t.fs.releasedir(t.root, node: dir.node, handle: handle)
-        #expect(throws: Errno.badHandle) { try t.readdir(dir.node, handle, offset: 0, size: 1024) }
+        #expect(throws: Errno.EBADF) { try t.readdir(dir.node, handle, offset: 0, size: 1024) }
     }
 
     @Test func readdirplusCountsOneLookupPerEntryItReturns() throws {

@@ -117,7 +117,7 @@ import Testing
         // procfs exports no file handles.
         var mandatory = PassthroughOptions(sharedDir: "/proc/self")
         mandatory.inodeFileHandles = .mandatory
-        #expect(throws: Errno.notSupported) { try PassthroughFileSystem(options: mandatory) }
+        #expect(throws: Errno.EOPNOTSUPP) { try PassthroughFileSystem(options: mandatory) }
         var prefer = mandatory
         prefer.inodeFileHandles = .prefer
         let fs = try PassthroughFileSystem(options: prefer)

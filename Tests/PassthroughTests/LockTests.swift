@@ -17,14 +17,14 @@ import Testing
         let owner1 = FileLock.Request(owner: 1, handle: handle, isFlock: false)
         let owner2 = FileLock.Request(owner: 2, handle: handle, isFlock: false)
         try t.fs.setlk(t.root, node: entry.node, request: owner1, lock: lock(.write, 0, 99, pid: 111), wait: false)
-        #expect(throws: Errno.tryAgain) { try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.read, 99, 200), wait: false) }
+        #expect(throws: Errno.EAGAIN) { try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.read, 99, 200), wait: false) }
         let conflict = try t.fs.getlk(t.root, node: entry.node, request: owner2, lock: lock(.read, 50, 50))
         #expect(conflict == FileLock(kind: .write, start: 0, end: 99, pid: 111))
         #expect(try t.fs.getlk(t.root, node: entry.node, request: owner1, lock: lock(.write, 0, 99)).kind == .unlock)
         // Same owner: upgrade/downgrade in place.
         try t.fs.setlk(t.root, node: entry.node, request: owner1, lock: lock(.read, 0, 99), wait: false)
         try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.read, 0, 99), wait: false)
-        #expect(throws: Errno.tryAgain) { try t.fs.setlk(t.root, node: entry.node, request: owner1, lock: lock(.write, 0, 0), wait: false) }
+        #expect(throws: Errno.EAGAIN) { try t.fs.setlk(t.root, node: entry.node, request: owner1, lock: lock(.write, 0, 0), wait: false) }
     }
 
     @Test func unlockingTheMiddleSplitsARange() throws {
@@ -35,8 +35,8 @@ import Testing
         try t.fs.setlk(t.root, node: entry.node, request: owner1, lock: lock(.write, 0, 99), wait: false)
         try t.fs.setlk(t.root, node: entry.node, request: owner1, lock: lock(.unlock, 40, 59), wait: false)
         try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 45, 50), wait: false)
-        #expect(throws: Errno.tryAgain) { try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 10, 20), wait: false) }
-        #expect(throws: Errno.tryAgain) { try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 60, 60), wait: false) }
+        #expect(throws: Errno.EAGAIN) { try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 10, 20), wait: false) }
+        #expect(throws: Errno.EAGAIN) { try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 60, 60), wait: false) }
     }
 
     @Test func flushReleasesTheOwnersLocks() throws {
@@ -46,7 +46,7 @@ import Testing
         let owner2 = FileLock.Request(owner: 2, handle: handle, isFlock: false)
         try t.fs.setlk(t.root, node: entry.node, request: owner1, lock: lock(.write, 0, FileLock.toEndOfFile), wait: false)
         // Negative control: before the flush, owner 2 conflicts with owner 1.
-        #expect(throws: Errno.tryAgain) { try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 0, 10), wait: false) }
+        #expect(throws: Errno.EAGAIN) { try t.fs.setlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 0, 10), wait: false) }
         // A flush by another owner releases nothing.
         try t.fs.flush(t.root, node: entry.node, handle: handle, lockOwner: 2)
         #expect(try t.fs.getlk(t.root, node: entry.node, request: owner2, lock: lock(.write, 0, 10)).kind == .write)
@@ -87,7 +87,7 @@ import Testing
         let owner2 = FileLock.Request(owner: 2, handle: handle, isFlock: false)
         try t.fs.setlk(t.root, node: entry.node, request: owner1, lock: lock(.write, 0, 0), wait: false)
         // Too long.
-        #expect(throws: Errno.interrupted) {
+        #expect(throws: Errno.EINTR) {
             try t.fs.setlk(t.context(unique: 5), node: entry.node, request: owner2, lock: lock(.write, 0, 0), wait: true)
         }
         // Interrupted.
@@ -111,7 +111,7 @@ import Testing
                 fs.interrupt(unique: 99)
             }
         }
-        #expect(result.load(ordering: .acquiring) == LinuxErrno.EINTR)
+        #expect(result.load(ordering: .acquiring) == Errno.EINTR.rawValue)
         #expect(ContinuousClock.now - start < .seconds(5))
     }
 
@@ -123,7 +123,7 @@ import Testing
         // Another worker read the INTERRUPT before this SETLKW started to wait.
         t.fs.interrupt(unique: 77)
         let start = ContinuousClock.now
-        #expect(throws: Errno.interrupted) {
+        #expect(throws: Errno.EINTR) {
             try t.fs.setlk(t.context(unique: 77), node: entry.node, request: FileLock.Request(owner: 2, handle: handle, isFlock: false),
                            lock: lock(.write, 0, 0), wait: true)
         }
@@ -141,11 +141,11 @@ import Testing
         let flock1 = FileLock.Request(owner: 1, handle: handle1, isFlock: true)
         let flock2 = FileLock.Request(owner: 2, handle: handle2, isFlock: true)
         try t.fs.setlk(t.root, node: entry.node, request: flock1, lock: lock(.write, 0, 0), wait: false)
-        #expect(throws: Errno.tryAgain) { try t.fs.setlk(t.root, node: entry.node, request: flock2, lock: lock(.read, 0, 0), wait: false) }
+        #expect(throws: Errno.EAGAIN) { try t.fs.setlk(t.root, node: entry.node, request: flock2, lock: lock(.read, 0, 0), wait: false) }
         try t.fs.setlk(t.root, node: entry.node, request: flock1, lock: lock(.unlock, 0, 0), wait: false)
         try t.fs.setlk(t.root, node: entry.node, request: flock2, lock: lock(.read, 0, 0), wait: false)
         try t.fs.setlk(t.root, node: entry.node, request: flock1, lock: lock(.read, 0, 0), wait: false) // shared
-        #expect(throws: Errno.badHandle) {
+        #expect(throws: Errno.EBADF) {
             try t.fs.setlk(t.root, node: entry.node, request: FileLock.Request(owner: 3, handle: FileHandle(999), isFlock: true),
                            lock: lock(.read, 0, 0), wait: false)
         }

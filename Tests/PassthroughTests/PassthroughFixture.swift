@@ -33,7 +33,7 @@ final class PassthroughFixture: @unchecked Sendable {
         var bytes = Array(name.utf8CString)
         return try bytes.withUnsafeMutableBufferPointer { (buffer) throws -> R in
             guard let fileName = FileName(CString(bytesWithNUL: UnsafeBufferPointer(buffer)), allowDots: allowDots) else {
-                throw Errno.invalid
+                throw Errno.EINVAL
             }
             return try body(fileName)
         }

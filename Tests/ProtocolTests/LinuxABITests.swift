@@ -1,3 +1,4 @@
+import CLinuxHeaders
 import Glibc
 import SwiftFSProtocol
 import Testing
@@ -7,18 +8,18 @@ import Testing
 @Suite struct LinuxABITests {
     @Test func errnoValuesMatchTheCLibrary() {
         let table: [(Int32, Int32)] = [
-            (LinuxErrno.EPERM, EPERM), (LinuxErrno.ENOENT, ENOENT), (LinuxErrno.EINTR, EINTR),
-            (LinuxErrno.EIO, EIO), (LinuxErrno.ENXIO, ENXIO), (LinuxErrno.E2BIG, E2BIG),
-            (LinuxErrno.EBADF, EBADF), (LinuxErrno.EAGAIN, EAGAIN), (LinuxErrno.ENOMEM, ENOMEM),
-            (LinuxErrno.EACCES, EACCES), (LinuxErrno.EFAULT, EFAULT), (LinuxErrno.EBUSY, EBUSY),
-            (LinuxErrno.EEXIST, EEXIST), (LinuxErrno.EXDEV, EXDEV), (LinuxErrno.ENODEV, ENODEV),
-            (LinuxErrno.ENOTDIR, ENOTDIR), (LinuxErrno.EISDIR, EISDIR), (LinuxErrno.EINVAL, EINVAL),
-            (LinuxErrno.ENFILE, ENFILE), (LinuxErrno.EMFILE, EMFILE), (LinuxErrno.EFBIG, EFBIG),
-            (LinuxErrno.ENOSPC, ENOSPC), (LinuxErrno.ESPIPE, ESPIPE), (LinuxErrno.EROFS, EROFS),
-            (LinuxErrno.EMLINK, EMLINK), (LinuxErrno.ERANGE, ERANGE), (LinuxErrno.EDEADLK, EDEADLK),
-            (LinuxErrno.ENAMETOOLONG, ENAMETOOLONG), (LinuxErrno.ENOLCK, ENOLCK), (LinuxErrno.ENOSYS, ENOSYS),
-            (LinuxErrno.ENOTEMPTY, ENOTEMPTY), (LinuxErrno.ELOOP, ELOOP), (LinuxErrno.ENODATA, ENODATA),
-            (LinuxErrno.EOVERFLOW, EOVERFLOW), (LinuxErrno.EPROTO, EPROTO), (LinuxErrno.EOPNOTSUPP, EOPNOTSUPP),
+            (Errno.EPERM.rawValue, EPERM), (Errno.ENOENT.rawValue, ENOENT), (Errno.EINTR.rawValue, EINTR),
+            (Errno.EIO.rawValue, EIO), (Errno.ENXIO.rawValue, ENXIO), (Errno.E2BIG.rawValue, E2BIG),
+            (Errno.EBADF.rawValue, EBADF), (Errno.EAGAIN.rawValue, EAGAIN), (Errno.ENOMEM.rawValue, ENOMEM),
+            (Errno.EACCES.rawValue, EACCES), (Errno.EFAULT.rawValue, EFAULT), (Errno.EBUSY.rawValue, EBUSY),
+            (Errno.EEXIST.rawValue, EEXIST), (Errno.EXDEV.rawValue, EXDEV), (Errno.ENODEV.rawValue, ENODEV),
+            (Errno.ENOTDIR.rawValue, ENOTDIR), (Errno.EISDIR.rawValue, EISDIR), (Errno.EINVAL.rawValue, EINVAL),
+            (Errno.ENFILE.rawValue, ENFILE), (Errno.EMFILE.rawValue, EMFILE), (Errno.EFBIG.rawValue, EFBIG),
+            (Errno.ENOSPC.rawValue, ENOSPC), (Errno.ESPIPE.rawValue, ESPIPE), (Errno.EROFS.rawValue, EROFS),
+            (Errno.EMLINK.rawValue, EMLINK), (Errno.ERANGE.rawValue, ERANGE), (Errno.EDEADLK.rawValue, EDEADLK),
+            (Errno.ENAMETOOLONG.rawValue, ENAMETOOLONG), (Errno.ENOLCK.rawValue, ENOLCK), (Errno.ENOSYS.rawValue, ENOSYS),
+            (Errno.ENOTEMPTY.rawValue, ENOTEMPTY), (Errno.ELOOP.rawValue, ELOOP), (Errno.ENODATA.rawValue, ENODATA),
+            (Errno.EOVERFLOW.rawValue, EOVERFLOW), (Errno.EPROTO.rawValue, EPROTO), (Errno.EOPNOTSUPP.rawValue, EOPNOTSUPP),
         ]
         for (ours, libc) in table { #expect(ours == libc, "errno \(ours) vs \(libc)") }
     }
@@ -30,10 +31,10 @@ import Testing
             (LinuxOpenFlags.create, O_CREAT), (LinuxOpenFlags.exclusive, O_EXCL),
             (LinuxOpenFlags.noControllingTTY, O_NOCTTY), (LinuxOpenFlags.truncate, O_TRUNC),
             (LinuxOpenFlags.append, O_APPEND), (LinuxOpenFlags.nonblock, O_NONBLOCK),
-            (LinuxOpenFlags.dsync, O_DSYNC), (LinuxOpenFlags.direct, O_DIRECT),
+            (LinuxOpenFlags.dsync, O_DSYNC), (LinuxOpenFlags.direct, libc_O_DIRECT),
             (LinuxOpenFlags.directory, O_DIRECTORY), (LinuxOpenFlags.noFollow, O_NOFOLLOW),
-            (LinuxOpenFlags.noAccessTime, O_NOATIME), (LinuxOpenFlags.closeOnExec, O_CLOEXEC),
-            (LinuxOpenFlags.sync, O_SYNC), (LinuxOpenFlags.path, O_PATH),
+            (LinuxOpenFlags.noAccessTime, libc_O_NOATIME), (LinuxOpenFlags.closeOnExec, O_CLOEXEC),
+            (LinuxOpenFlags.sync, O_SYNC), (LinuxOpenFlags.path, libc_O_PATH),
         ]
         for (ours, libc) in table { #expect(ours == UInt32(bitPattern: libc), "open flag 0o\(String(ours, radix: 8))") }
         // O_LARGEFILE is 0 in 64-bit user space; the kernel's value is what travels in FUSE.
@@ -57,7 +58,7 @@ import Testing
         #expect(LinuxSeekWhence.set == UInt32(SEEK_SET))
         #expect(LinuxSeekWhence.current == UInt32(SEEK_CUR))
         #expect(LinuxSeekWhence.end == UInt32(SEEK_END))
-        #expect(LinuxSeekWhence.data == UInt32(SEEK_DATA))
-        #expect(LinuxSeekWhence.hole == UInt32(SEEK_HOLE))
+        #expect(LinuxSeekWhence.data == UInt32(libc_SEEK_DATA))
+        #expect(LinuxSeekWhence.hole == UInt32(libc_SEEK_HOLE))
     }
 }

@@ -16,7 +16,7 @@ import Testing
         | VhostUserProtocolFeature.backendRequests | VhostUserProtocolFeature.sharedMemory
 
     /// Reads one whole message (and any descriptor) from the front end's end of the back-end channel.
-    static func receiveBackendRequest(_ fd: Int32) throws -> (header: [UInt8], payload: [UInt8], fds: [Int32]) {
+    static func receiveBackendRequest(_ fd: Int32) throws -> (header: [UInt8], payload: [UInt8], fds: ReceivedDescriptors) {
         let connection = VhostUserConnection(fd: dup(fd))
         let message = try #require(try connection.receive())
         let header = withUnsafeBytes(of: message.header) { Array($0) }
@@ -109,7 +109,6 @@ import Testing
         fstat(map.fds[0], &passed)
         fstat(file, &original)
         #expect(passed.st_ino == original.st_ino && passed.st_dev == original.st_dev, "the file itself is passed")
-        map.fds.forEach { close($0) }
         Self.replyStatus(channel, request: 9, status: 0)
         mapping.join()
         #expect(outcome.withLock { $0 } == nil)
@@ -126,7 +125,7 @@ import Testing
         #expect(unmap.fds.isEmpty)
         Self.replyStatus(channel, request: 10, status: 1)
         unmapping.join()
-        #expect(outcome.withLock { $0 } == Errno.ioError)
+        #expect(outcome.withLock { $0 } == Errno.EIO)
     }
 
     @Test func aFrontEndWithoutShmemGetsNoMapper() {
@@ -201,7 +200,6 @@ import Testing
                 + Self.littleEndian([UInt64(slot) << 21, (8 << 20) + (UInt64(slot) << 21), 2 << 20, 0]))
             var st = stat()
             #expect(map.fds.count == 1 && fstat(map.fds[0], &st) == 0 && st.st_size == 13, "the shared file \"hello\"")
-            map.fds.forEach { close($0) }
             Self.replyStatus(channel, request: 9, status: 0)
         }
         let setupReply = queue.finish(pending)

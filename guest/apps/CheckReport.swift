@@ -32,6 +32,19 @@ final class CheckReport {
         }
     }
 
+    /// A set-up step the checks after it depend on: no PASS line, but FAIL
+    /// with the errno if it fails, so a broken set-up cannot pass unnoticed
+    /// as a test of something else. Returns its result.
+    @discardableResult
+    func setUp<T>(_ step: String, line: Int = #line, _ body: () throws(Errno) -> T) -> T? {
+        do {
+            return try body()
+        } catch {
+            fail("set-up \(step) (Selftest.swift:\(line))", error.name)
+            return nil
+        }
+    }
+
     /// PASS only if `body` fails with exactly `expected`.
     func fails<T>(_ name: String, with expected: Errno, _ body: () throws(Errno) -> T) {
         do {

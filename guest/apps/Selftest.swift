@@ -119,32 +119,32 @@ private struct SelftestRun {
         report.check("lseek SEEK_SET", (try? Posix.lseek(fd, 5000, .start)) == 5000)
         report.check("lseek SEEK_CUR", (try? Posix.lseek(fd, 96, .current)) == 5096)
         var buffer = [UInt8](repeating: 0, count: 100)
-        _ = try? Posix.read(fd, into: &buffer)
+        report.setUp("read") { () throws(Errno) in try Posix.read(fd, into: &buffer) }
         report.check("read after lseek", buffer == TestPattern.pattern(from: 5096, count: 100), "wrong bytes")
         report.check("read advances offset", (try? Posix.lseek(fd, 0, .current)) == 5196)
         report.fails("lseek negative", with: .EINVAL) { () throws(Errno) in try Posix.lseek(fd, -1, .start) }
-        _ = try? Posix.lseek(fd, 0, .end)
+        report.setUp("lseek") { () throws(Errno) in try Posix.lseek(fd, 0, .end) }
         report.check("read at EOF returns 0", (try? Posix.read(fd, into: &buffer)) == 0)
     }
 
     private func appendAndTruncateFlags() {
         let path = base + "/append.txt"
-        _ = try? Posix.writeFile(path, Array("abc".utf8))
-        if let fd = try? Posix.open(path, [.writeOnly, .append]) {
-            _ = try? Posix.lseek(fd, 0, .start)
-            _ = try? Posix.write(fd, "def")
-            _ = try? Posix.write(fd, "gh")
-            try? Posix.close(fd)
+        report.setUp("writeFile") { () throws(Errno) in try Posix.writeFile(path, Array("abc".utf8)) }
+        if let fd = report.setUp("open", { () throws(Errno) in try Posix.open(path, [.writeOnly, .append]) }) {
+            report.setUp("lseek") { () throws(Errno) in try Posix.lseek(fd, 0, .start) }
+            report.setUp("write") { () throws(Errno) in try Posix.write(fd, "def") }
+            report.setUp("write") { () throws(Errno) in try Posix.write(fd, "gh") }
+            report.setUp("close") { () throws(Errno) in try Posix.close(fd) }
         }
         report.check("O_APPEND", (try? Posix.readFile(path)) == Array("abcdefgh".utf8), "content wrong")
-        if let fd = try? Posix.open(path, [.writeOnly, .truncate]) { try? Posix.close(fd) }
+        if let fd = report.setUp("open", { () throws(Errno) in try Posix.open(path, [.writeOnly, .truncate]) }) { report.setUp("close") { () throws(Errno) in try Posix.close(fd) } }
         report.check("O_TRUNC", (try? Posix.stat(path))?.size == 0, "not truncated")
-        if let fd = try? Posix.open(path, [.readWrite, .create]) {
-            _ = try? Posix.write(fd, "xyz")
-            try? Posix.close(fd)
+        if let fd = report.setUp("open", { () throws(Errno) in try Posix.open(path, [.readWrite, .create]) }) {
+            report.setUp("write") { () throws(Errno) in try Posix.write(fd, "xyz") }
+            report.setUp("close") { () throws(Errno) in try Posix.close(fd) }
         }
         report.check("O_CREAT on existing opens it", (try? Posix.readFile(path)) == Array("xyz".utf8), "content wrong")
-        _ = try? Posix.unlink(path)
+        report.setUp("unlink") { () throws(Errno) in try Posix.unlink(path) }
     }
 
     private func sparseAndTruncate() {
@@ -158,14 +158,14 @@ private struct SelftestRun {
         report.check("pwrite past end", wrote == 1)
         report.check("hole extends size", (try? Posix.fstat(fd))?.size == 200_001)
         var buffer = [UInt8](repeating: 0xFF, count: 4096)
-        _ = try? Posix.pread(fd, into: &buffer, at: 100_000)
+        report.setUp("pread") { () throws(Errno) in try Posix.pread(fd, into: &buffer, at: 100_000) }
         report.check("hole reads zeros", buffer.allSatisfy { $0 == 0 }, "non-zero bytes")
         let data = try? Posix.lseek(fd, 0, .data)
         let hole = try? Posix.lseek(fd, 0, .hole)
         report.check("SEEK_DATA/SEEK_HOLE", (data ?? -1) >= 0 && (data ?? 300_000) <= 200_000 && (hole ?? -1) >= 0 && (hole ?? 300_000) <= 200_001,
                      "data \(data ?? -1) hole \(hole ?? -1)")
         report.fails("SEEK_DATA past end", with: .ENXIO) { () throws(Errno) in try Posix.lseek(fd, 300_000, .data) }
-        _ = try? Posix.pwrite(fd, Array("0123456789".utf8), at: 0)
+        report.setUp("pwrite") { () throws(Errno) in try Posix.pwrite(fd, Array("0123456789".utf8), at: 0) }
         report.succeeds("ftruncate shrink") { () throws(Errno) in try Posix.ftruncate(fd, 5) }
         report.check("shrunk size", (try? Posix.fstat(fd))?.size == 5)
         report.succeeds("ftruncate grow") { () throws(Errno) in try Posix.ftruncate(fd, 8) }
@@ -195,8 +195,8 @@ private struct SelftestRun {
     /// "name/" must name a directory: never unlink, create or rename a file through it.
     private func trailingSlashes() {
         let file = base + "/slash.txt", dir = base + "/slashdir"
-        _ = try? Posix.writeFile(file, Array("keep".utf8))
-        _ = try? Posix.mkdir(dir)
+        report.setUp("writeFile") { () throws(Errno) in try Posix.writeFile(file, Array("keep".utf8)) }
+        report.setUp("mkdir") { () throws(Errno) in try Posix.mkdir(dir) }
         report.fails("unlink file/ -> ENOTDIR", with: .ENOTDIR) { () throws(Errno) in try Posix.unlink(file + "/") }
         report.check("file/ unlink kept the file", (try? Posix.readFile(file)) == Array("keep".utf8))
         report.fails("unlink dir/ -> EISDIR", with: .EISDIR) { () throws(Errno) in try Posix.unlink(dir + "/") }
@@ -211,22 +211,22 @@ private struct SelftestRun {
         report.check("failed renames kept the file", (try? Posix.readFile(file)) == Array("keep".utf8))
         report.succeeds("rename dir/ to new/") { () throws(Errno) in try Posix.rename(dir + "/", base + "/slashdir2/") }
         report.succeeds("rmdir dir/") { () throws(Errno) in try Posix.rmdir(base + "/slashdir2/") }
-        _ = try? Posix.unlink(file)
+        report.setUp("unlink") { () throws(Errno) in try Posix.unlink(file) }
     }
 
     private func badDescriptors() {
         let path = base + "/hello.txt"
         var buffer = [UInt8](repeating: 0, count: 16)
         report.fails("read bad fd", with: .EBADF) { () throws(Errno) in try Posix.read(999, into: &buffer) }
-        if let fd = try? Posix.open(path, .readOnly) {
+        if let fd = report.setUp("open", { () throws(Errno) in try Posix.open(path, .readOnly) }) {
             report.fails("write on O_RDONLY", with: .EBADF) { () throws(Errno) in try Posix.write(fd, "x") }
-            try? Posix.close(fd)
+            report.setUp("close") { () throws(Errno) in try Posix.close(fd) }
             report.fails("read closed fd", with: .EBADF) { () throws(Errno) in try Posix.read(fd, into: &buffer) }
             report.fails("close twice", with: .EBADF) { () throws(Errno) in try Posix.close(fd) }
         }
-        if let fd = try? Posix.open(path, .writeOnly) {
+        if let fd = report.setUp("open", { () throws(Errno) in try Posix.open(path, .writeOnly) }) {
             report.fails("read on O_WRONLY", with: .EBADF) { () throws(Errno) in try Posix.read(fd, into: &buffer) }
-            try? Posix.close(fd)
+            report.setUp("close") { () throws(Errno) in try Posix.close(fd) }
         }
         report.fails("fstat bad fd", with: .EBADF) { () throws(Errno) in try Posix.fstat(-1) }
     }
@@ -251,11 +251,11 @@ private struct SelftestRun {
             var buffer = [UInt8](repeating: 0, count: 8)
             report.fails("EISDIR read dir", with: .EISDIR) { () throws(Errno) in try Posix.read(fd, into: &buffer) }
             report.check("fstat dir fd", (try? Posix.fstat(fd))?.isDirectory == true)
-            try? Posix.close(fd)
+            report.setUp("close") { () throws(Errno) in try Posix.close(fd) }
         }
-        _ = try? Posix.writeFile(dir + "/inside", [1, 2, 3])
+        report.setUp("writeFile") { () throws(Errno) in try Posix.writeFile(dir + "/inside", [1, 2, 3]) }
         report.fails("ENOTEMPTY rmdir", with: .ENOTEMPTY) { () throws(Errno) in try Posix.rmdir(dir) }
-        _ = try? Posix.mkdir(dir + "/child")
+        report.setUp("mkdir") { () throws(Errno) in try Posix.mkdir(dir + "/child") }
         report.check("dir nlink counts subdirs", (try? Posix.stat(dir))?.linkCount == 3,
                      "nlink \((try? Posix.stat(dir))?.linkCount ?? 0)")
         report.fails("ENOENT unlink missing", with: .ENOENT) { () throws(Errno) in try Posix.unlink(dir + "/nothing") }
@@ -268,16 +268,16 @@ private struct SelftestRun {
 
     private func renames() {
         let a = base + "/a.txt", b = base + "/b.txt"
-        _ = try? Posix.writeFile(a, Array("first".utf8))
+        report.setUp("writeFile") { () throws(Errno) in try Posix.writeFile(a, Array("first".utf8)) }
         report.succeeds("rename") { () throws(Errno) in try Posix.rename(a, b) }
         report.fails("rename source gone", with: .ENOENT) { () throws(Errno) in try Posix.stat(a) }
         report.check("rename keeps content", (try? Posix.readFile(b)) == Array("first".utf8))
-        _ = try? Posix.writeFile(a, Array("second".utf8))
+        report.setUp("writeFile") { () throws(Errno) in try Posix.writeFile(a, Array("second".utf8)) }
         report.succeeds("rename over existing") { () throws(Errno) in try Posix.rename(a, b) }
         report.check("target replaced", (try? Posix.readFile(b)) == Array("second".utf8))
-        _ = try? Posix.mkdir(base + "/d1")
-        _ = try? Posix.mkdir(base + "/d1/inner")
-        _ = try? Posix.mkdir(base + "/d2")
+        report.setUp("mkdir") { () throws(Errno) in try Posix.mkdir(base + "/d1") }
+        report.setUp("mkdir") { () throws(Errno) in try Posix.mkdir(base + "/d1/inner") }
+        report.setUp("mkdir") { () throws(Errno) in try Posix.mkdir(base + "/d2") }
         report.succeeds("rename across directories") { () throws(Errno) in try Posix.rename(b, base + "/d2/b.txt") }
         report.check("moved file readable", (try? Posix.readFile(base + "/d2/b.txt")) == Array("second".utf8))
         report.fails("rename dir into own subtree", with: .EINVAL) { () throws(Errno) in
@@ -295,13 +295,13 @@ private struct SelftestRun {
             report.fails("rename across mounts", with: .EXDEV) { () throws(Errno) in
                 try Posix.rename(base + "/d2/b.txt", "/ram/b.txt") }
         }
-        _ = try? removeTree(base + "/d2")
-        _ = try? removeTree(base + "/d3")
+        report.setUp("removeTree") { () throws(Errno) in try removeTree(base + "/d2") }
+        report.setUp("removeTree") { () throws(Errno) in try removeTree(base + "/d3") }
     }
 
     private func unlinkWhileOpen() {
         let path = base + "/doomed.txt"
-        _ = try? Posix.writeFile(path, Array("still here".utf8))
+        report.setUp("writeFile") { () throws(Errno) in try Posix.writeFile(path, Array("still here".utf8)) }
         guard let fd = try? Posix.open(path, .readWrite) else {
             report.fail("unlink while open", "open failed")
             return
@@ -316,14 +316,14 @@ private struct SelftestRun {
 
     private func listing() {
         let dir = base + "/list"
-        _ = try? Posix.mkdir(dir)
+        report.setUp("mkdir") { () throws(Errno) in try Posix.mkdir(dir) }
         var expected: [String: Bool] = [:]
         for i in 0..<50 {
             let name = "entry-\(i)"
-            _ = try? Posix.writeFile(dir + "/" + name, [UInt8(i)])
+            report.setUp("writeFile") { () throws(Errno) in try Posix.writeFile(dir + "/" + name, [UInt8(i)]) }
             expected[name] = false
         }
-        _ = try? Posix.mkdir(dir + "/subdir")
+        report.setUp("mkdir") { () throws(Errno) in try Posix.mkdir(dir + "/subdir") }
         expected["subdir"] = true
         var seen: [String: Bool] = [:]
         var dots = 0
@@ -349,7 +349,7 @@ private struct SelftestRun {
         let before = try? Posix.stat(path)
         report.succeeds("chmod") { () throws(Errno) in try Posix.chmod(path, 0o600) }
         report.check("chmod applied", (try? Posix.stat(path))?.permissions == 0o600)
-        _ = try? Posix.chmod(path, 0o644)
+        report.setUp("chmod") { () throws(Errno) in try Posix.chmod(path, 0o644) }
         let stamp = FileTime(seconds: 0, nanoseconds: 1000)   // before "now" on any clock, even time since boot
         report.succeeds("set times") { () throws(Errno) in try Posix.setTimes(path, access: stamp, modification: stamp) }
         let after = try? Posix.stat(path)
@@ -357,9 +357,9 @@ private struct SelftestRun {
         report.check("atime set", after?.accessTime == stamp, "atime \(after?.accessTime.seconds ?? -1)")
         report.check("inode stable", before?.inode == after?.inode && before?.inode != 0)
         // Writing moves mtime forward again.
-        if let fd = try? Posix.open(path, .writeOnly) {
-            _ = try? Posix.pwrite(fd, Array(TestPattern.helloText.utf8), at: 0)
-            try? Posix.close(fd)
+        if let fd = report.setUp("open", { () throws(Errno) in try Posix.open(path, .writeOnly) }) {
+            report.setUp("pwrite") { () throws(Errno) in try Posix.pwrite(fd, Array(TestPattern.helloText.utf8), at: 0) }
+            report.setUp("close") { () throws(Errno) in try Posix.close(fd) }
         }
         let written = try? Posix.stat(path)
         report.check("write updates mtime", (written?.modificationTime.seconds ?? 0) > stamp.seconds
@@ -372,7 +372,7 @@ private struct SelftestRun {
 
     private func manyFiles() {
         let dir = base + "/many"
-        _ = try? Posix.mkdir(dir)
+        report.setUp("mkdir") { () throws(Errno) in try Posix.mkdir(dir) }
         var ok = true
         for i in 0..<200 {
             do {

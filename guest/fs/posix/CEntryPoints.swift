@@ -21,7 +21,7 @@
 //   int     swiftfs_readdir(int dirfd, char name[256], uint64_t *ino, unsigned char *d_type); // 1, 0 at end, -errno
 //   int     swiftfs_closedir(int dirfd);
 
-private func negated(_ error: Errno) -> Int32 { -error.code }
+private func negated(_ error: Errno) -> Int32 { -error.rawValue }
 
 private func cPath(_ path: UnsafePointer<CChar>?) throws(Errno) -> String {
     guard let path = path else { throw .EINVAL }

@@ -1,0 +1,42 @@
+import Glibc
+
+/// A file descriptor this code owns: closed when the value goes away, unless
+/// `release()` hands it on to a new owner.
+public struct OwnedDescriptor: ~Copyable {
+    public let rawValue: Int32
+
+    public init(_ rawValue: Int32) { self.rawValue = rawValue }
+
+    /// Gives the descriptor up without closing it; the caller owns it now.
+    public consuming func release() -> Int32 {
+        let fd = rawValue
+        discard self
+        return fd
+    }
+
+    deinit { close(rawValue) }
+}
+
+/// The descriptors that came with one vhost-user message. The message owns
+/// them: whichever the handler does not `take` are closed with it, on every
+/// path, including a malformed message refused half-way.
+public final class ReceivedDescriptors {
+    private var fds: [Int32]
+
+    public init(_ fds: [Int32]) { self.fds = fds }
+
+    public var count: Int { fds.count }
+    public var isEmpty: Bool { fds.isEmpty }
+
+    /// The descriptor at `index`, still owned by the message (valid while it lives).
+    public subscript(index: Int) -> Int32 { fds[index] }
+
+    /// Moves the descriptor at `index` out of the message.
+    public func take(_ index: Int) -> OwnedDescriptor {
+        precondition(fds[index] >= 0, "descriptor \(index) taken twice")
+        defer { fds[index] = -1 }
+        return OwnedDescriptor(fds[index])
+    }
+
+    deinit { for fd in fds where fd >= 0 { close(fd) } }
+}
