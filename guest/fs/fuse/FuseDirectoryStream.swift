@@ -2,15 +2,10 @@
 // decoded into entries, RELEASEDIR on close. READDIRPLUS entries also fill the
 // lookup cache, so reading the listed files costs no LOOKUPs.
 
-final class FuseDirectoryStream: DirectoryStream {
+final class FuseDirectoryStream: BatchedDirectoryStream {
     private let fileSystem: FuseFileSystem
     private let directory: FuseNode
     private let handle: UInt64
-    private var batch: [DirectoryEntry] = []
-    private var position = 0
-    private var nextOffset: UInt64 = 0
-    private var atEnd = false
-    private var isClosed = false
 
     init(fileSystem: FuseFileSystem, directory: FuseNode, handle: UInt64) {
         self.fileSystem = fileSystem
@@ -18,16 +13,7 @@ final class FuseDirectoryStream: DirectoryStream {
         self.handle = handle
     }
 
-    override func next() throws(Errno) -> DirectoryEntry? {
-        while position >= batch.count {
-            if atEnd || isClosed { return nil }
-            try fetchBatch()
-        }
-        defer { position += 1 }
-        return batch[position]
-    }
-
-    private func fetchBatch() throws(Errno) {
+    override func fetchBatch(into batch: inout [DirectoryEntry]) throws(Errno) {
         let session = fileSystem.session
         let plus = session.usesReaddirPlus
         let buffer = fileSystem.directoryBuffer
@@ -38,13 +24,6 @@ final class FuseDirectoryStream: DirectoryStream {
         var writer = try session.begin(plus ? .readdirplus : .readdir, nodeID: directory.nodeID)
         writer.write(arguments)
         let reply = try session.complete(writer, replyPayload: buffer)
-        batch.removeAll(keepingCapacity: true)
-        position = 0
-        guard reply.payloadCount > 0 else {
-            atEnd = true
-            return
-        }
-        let startOffset = nextOffset
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: buffer[0..<reply.payloadCount]))
         while reader.remaining > 0 {
             var entry: FuseEntryOut? = nil
@@ -66,13 +45,9 @@ final class FuseDirectoryStream: DirectoryStream {
                 fileSystem.table.record(entry, name: name, in: directory)
             }
         }
-        // A server whose offsets do not move would make us list the same batch forever.
-        if nextOffset == startOffset { throw .EIO }
     }
 
-    override func close() {
-        guard !isClosed else { return }
-        isClosed = true
+    override func release() {
         var arguments = FuseReleaseIn()
         arguments.fh = handle
         arguments.flags = LinuxOpenFlags.readOnly | LinuxOpenFlags.directory
