@@ -113,12 +113,7 @@ private final class DaxScriptedServer {
         var reply: [UInt8] = []
         withUnsafeBytes(of: out) { reply.append(contentsOf: $0) }
         reply.append(contentsOf: body)
-        var written = 0
-        for buffer in writable where written < reply.count {
-            let count = min(buffer.count, reply.count - written)
-            reply.withUnsafeBytes { buffer.base.copyMemory(from: $0.baseAddress! + written, byteCount: count) }
-            written += count
-        }
+        let written = scatter(reply, into: writable)
         return written
     }
 }

@@ -92,13 +92,7 @@ private final class ScriptedServer {
         var reply: [UInt8] = []
         withUnsafeBytes(of: out) { reply.append(contentsOf: $0) }
         reply.append(contentsOf: body)
-        // Scatter over the writable buffers as a device would.
-        var written = 0
-        for buffer in writable where written < reply.count {
-            let count = min(buffer.count, reply.count - written)
-            reply.withUnsafeBytes { buffer.base.copyMemory(from: $0.baseAddress! + written, byteCount: count) }
-            written += count
-        }
+        let written = scatter(reply, into: writable)
         if fault == .claimsTooMuch { return written + 1_000_000 }
         return written
     }

@@ -44,6 +44,18 @@ final class VirtioFSDevice {
 
 var virtioFSDevices: [VirtioFSDevice] = []
 
+/// Copies a scripted reply over the writable buffers of a chain, as a device
+/// does; returns the bytes written (at most the buffers' room).
+func scatter(_ reply: [UInt8], into writable: [DeviceBuffer]) -> Int {
+    var written = 0
+    for buffer in writable where written < reply.count {
+        let count = min(buffer.count, reply.count - written)
+        reply.withUnsafeBytes { buffer.base.copyMemory(from: $0.baseAddress! + written, byteCount: count) }
+        written += count
+    }
+    return written
+}
+
 @main
 struct HostTestMain {
     static func main() {

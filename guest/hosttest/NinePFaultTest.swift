@@ -176,13 +176,7 @@ private final class ScriptedNineServer {
             reply.append(replyType)
             withUnsafeBytes(of: (fault == .wrongTag ? tag &+ 1 : tag).littleEndian) { reply.append(contentsOf: $0) }
             reply.append(contentsOf: body)
-            // Scatter over the writable buffers as the device would.
-            var written = 0
-            for buffer in writable where written < reply.count {
-                let count = min(buffer.count, reply.count - written)
-                reply.withUnsafeBytes { buffer.base.copyMemory(from: $0.baseAddress! + written, byteCount: count) }
-                written += count
-            }
+            let written = scatter(reply, into: writable)
             if fault == .claimsTooMuch { return written + 1_000_000 }
             return written
         }
