@@ -27,13 +27,16 @@ let package = Package(
             "FuseServer", "SwiftFSProtocol", "CShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The vhost-user back end and the device side of the virtqueues in guest memory.
+        // The vhost-user back end and the device side of the virtqueues in guest memory,
+        // generic over the device (VirtioDeviceHandler): it knows no FUSE.
         .target(name: "VhostUser", dependencies: [
-            "FuseServer", "SwiftFSProtocol", "CShim",
+            "SwiftFSProtocol", "CShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The virtio-fs device: the FUSE server behind the vhost-user back end (SETLKW scheduling, DAX through SHMEM).
+        .target(name: "VhostUserFS", dependencies: ["VhostUser", "FuseServer", "SwiftFSProtocol"]),
         .executableTarget(name: "swiftfsd", dependencies: [
-            "VhostUser", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim",
+            "VhostUser", "VhostUserFS", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -46,7 +49,7 @@ let package = Package(
         .testTarget(name: "PassthroughTests", dependencies: ["TestSupport", "Passthrough", "FuseServer", "SwiftFSProtocol", "CShim"]),
         // Runs the built swiftfsd binary: sockets, limits, capabilities, exit statuses.
         .testTarget(name: "swiftfsdTests", dependencies: ["swiftfsd", "CShim"]),
-        .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "swiftfsd", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
+        .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "VhostUserFS", "swiftfsd", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
     ],
     swiftLanguageModes: [.v6]
 )

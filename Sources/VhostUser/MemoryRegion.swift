@@ -19,8 +19,9 @@ public final class MemoryRegion: @unchecked Sendable {
     private let mapping: UnsafeMutableRawPointer
     private let mappingLength: Int
 
-    /// Maps `size` bytes at `mmapOffset` of `fd`. Does not take ownership of `fd`.
-    public init(fd: Int32, guestPhysicalAddress: UInt64, size: UInt64,
+    /// Maps `size` bytes at `mmapOffset` of `fd`. The mapping does not need
+    /// `fd` afterwards: its owner may close it.
+    public init(fd: borrowing OwnedDescriptor, guestPhysicalAddress: UInt64, size: UInt64,
                 userAddress: UInt64, mmapOffset: UInt64) throws(VhostUserError) {
         guard size > 0,
               guestPhysicalAddress.addingReportingOverflow(size - 1).overflow == false,
@@ -31,7 +32,7 @@ public final class MemoryRegion: @unchecked Sendable {
             throw .invalidMemoryRegion("size \(size) + mmap offset \(mmapOffset) too large")
         }
         // Map from offset 0: mmap_offset need not be page aligned.
-        let mapped = mmap(nil, Int(total), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0)
+        let mapped = mmap(nil, Int(total), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd.rawValue, 0)
         guard let mapped, mapped != MAP_FAILED else {
             throw .invalidMemoryRegion("mmap of \(total) bytes failed: errno \(errno)")
         }

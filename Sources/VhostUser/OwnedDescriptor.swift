@@ -21,7 +21,8 @@ public struct OwnedDescriptor: ~Copyable {
 /// them: whichever the handler does not `take` are closed with it, on every
 /// path, including a malformed message refused half-way.
 public final class ReceivedDescriptors {
-    private var fds: [Int32]
+    /// nil once taken.
+    private var fds: [Int32?]
 
     public init(_ fds: [Int32]) { self.fds = fds }
 
@@ -29,14 +30,17 @@ public final class ReceivedDescriptors {
     public var isEmpty: Bool { fds.isEmpty }
 
     /// The descriptor at `index`, still owned by the message (valid while it lives).
-    public subscript(index: Int) -> Int32 { fds[index] }
+    public subscript(index: Int) -> Int32 {
+        guard let fd = fds[index] else { preconditionFailure("descriptor \(index) was taken") }
+        return fd
+    }
 
     /// Moves the descriptor at `index` out of the message.
     public func take(_ index: Int) -> OwnedDescriptor {
-        precondition(fds[index] >= 0, "descriptor \(index) taken twice")
-        defer { fds[index] = -1 }
-        return OwnedDescriptor(fds[index])
+        guard let fd = fds[index] else { preconditionFailure("descriptor \(index) taken twice") }
+        fds[index] = nil
+        return OwnedDescriptor(fd)
     }
 
-    deinit { for fd in fds where fd >= 0 { close(fd) } }
+    deinit { for case let fd? in fds { close(fd) } }
 }

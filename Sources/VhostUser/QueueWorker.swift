@@ -1,5 +1,4 @@
 import CShim
-import FuseServer
 import Glibc
 import Logging
 import Synchronization
@@ -14,63 +13,63 @@ public struct QueueSetup: Sendable {
     public var lastAvailableIndex: UInt16
     public var eventIndex: Bool
     public var indirectDescriptors: Bool
-    public var kickFd: Int32
-    public var callFd: Int32
-    public var errFd: Int32
 
     public init(index: Int, size: Int, descriptorsAddress: UInt64, availableAddress: UInt64, usedAddress: UInt64,
-                lastAvailableIndex: UInt16, eventIndex: Bool, indirectDescriptors: Bool,
-                kickFd: Int32, callFd: Int32, errFd: Int32) {
+                lastAvailableIndex: UInt16, eventIndex: Bool, indirectDescriptors: Bool) {
         self.index = index; self.size = size
         self.descriptorsAddress = descriptorsAddress; self.availableAddress = availableAddress; self.usedAddress = usedAddress
         self.lastAvailableIndex = lastAvailableIndex; self.eventIndex = eventIndex; self.indirectDescriptors = indirectDescriptors
-        self.kickFd = kickFd; self.callFd = callFd; self.errFd = errFd
     }
 }
 
 /// How a queue's requests run.
-public enum RequestScheduling: Sendable {
-    /// On the queue's own thread (lowest latency); only requests that may
-    /// block indefinitely (F_SETLKW, blocking flock) go to `blocking`, so the
-    /// request that would release them is not stuck behind them.
-    case inline(blocking: RequestPool)
+public enum RequestScheduling<Device: VirtioDeviceHandler>: Sendable {
+    /// On the queue's own thread (lowest latency); only requests the device
+    /// says may block indefinitely go to `blocking`, so the request that
+    /// would release them is not stuck behind them.
+    case inline(blocking: RequestPool<Device>)
     /// Every request through a shared pool (--thread-pool-size N).
-    case pool(RequestPool)
+    case pool(RequestPool<Device>)
 }
 
 /// Serves one virtqueue: a thread waits for kicks, drains the available
-/// ring, hands each chain to the FUSE handler (inline, or through a shared
-/// request pool), returns it on the used ring and interrupts the guest. The descriptors in `QueueSetup` are borrowed from the back end,
-/// which closes them only after `stop()`.
+/// ring, hands each chain to the device (inline, or through a shared
+/// request pool), returns it on the used ring and interrupts the guest.
+/// While it runs it owns the queue's eventfds; `stop()` hands them back.
 ///
-/// @unchecked Sendable: `queue`, `inFlight`, `callFd`, `broken` and
-/// `stopping` are only touched under `monitor`; `thread` only by the back
-/// end's thread (start/stop); everything else is immutable or atomic.
-public final class QueueWorker: @unchecked Sendable {
+/// @unchecked Sendable: `queue`, `inFlight`, `call`, `err`, `broken` and
+/// `stopping` are only touched under `monitor`; `thread`, `kick` and the
+/// moves of the descriptors in `start`/`stop` only by the back end's thread
+/// while no worker thread or request uses them; everything else is
+/// immutable or atomic.
+public final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
     public let index: Int
     private let setup: QueueSetup
     private let memoryMap: GuestMemoryMap
     /// The snapshot the ring pointers were translated through; kept alive while the worker runs.
     private let ringMemory: GuestMemory
-    private let handler: any FuseRequestHandler
-    private let scheduling: RequestScheduling
+    private let device: Device
+    private let scheduling: RequestScheduling<Device>
     private let logger: Logger
     private let walker: DescriptorChainWalker
-    private let stopFd: Int32
+    /// Our own eventfd: signalled by stop() to end the thread's poll.
+    private let stopNotifier: OwnedDescriptor
     private var thread: NativeThread?
 
     private let monitor = Monitor()
     private var queue: DeviceQueue
     private var inFlight = 0
-    private var callFd: Int32
+    private var kick: OwnedDescriptor?
+    private var call: OwnedDescriptor?
+    private var err: OwnedDescriptor?
     private var broken = false
     /// Set by stop(): a guest that keeps adding requests cannot hold up GET_VRING_BASE.
     private var stopping = false
     /// Refused chains so far; logged sparsely so a hostile guest cannot flood the log.
     private let refusedChains = Atomic<Int>(0)
 
-    public init(setup: QueueSetup, memoryMap: GuestMemoryMap, handler: any FuseRequestHandler,
-                scheduling: RequestScheduling, logger: Logger) throws(VhostUserError) {
+    public init(setup: QueueSetup, memoryMap: GuestMemoryMap, device: Device,
+                scheduling: RequestScheduling<Device>, logger: Logger) throws(VhostUserError) {
         let memory = memoryMap.snapshot
         let rings = try SplitRingPointers(memory: memory, size: setup.size, descriptors: setup.descriptorsAddress,
                                           available: setup.availableAddress, used: setup.usedAddress)
@@ -78,62 +77,77 @@ public final class QueueWorker: @unchecked Sendable {
         self.setup = setup
         self.memoryMap = memoryMap
         self.ringMemory = memory
-        self.handler = handler
+        self.device = device
         self.scheduling = scheduling
         self.logger = logger
         self.queue = DeviceQueue(size: setup.size, rings: rings, lastAvailableIndex: setup.lastAvailableIndex,
                                  eventIndex: setup.eventIndex)
         self.walker = queue.chainWalker(indirectAllowed: setup.indirectDescriptors)
-        self.callFd = setup.callFd
-        self.stopFd = EventNotifier.make()
-        guard stopFd >= 0 else { throw .system("eventfd", errno: errno) }
+        let notifier = EventNotifier.make()
+        guard notifier >= 0 else { throw .system("eventfd", errno: errno) }
+        self.stopNotifier = OwnedDescriptor(notifier)
     }
 
-    deinit { close(stopFd) }
-
-    public func start() {
+    /// Starts the thread, which uses `descriptors` until `stop()` returns them.
+    func start(_ descriptors: consuming VringDescriptors) {
+        kick = descriptors.kick.take()
+        call = descriptors.call.take()
+        err = descriptors.err.take()
         thread = NativeThread(name: "vq\(index)") { [self] in run() }
     }
 
     /// Stops the thread, waits for requests still in the pool, and returns
-    /// the next available index to process (GET_VRING_BASE's answer).
-    public func stop() -> UInt16 {
+    /// the next available index to process (GET_VRING_BASE's answer) and
+    /// the descriptors, no longer used by anything here.
+    func stop() -> StoppedQueue {
         monitor.withLock { stopping = true }
-        EventNotifier.signal(stopFd)
+        EventNotifier.signal(stopNotifier.rawValue)
         thread?.join()
         thread = nil
-        return monitor.withLock {
+        let lastAvailableIndex = monitor.withLock {
             // A request waiting for a lock would hold GET_VRING_BASE (and QEMU) until
             // its wait limit: interrupt it (EINTR). Again while waiting, for one
             // that started waiting after the previous round.
             while inFlight > 0 {
-                handler.interruptBlockedRequests()
+                device.interruptBlockedRequests()
                 monitor.wait(milliseconds: 50)
             }
             return queue.lastAvailableIndex
         }
+        // The thread has ended and no request is in flight: nothing else touches them now.
+        return StoppedQueue(lastAvailableIndex: lastAvailableIndex,
+                            descriptors: VringDescriptors(kick: kick.take(), call: call.take(), err: err.take()))
     }
 
     /// SET_VRING_CALL while running: QEMU installs the call descriptor after
     /// the ring starts, and swaps it when the guest masks the interrupt.
     /// Returns the previous descriptor, no longer used once this returns.
-    public func replaceCallFd(_ fd: Int32) -> Int32 {
+    func replaceCall(with descriptor: consuming OwnedDescriptor?) -> OwnedDescriptor? {
+        var other = descriptor
         monitor.withLock {
-            let old = callFd
-            callFd = fd
+            swap(&call, &other)
             // QEMU checks the old descriptor for a pending signal right after
             // sending the message, without waiting for us: a signal landing on
             // it after that check would be lost. A spurious interrupt is harmless.
-            if fd >= 0 { EventNotifier.signal(fd) }
-            return old
+            if let fd = call?.rawValue { EventNotifier.signal(fd) }
         }
+        return other
+    }
+
+    /// SET_VRING_ERR while running. Returns the previous descriptor, no longer used once this returns.
+    func replaceErr(with descriptor: consuming OwnedDescriptor?) -> OwnedDescriptor? {
+        var other = descriptor
+        monitor.withLock { swap(&err, &other) }
+        return other
     }
 
     private func run() {
         var buffers = ChainBuffers()
         var memory = GuestMemoryCache()
-        var fds = [pollfd(fd: setup.kickFd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: stopFd, events: Int16(POLLIN), revents: 0)]
+        // Without a kick descriptor (not started that way) only stop ends the poll; poll skips a negative fd.
+        let kickFd = kick?.rawValue ?? -1
+        var fds = [pollfd(fd: kickFd, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: stopNotifier.rawValue, events: Int16(POLLIN), revents: 0)]
         // Requests may already be waiting (a restart, or a kick sent before we polled).
         drain(&buffers, &memory)
         while true {
@@ -146,7 +160,7 @@ public final class QueueWorker: @unchecked Sendable {
             }
             if fds[1].revents != 0 { return }
             if fds[0].revents & Int16(POLLIN) != 0 {
-                EventNotifier.drain(setup.kickFd)
+                EventNotifier.drain(kickFd)
                 drain(&buffers, &memory)
             } else if fds[0].revents != 0 {
                 // POLLHUP/POLLERR/POLLNVAL on the kick fd: nothing more will come; wait for stop.
@@ -163,10 +177,10 @@ public final class QueueWorker: @unchecked Sendable {
             while let head = nextHead() {
                 switch scheduling {
                 case .pool(let pool):
-                    pool.submit(RequestPool.Item(worker: self, head: head))
+                    pool.submit(RequestPool<Device>.Item(worker: self, head: head))
                 case .inline(let blocking):
                     if let requestHead = process(head: head, buffers: &buffers, memory: &memory, pooled: false) {
-                        blocking.submit(RequestPool.Item(worker: self, head: head, requestHead: requestHead))
+                        blocking.submit(RequestPool<Device>.Item(worker: self, head: head, requestHead: requestHead))
                     }
                 }
             }
@@ -186,7 +200,7 @@ public final class QueueWorker: @unchecked Sendable {
                 // The ring itself is corrupt: stop using it, tell QEMU, keep the daemon up.
                 broken = true
                 logger.error("queue \(index): broken ring (\(error)); queue stopped")
-                if setup.errFd >= 0 { EventNotifier.signal(setup.errFd) }
+                if let fd = err?.rawValue { EventNotifier.signal(fd) }
                 return nil
             }
         }
@@ -194,26 +208,24 @@ public final class QueueWorker: @unchecked Sendable {
 
     /// Runs one request and returns its chain; called by this worker's
     /// thread (`pooled` false) or a pool thread. A request that may block is
-    /// not run on the worker's thread: its head (the header copied once, which
-    /// the handler decided from) is returned, to go to a pool, which passes
-    /// it back as `requestHead` so the header is never read twice.
+    /// not run on the worker's thread: its head (copied once, which the
+    /// device decided from) is returned, to go to a pool, which passes it
+    /// back as `requestHead` so the head is never read twice.
     @discardableResult
-    func process(head: UInt16, requestHead prefetched: FuseRequestHead? = nil, buffers: inout ChainBuffers,
-                 memory cache: inout GuestMemoryCache, pooled: Bool) -> FuseRequestHead? {
+    func process(head: UInt16, requestHead prefetched: Device.RequestHead? = nil, buffers: inout ChainBuffers,
+                 memory cache: inout GuestMemoryCache, pooled: Bool) -> Device.RequestHead? {
         let memory = cache.current(memoryMap)
         var replyLength = 0
         do {
             try walker.walk(head: head, memory: memory, into: &buffers)
-            let requestHead = prefetched ?? buffers.readable.withUnsafeBufferPointer { handler.readHead(ScatterReader(segments: $0)) }
-            if !pooled && requestHead.mayBlock {
+            let requestHead = prefetched ?? buffers.readable.withUnsafeBufferPointer { device.readHead($0) }
+            if !pooled && device.mayBlock(requestHead) {
                 monitor.withLock { inFlight += 1 }
                 return requestHead
             }
             replyLength = buffers.readable.withUnsafeBufferPointer { readable in
                 buffers.writable.withUnsafeBufferPointer { writable in
-                    var request = ScatterReader(segments: readable)
-                    var reply = ScatterWriter(segments: writable)
-                    return handler.handle(head: requestHead, request: &request, reply: &reply)
+                    device.handle(head: requestHead, readable: readable, writable: writable)
                 }
             }
             replyLength = max(0, min(replyLength, buffers.writableBytes))
@@ -236,7 +248,13 @@ public final class QueueWorker: @unchecked Sendable {
             }
             // Signalling under the lock: the call descriptor may be swapped concurrently.
             // Without one, the notification stays pending for the next completion.
-            if callFd >= 0 && queue.needsNotification() { EventNotifier.signal(callFd) }
+            if let fd = call?.rawValue, queue.needsNotification() { EventNotifier.signal(fd) }
         }
     }
+}
+
+/// What a stopped worker hands back: where the ring stopped and its descriptors.
+struct StoppedQueue: ~Copyable {
+    let lastAvailableIndex: UInt16
+    var descriptors: VringDescriptors
 }

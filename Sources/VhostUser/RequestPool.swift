@@ -1,4 +1,3 @@
-import FuseServer
 import Glibc
 
 /// Threads that process requests of every queue in parallel. Threads are
@@ -8,12 +7,12 @@ import Glibc
 ///
 /// @unchecked Sendable: `items`, `first`, `count`, `idle`, `threads` and
 /// `stopping` are only touched under `monitor`.
-public final class RequestPool: @unchecked Sendable {
+public final class RequestPool<Device: VirtioDeviceHandler>: @unchecked Sendable {
     struct Item {
-        let worker: QueueWorker
+        let worker: QueueWorker<Device>
         let head: UInt16
         /// The request's head when the queue's thread already read it (a request that may block).
-        var requestHead: FuseRequestHead? = nil
+        var requestHead: Device.RequestHead? = nil
     }
 
     public let maxThreads: Int

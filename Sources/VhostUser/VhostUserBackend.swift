@@ -1,25 +1,31 @@
 import CShim
-import FuseServer
 import Glibc
 import Logging
 import SwiftFSProtocol
 
-/// The back end of a vhost-user-fs device: answers the front end's (QEMU's)
+/// What the back end offers whatever its device.
+public enum VhostUserBackendOffer {
+    public static let features: UInt64 = VirtioFeature.version1 | VirtioFeature.ringIndirectDescriptors
+        | VirtioFeature.ringEventIndex | VirtioFeature.vhostUserProtocolFeatures
+    public static let protocolFeatures: UInt64 = VhostUserProtocolFeature.multiQueue
+        | VhostUserProtocolFeature.replyAck | VhostUserProtocolFeature.resetDevice
+        | VhostUserProtocolFeature.configureMemSlots
+}
+
+/// The back end of a vhost-user device: answers the front end's (QEMU's)
 /// control messages, keeps the memory table and ring setup, and runs a
-/// `QueueWorker` for every started and enabled queue. Runs on one thread.
-public final class VhostUserBackend {
+/// `QueueWorker` for every started and enabled queue, which hands each
+/// request to `Device`. Runs on one thread.
+public final class VhostUserBackend<Device: VirtioDeviceHandler> {
     public struct Configuration: Sendable {
-        /// Queues we accept: the high-priority queue plus request queues.
+        /// Queues we accept (virtio-fs: the high-priority queue plus request queues).
         public var maxQueues: Int
-        /// 0: each queue's thread processes its requests, and only blocking
-        /// ones (F_SETLKW) go to a pool of up to `blockingThreads`;
+        /// 0: each queue's thread processes its requests, and only those the
+        /// device says may block go to a pool of up to `blockingThreads`;
         /// N: every request goes through a shared pool of N threads.
         public var threadPoolSize: Int
         public var blockingThreads = 64
         public var maxMemorySlots: Int
-        /// DAX through vhost-user SHMEM: offered with BACKEND_REQ when set; when the
-        /// front end takes both, a SharedMemoryDaxMapper goes into the slot.
-        public var sharedMemory: SharedMemoryOffer?
 
         public init(maxQueues: Int = 1 + 64, threadPoolSize: Int = 0, maxMemorySlots: Int = 32) {
             self.maxQueues = maxQueues
@@ -28,42 +34,30 @@ public final class VhostUserBackend {
         }
     }
 
-    /// A DAX window the front end creates from the back end's SHMEM_MAP requests.
-    public struct SharedMemoryOffer: Sendable {
-        /// Bytes of the cache window (GET_SHMEM_CONFIG).
-        public var size: UInt64
-        public var mappers: DaxMapperSlot
-        public init(size: UInt64, mappers: DaxMapperSlot) { self.size = size; self.mappers = mappers }
-    }
-
-    public static let offeredFeatures: UInt64 = VirtioFeature.version1 | VirtioFeature.ringIndirectDescriptors
-        | VirtioFeature.ringEventIndex | VirtioFeature.vhostUserProtocolFeatures
-    public static let baseProtocolFeatures: UInt64 = VhostUserProtocolFeature.multiQueue
-        | VhostUserProtocolFeature.replyAck | VhostUserProtocolFeature.resetDevice
-        | VhostUserProtocolFeature.configureMemSlots
-    /// Only with a shared memory offer: the back-end channel and SHMEM.
+    /// Only for a device with shared memory: the back-end channel and SHMEM.
     public var offeredProtocolFeatures: UInt64 {
-        guard configuration.sharedMemory != nil else { return Self.baseProtocolFeatures }
-        return Self.baseProtocolFeatures | VhostUserProtocolFeature.backendRequests | VhostUserProtocolFeature.sharedMemory
+        guard !device.sharedMemoryRegions.isEmpty else { return VhostUserBackendOffer.protocolFeatures }
+        return VhostUserBackendOffer.protocolFeatures | VhostUserProtocolFeature.backendRequests
+            | VhostUserProtocolFeature.sharedMemory
     }
 
     private let configuration: Configuration
-    private let handler: any FuseRequestHandler
+    private let device: Device
     private let logger: Logger
     private let memoryMap = GuestMemoryMap()
-    private let scheduling: RequestScheduling
-    private let pool: RequestPool
-    private var vrings: [VringState]
+    private let scheduling: RequestScheduling<Device>
+    private let pool: RequestPool<Device>
+    private var vrings: [VringState<Device>]
     private var ackedFeatures: UInt64 = 0
     private var ackedProtocolFeatures: UInt64 = 0
     /// The front end's channel for our requests (SET_BACKEND_REQ_FD).
     private(set) var backendChannel: VhostUserBackendChannel?
 
-    public init(handler: any FuseRequestHandler, configuration: Configuration = .init(), logger: Logger) {
-        self.handler = handler
+    public init(device: Device, configuration: Configuration = .init(), logger: Logger) {
+        self.device = device
         self.configuration = configuration
         self.logger = logger
-        self.vrings = Array(repeating: VringState(), count: configuration.maxQueues)
+        self.vrings = (0..<configuration.maxQueues).map { _ in VringState() }
         if configuration.threadPoolSize > 0 {
             pool = RequestPool(maxThreads: configuration.threadPoolSize)
             scheduling = .pool(pool)
@@ -76,7 +70,7 @@ public final class VhostUserBackend {
     deinit {
         stopAll()
         pool.shutdown()
-        for i in vrings.indices { closeDescriptors(of: i) }
+        // The vrings close their descriptors as they go.
     }
 
     /// Serves one front end until it disconnects. Throws only when the
@@ -147,11 +141,11 @@ public final class VhostUserBackend {
                         _ connection: borrowing VhostUserConnection) throws(VhostUserError) -> Bool {
         switch request {
         case .getFeatures:
-            try connection.reply(to: request.rawValue, VhostUserU64(Self.offeredFeatures))
+            try connection.reply(to: request.rawValue, VhostUserU64(VhostUserBackendOffer.features))
             return true
         case .setFeatures:
             let features = try payload(message, VhostUserU64.self).value
-            guard features & ~Self.offeredFeatures == 0 else {
+            guard features & ~VhostUserBackendOffer.features == 0 else {
                 throw .invalidMessage("features 0x\(String(features, radix: 16)) not offered")
             }
             let changed = features != ackedFeatures
@@ -209,7 +203,7 @@ public final class VhostUserBackend {
             stopWorker(i)
             vrings[i].started = false
             // The ring is stopped; a later SET_VRING_KICK starts it again.
-            if vrings[i].kickFd >= 0 { close(vrings[i].kickFd); vrings[i].kickFd = -1 }
+            vrings[i].descriptors.kick = nil
             try connection.reply(to: request.rawValue,
                                  VhostUserVringState(index: state.index, num: UInt32(vrings[i].lastAvailableIndex)))
             return true
@@ -230,12 +224,7 @@ public final class VhostUserBackend {
         case .setBackendReqFd:
             try setBackendChannel(fds: fds)
         case .getShmemConfig:
-            var config = VhostUserSharedMemoryConfig()
-            if let offer = configuration.sharedMemory {
-                config.regionCount = 1 // shmid 0: the virtio-fs cache window
-                config.sizes.0 = offer.size
-            }
-            try connection.reply(to: request.rawValue, config)
+            try connection.reply(to: request.rawValue, try sharedMemoryConfig())
             return true
         case .getConfig:
             // CONFIG is not offered (QEMU keeps the tag); an empty reply means failure.
@@ -247,19 +236,35 @@ public final class VhostUserBackend {
         return false
     }
 
-    /// SET_BACKEND_REQ_FD: keeps the channel; with SHMEM agreed, DAX maps through it.
+    /// SET_BACKEND_REQ_FD: keeps the channel; with SHMEM agreed, the device maps through it.
     private func setBackendChannel(fds: ReceivedDescriptors) throws(VhostUserError) {
         guard ackedProtocolFeatures & VhostUserProtocolFeature.backendRequests != 0 else {
             throw .invalidMessage("SET_BACKEND_REQ_FD without the BACKEND_REQ protocol feature")
         }
-        guard fds.count == 1, fds[0] >= 0 else { throw .invalidMessage("SET_BACKEND_REQ_FD needs one descriptor") }
-        let channel = VhostUserBackendChannel(fd: fds.take(0).release(), awaitsReplies: replyAckNegotiated)
+        guard fds.count == 1 else { throw .invalidMessage("SET_BACKEND_REQ_FD needs one descriptor") }
+        let channel = VhostUserBackendChannel(descriptor: fds.take(0), awaitsReplies: replyAckNegotiated)
         backendChannel = channel
-        if let offer = configuration.sharedMemory,
-           ackedProtocolFeatures & VhostUserProtocolFeature.sharedMemory != 0 {
-            offer.mappers.install(SharedMemoryDaxMapper(channel: channel, windowSize: offer.size))
-            logger.info("DAX window of \(offer.size >> 20) MiB through vhost-user SHMEM_MAP")
+        let regions = device.sharedMemoryRegions
+        if !regions.isEmpty, ackedProtocolFeatures & VhostUserProtocolFeature.sharedMemory != 0 {
+            device.sharedMemoryChannelOpened(channel)
+            logger.info("shared memory (\(regions.map { "\($0 >> 20) MiB" }.joined(separator: ", "))) through vhost-user SHMEM_MAP")
         }
+    }
+
+    /// GET_SHMEM_CONFIG: the device's shared memory regions by shmid (none: all zero).
+    private func sharedMemoryConfig() throws(VhostUserError) -> VhostUserSharedMemoryConfig {
+        let regions = device.sharedMemoryRegions
+        var config = VhostUserSharedMemoryConfig()
+        guard regions.count <= VhostUserSharedMemoryConfig.maxRegions else {
+            throw .invalidMessage("\(regions.count) shared memory regions, at most \(VhostUserSharedMemoryConfig.maxRegions) fit")
+        }
+        config.regionCount = UInt32(regions.count)
+        withUnsafeMutableBytes(of: &config.sizes) { sizes in
+            for (shmid, size) in regions.enumerated() {
+                sizes.storeBytes(of: size, toByteOffset: shmid * MemoryLayout<UInt64>.size, as: UInt64.self)
+            }
+        }
+        return config
     }
 
     private func payload<T: WireRecord>(_ message: VhostUserMessage, _: T.Type) throws(VhostUserError) -> T {
@@ -297,7 +302,8 @@ public final class VhostUserBackend {
         guard fds.count == count else { throw .invalidMessage("\(count) regions but \(fds.count) descriptors") }
         var regions: [MemoryRegion] = []
         for (index, description) in descriptions.enumerated() {
-            let fd = fds[index]  // mapped; closed with the message
+            // The mapping keeps the memory: the descriptor is closed once mapped (as libvhost-user does).
+            let fd = fds.take(index)
             regions.append(try MemoryRegion(fd: fd, guestPhysicalAddress: description.guestPhysicalAddress,
                                             size: description.memorySize, userAddress: description.userAddress,
                                             mmapOffset: description.mmapOffset))
@@ -311,7 +317,8 @@ public final class VhostUserBackend {
         guard fds.count == 1 else { throw .invalidMessage("ADD_MEM_REG with \(fds.count) descriptors") }
         let current = memoryMap.snapshot
         guard current.regions.count < configuration.maxMemorySlots else { throw .invalidMemoryRegion("all memory slots in use") }
-        let region = try MemoryRegion(fd: fds[0], guestPhysicalAddress: description.guestPhysicalAddress,
+        let fd = fds.take(0)  // closed once mapped
+        let region = try MemoryRegion(fd: fd, guestPhysicalAddress: description.guestPhysicalAddress,
                                       size: description.memorySize, userAddress: description.userAddress,
                                       mmapOffset: description.mmapOffset)
         logger.debug("added region gpa 0x\(String(description.guestPhysicalAddress, radix: 16)) size 0x\(String(description.memorySize, radix: 16))")
@@ -337,33 +344,26 @@ public final class VhostUserBackend {
                                     fds: ReceivedDescriptors) throws(VhostUserError) {
         let word = try payload(message, VhostUserU64.self).value
         let i = try queueIndex(UInt32(word & VhostUserVringFileDescriptor.indexMask))
-        var fd: Int32 = -1
+        var fd: OwnedDescriptor? = nil
         if word & VhostUserVringFileDescriptor.noFileDescriptorFlag == 0 {
             guard fds.count == 1 else { throw .invalidMessage("\(request) with \(fds.count) descriptors") }
-            fd = fds.take(0).release()  // the vring keeps it
+            fd = fds.take(0)
         }
+        // A replaced descriptor is closed as it is dropped, after its worker stopped
+        // using it (otherwise its number could be reused by a file a request opens).
+        let vring = vrings[i]
         switch request {
         case .setVringKick:
             stopWorker(i)
-            if vrings[i].kickFd >= 0 { close(vrings[i].kickFd) }
-            vrings[i].kickFd = fd
             // Polling mode (no kick fd) is not supported: the queue then waits for a real kick fd.
-            vrings[i].started = fd >= 0
-            if fd < 0 { logger.warning("queue \(i): no kick descriptor; polling is not supported") }
+            vring.started = fd != nil
+            if fd == nil { logger.warning("queue \(i): no kick descriptor; polling is not supported") }
+            vring.descriptors.kick = fd
             startWorkerIfReady(i)
         case .setVringCall:
-            let old = vrings[i].worker.map { $0.replaceCallFd(fd) } ?? vrings[i].callFd
-            if old >= 0 { close(old) }
-            vrings[i].callFd = fd
+            if let worker = vring.worker { _ = worker.replaceCall(with: fd) } else { vring.descriptors.call = fd }
         default:
-            // The worker captured the old one: stop it before closing that (the
-            // number could otherwise be reused by a file a request is opening,
-            // and get the worker's error signal), then restart it with the new one.
-            let running = vrings[i].worker != nil
-            if running { stopWorker(i) }
-            if vrings[i].errFd >= 0 { close(vrings[i].errFd) }
-            vrings[i].errFd = fd
-            if running { startWorkerIfReady(i) }
+            if let worker = vring.worker { _ = worker.replaceErr(with: fd) } else { vring.descriptors.err = fd }
         }
     }
 
@@ -379,12 +379,11 @@ public final class VhostUserBackend {
                                availableAddress: vring.availableAddress, usedAddress: vring.usedAddress,
                                lastAvailableIndex: vring.lastAvailableIndex,
                                eventIndex: ackedFeatures & VirtioFeature.ringEventIndex != 0,
-                               indirectDescriptors: ackedFeatures & VirtioFeature.ringIndirectDescriptors != 0,
-                               kickFd: vring.kickFd, callFd: vring.callFd, errFd: vring.errFd)
+                               indirectDescriptors: ackedFeatures & VirtioFeature.ringIndirectDescriptors != 0)
         do {
-            let worker = try QueueWorker(setup: setup, memoryMap: memoryMap, handler: handler, scheduling: scheduling, logger: logger)
-            vrings[i].worker = worker
-            worker.start()
+            let worker = try QueueWorker(setup: setup, memoryMap: memoryMap, device: device, scheduling: scheduling, logger: logger)
+            vring.worker = worker
+            worker.start(vring.descriptors.take())
             logger.debug("queue \(i) started: size \(vring.size), base \(vring.lastAvailableIndex)")
         } catch {
             logger.error("queue \(i) cannot start: \(error)")
@@ -392,23 +391,19 @@ public final class VhostUserBackend {
     }
 
     private func stopWorker(_ i: Int) {
-        guard let worker = vrings[i].worker else { return }
-        vrings[i].lastAvailableIndex = worker.stop()
-        vrings[i].worker = nil
-        logger.debug("queue \(i) stopped at \(vrings[i].lastAvailableIndex)")
-    }
-
-    private func closeDescriptors(of i: Int) {
-        for fd in [vrings[i].kickFd, vrings[i].callFd, vrings[i].errFd] where fd >= 0 { close(fd) }
-        vrings[i].kickFd = -1; vrings[i].callFd = -1; vrings[i].errFd = -1
+        let vring = vrings[i]
+        guard let worker = vring.worker else { return }
+        let stopped = worker.stop()
+        vring.lastAvailableIndex = stopped.lastAvailableIndex
+        vring.descriptors = stopped.descriptors
+        vring.worker = nil
+        logger.debug("queue \(i) stopped at \(vring.lastAvailableIndex)")
     }
 
     private func resetDevice() {
         stopAll()
-        for i in vrings.indices {
-            closeDescriptors(of: i)
-            vrings[i] = VringState()
-        }
+        // Dropping the old states closes their descriptors.
+        for i in vrings.indices { vrings[i] = VringState() }
         ackedFeatures = 0
         logger.debug("device reset")
     }

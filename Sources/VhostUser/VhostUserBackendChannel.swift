@@ -1,18 +1,17 @@
-import FuseServer
 import Glibc
 import SwiftFSProtocol
 import Synchronization
 
 /// The back end's own requests to the front end, on the socket the front
-/// end handed over with SET_BACKEND_REQ_FD. One request at a time (FUSE
-/// workers share it); with REPLY_ACK each waits for the front end's status.
+/// end handed over with SET_BACKEND_REQ_FD. One request at a time (the
+/// device's workers share it); with REPLY_ACK each waits for the front end's status.
 public final class VhostUserBackendChannel: Sendable {
     private let connection: Mutex<VhostUserConnection>
     /// REPLY_ACK was negotiated: requests carry NEED_REPLY and wait for the status.
     public let awaitsReplies: Bool
 
-    public init(fd: Int32, awaitsReplies: Bool) {
-        connection = Mutex(VhostUserConnection(fd: fd))
+    public init(descriptor: consuming OwnedDescriptor, awaitsReplies: Bool) {
+        connection = Mutex(VhostUserConnection(fd: descriptor.release()))
         self.awaitsReplies = awaitsReplies
     }
 

@@ -190,5 +190,7 @@ public struct VhostUserSharedMemoryConfig: WireRecord {
     public var regionCount: UInt32 = 0
     public var padding: UInt32 = 0
     public var sizes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    /// Entries of `sizes` (VIRTIO_MAX_SHMEM_REGIONS in QEMU).
+    public static let maxRegions = 8
     public init() {}
 }

@@ -3,6 +3,7 @@ import FuseServer
 import Glibc
 import Logging
 import VhostUser
+import VhostUserFS
 
 /// The daemon's life: listen, open the share, enter the sandbox, serve one
 /// front end, exit 0 when it goes away (as virtiofsd does).
@@ -74,12 +75,13 @@ struct Daemon {
             throw error
         }
         logger.info("front end connected\(settings.tag.map { " (tag \($0))" } ?? "")")
-        var configuration = VhostUserBackend.Configuration(threadPoolSize: settings.vhostThreadPoolSize)
         // --dax-size without a window file: offer the standard mechanism (a front end with SHMEM maps files itself).
+        var sharedMemory: VirtioFSDevice.SharedMemoryOffer?
         if let dax, settings.daxWindow == nil, let size = settings.daxSize {
-            configuration.sharedMemory = .init(size: size, mappers: dax)
+            sharedMemory = .init(size: size, mappers: dax)
         }
-        let backend = VhostUserBackend(handler: handler, configuration: configuration, logger: logger)
+        let backend = VhostUserBackend(device: VirtioFSDevice(handler: handler, sharedMemory: sharedMemory),
+                                       configuration: .init(threadPoolSize: settings.vhostThreadPoolSize), logger: logger)
         do {
             try backend.serve(connection)
         } catch {

@@ -93,8 +93,8 @@ import Testing
                          as: VirtqDescriptor.self)
         let tableAddress = UInt64(TestGuest.size)
         let both = try GuestMemory(regions: [
-            MemoryRegion(fd: guest.fd, guestPhysicalAddress: 0, size: UInt64(TestGuest.size), userAddress: 0, mmapOffset: 0),
-            MemoryRegion(fd: fd, guestPhysicalAddress: tableAddress, size: UInt64(tableSize), userAddress: 1 << 40, mmapOffset: 0),
+            MemoryRegion(fd: guest.descriptor, guestPhysicalAddress: 0, size: UInt64(TestGuest.size), userAddress: 0, mmapOffset: 0),
+            MemoryRegion(fd: OwnedDescriptor(dup(fd)), guestPhysicalAddress: tableAddress, size: UInt64(tableSize), userAddress: 1 << 40, mmapOffset: 0),
         ])
         guest.setDescriptor(0, address: tableAddress, length: UInt32(tableSize), flags: indirect)
         var buffers = ChainBuffers()
@@ -153,7 +153,7 @@ import Testing
 
     @Test func refusesTotalsBeyondFourGigabytes() throws {
         // A region larger than the memfd: translation never touches the pages, so this is cheap.
-        let huge = try GuestMemory(regions: [MemoryRegion(fd: guest.fd, guestPhysicalAddress: 0, size: 6 << 30,
+        let huge = try GuestMemory(regions: [MemoryRegion(fd: guest.descriptor, guestPhysicalAddress: 0, size: 6 << 30,
                                                           userAddress: 0, mmapOffset: 0)])
         guest.setDescriptor(0, address: 0x10000, length: 0xffff_0000, flags: write | next, next: 1)
         guest.setDescriptor(1, address: 0x10000, length: 0xffff_0000, flags: write)

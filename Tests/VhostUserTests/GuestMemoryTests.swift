@@ -51,21 +51,21 @@ import Testing
 
     @Test func refusesOverlappingRegionsAndWrappingSizes() throws {
         let guest = TestGuest()
-        let a = try MemoryRegion(fd: guest.fd, guestPhysicalAddress: 0, size: 0x1000, userAddress: 0, mmapOffset: 0)
-        let b = try MemoryRegion(fd: guest.fd, guestPhysicalAddress: 0x800, size: 0x1000, userAddress: 0x10000, mmapOffset: 0)
+        let a = try MemoryRegion(fd: guest.descriptor, guestPhysicalAddress: 0, size: 0x1000, userAddress: 0, mmapOffset: 0)
+        let b = try MemoryRegion(fd: guest.descriptor, guestPhysicalAddress: 0x800, size: 0x1000, userAddress: 0x10000, mmapOffset: 0)
         #expect(throws: VhostUserError.self) { try GuestMemory(regions: [a, b]) }
         #expect(throws: VhostUserError.self) {
-            try MemoryRegion(fd: guest.fd, guestPhysicalAddress: UInt64.max - 0xfff, size: 0x2000, userAddress: 0, mmapOffset: 0)
+            try MemoryRegion(fd: guest.descriptor, guestPhysicalAddress: UInt64.max - 0xfff, size: 0x2000, userAddress: 0, mmapOffset: 0)
         }
         #expect(throws: VhostUserError.self) {
-            try MemoryRegion(fd: guest.fd, guestPhysicalAddress: 0, size: 0, userAddress: 0, mmapOffset: 0)
+            try MemoryRegion(fd: guest.descriptor, guestPhysicalAddress: 0, size: 0, userAddress: 0, mmapOffset: 0)
         }
     }
 
     @Test func addsAndRemovesRegions() throws {
         let guest = TestGuest()
-        let low = try MemoryRegion(fd: guest.fd, guestPhysicalAddress: 0, size: 0x1000, userAddress: 0x10000, mmapOffset: 0)
-        let high = try MemoryRegion(fd: guest.fd, guestPhysicalAddress: 0x100000, size: 0x1000, userAddress: 0x20000, mmapOffset: 0x1000)
+        let low = try MemoryRegion(fd: guest.descriptor, guestPhysicalAddress: 0, size: 0x1000, userAddress: 0x10000, mmapOffset: 0)
+        let high = try MemoryRegion(fd: guest.descriptor, guestPhysicalAddress: 0x100000, size: 0x1000, userAddress: 0x20000, mmapOffset: 0x1000)
         let memory = try GuestMemory.empty.adding(high).adding(low)
         #expect(memory.regions.map(\.guestPhysicalAddress) == [0, 0x100000])
         #expect(guest.maps(memory.pointer(guestAddress: 0x100010, length: 4), to: 0x1010))

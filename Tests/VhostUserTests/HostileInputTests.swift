@@ -75,7 +75,7 @@ import Testing
             #expect(header.request == code && header.flags & VhostUserHeader.replyFlag != 0)
         }
         frontEnd.send(.getFeatures)
-        #expect(frontEnd.receiveU64() == VhostUserBackend.offeredFeatures)
+        #expect(frontEnd.receiveU64() == VhostUserBackendOffer.features)
         frontEnd.disconnect()
     }
 }

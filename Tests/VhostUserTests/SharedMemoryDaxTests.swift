@@ -6,6 +6,7 @@ import SwiftFSProtocol
 import Synchronization
 import Testing
 @testable import VhostUser
+import VhostUserFS
 
 /// DAX through the vhost-user SHMEM feature (newer QEMU), over real
 /// socketpairs: the offer, GET_SHMEM_CONFIG, the back-end channel, and the
@@ -36,7 +37,7 @@ import Testing
     }
 
     /// A front end that acked `protocolFeatures` and handed over one end of a channel socketpair.
-    static func connect(offer: VhostUserBackend.SharedMemoryOffer?, protocolFeatures: UInt64,
+    static func connect(offer: VirtioFSDevice.SharedMemoryOffer?, protocolFeatures: UInt64,
                         handler: any FuseRequestHandler = MiniFuseHandler(), guest: TestGuest,
                         call: Int32, kick: Int32) -> (TestFrontEnd, channel: Int32) {
         let frontEnd = TestFrontEnd(handler: handler, sharedMemory: offer)
@@ -61,7 +62,7 @@ import Testing
         withOffer.send(.getProtocolFeatures)
         let all = withOffer.receiveU64()
         #expect(all & VhostUserProtocolFeature.sharedMemory != 0 && all & VhostUserProtocolFeature.backendRequests != 0)
-        #expect(all & VhostUserBackend.baseProtocolFeatures == VhostUserBackend.baseProtocolFeatures)
+        #expect(all & VhostUserBackendOffer.protocolFeatures == VhostUserBackendOffer.protocolFeatures)
         withOffer.disconnect()
     }
 

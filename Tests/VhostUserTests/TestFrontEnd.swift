@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import SwiftFSProtocol
 @testable import VhostUser
+import VhostUserFS
 
 /// Plays QEMU: sends vhost-user messages (with descriptors over
 /// SCM_RIGHTS) on one end of a socketpair while a `VhostUserBackend` serves
@@ -12,7 +13,8 @@ final class TestFrontEnd {
     let fd: Int32
     private let backendThread: NativeThread
 
-    init(handler: any FuseRequestHandler, threadPoolSize: Int = 0, sharedMemory: VhostUserBackend.SharedMemoryOffer? = nil) {
+    /// A back end serving `device`.
+    init<Device: VirtioDeviceHandler>(device: Device, threadPoolSize: Int = 0) {
         var pair: [Int32] = [0, 0]
         precondition(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
         fd = pair[0]
@@ -20,11 +22,16 @@ final class TestFrontEnd {
         var logger = Logger(label: "test.vhost")
         logger.logLevel = .critical
         backendThread = NativeThread(name: "backend") { [logger] in
-            var configuration = VhostUserBackend.Configuration(maxQueues: 3, threadPoolSize: threadPoolSize)
-            configuration.sharedMemory = sharedMemory
-            let backend = VhostUserBackend(handler: handler, configuration: configuration, logger: logger)
+            let backend = VhostUserBackend(device: device, configuration: .init(maxQueues: 3, threadPoolSize: threadPoolSize),
+                                           logger: logger)
             try? backend.serve(VhostUserConnection(fd: backendFd))
         }
+    }
+
+    /// A back end serving the virtio-fs device over `handler`.
+    convenience init(handler: any FuseRequestHandler, threadPoolSize: Int = 0,
+                     sharedMemory: VirtioFSDevice.SharedMemoryOffer? = nil) {
+        self.init(device: VirtioFSDevice(handler: handler, sharedMemory: sharedMemory), threadPoolSize: threadPoolSize)
     }
 
     /// Hangs up and waits for the back end to finish.

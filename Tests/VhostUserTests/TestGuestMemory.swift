@@ -52,17 +52,20 @@ final class TestGuest {
         close(fd)
     }
 
+    /// A descriptor of the memory of its own (to map, then close).
+    var descriptor: OwnedDescriptor { OwnedDescriptor(dup(fd)) }
+
     /// Guest memory as one region covering the whole memfd.
     func memory() throws -> GuestMemory {
-        try GuestMemory(regions: [MemoryRegion(fd: fd, guestPhysicalAddress: 0, size: UInt64(Self.size),
+        try GuestMemory(regions: [MemoryRegion(fd: descriptor, guestPhysicalAddress: 0, size: UInt64(Self.size),
                                                userAddress: Self.userBase, mmapOffset: 0)])
     }
 
     /// Guest memory as two adjacent regions split at `split` (like QEMU's RAM below and above a hole).
     func splitMemory(at split: UInt64) throws -> GuestMemory {
         try GuestMemory(regions: [
-            MemoryRegion(fd: fd, guestPhysicalAddress: 0, size: split, userAddress: Self.userBase, mmapOffset: 0),
-            MemoryRegion(fd: fd, guestPhysicalAddress: split, size: UInt64(Self.size) - split,
+            MemoryRegion(fd: descriptor, guestPhysicalAddress: 0, size: split, userAddress: Self.userBase, mmapOffset: 0),
+            MemoryRegion(fd: descriptor, guestPhysicalAddress: split, size: UInt64(Self.size) - split,
                          userAddress: Self.userBase + split, mmapOffset: split),
         ])
     }

@@ -152,7 +152,7 @@ import Testing
         _ = withUnsafeMutableBytes(of: &reply.status) { recv(frontEnd.fd, $0.baseAddress, $0.count, Int32(MSG_WAITALL)) }
         #expect(reply.header.request == VhostUserRequest.setVringCall.rawValue && reply.status != 0)
         frontEnd.send(.getFeatures)
-        #expect(frontEnd.receiveU64() == VhostUserBackend.offeredFeatures)
+        #expect(frontEnd.receiveU64() == VhostUserBackendOffer.features)
         frontEnd.disconnect()
     }
 

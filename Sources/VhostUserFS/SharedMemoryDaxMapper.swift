@@ -1,5 +1,6 @@
 import FuseServer
 import SwiftFSProtocol
+import VhostUser
 
 /// DAX through the vhost-user SHMEM feature (newer QEMU): the front end maps
 /// the file's descriptor into the device's shared memory region (the
