@@ -6,21 +6,51 @@ import Testing
 @testable import VhostUser
 
 /// Every descriptor the front end passes is closed by the back end by the end
-/// of the session, whatever was wrong with the message that carried it.
+/// of the session, whatever was wrong with the message that carried it, and
+/// whatever the session did with it (replaced, reset, disconnected mid-way).
 /// Other tests open descriptors in this process at the same time, so instead
-/// of comparing counts, each descriptor sent is a memfd with its own inode and
-/// the check is that no entry of /proc/self/fd still refers to one of them.
+/// of comparing counts, each descriptor sent has an inode of its own (a memfd
+/// for memory, a pipe standing in for an eventfd, which all share one inode),
+/// and the check is that no entry of /proc/self/fd still refers to one of them
+/// (and, for guest memory, that no mapping of it is left).
 @Suite struct DescriptorLeakTests {
     /// A fresh memfd (one page), and its inode.
-    private static func memfd() -> (fd: Int32, inode: UInt64) {
+    private static func memfd(size: Int = 4096) -> (fd: Int32, inode: UInt64) {
         let fd = shim_memfd_create("leak-test", 0)
-        precondition(fd >= 0 && ftruncate(fd, 4096) == 0)
-        var status = stat()
-        precondition(fstat(fd, &status) == 0)
-        return (fd, UInt64(status.st_ino))
+        precondition(fd >= 0 && ftruncate(fd, off_t(size)) == 0)
+        return (fd, inode(fd))
     }
 
-    /// The inodes of memfds still open in this process among `inodes`.
+    private static func inode(_ fd: Int32) -> UInt64 {
+        var status = stat()
+        precondition(fstat(fd, &status) == 0)
+        return UInt64(status.st_ino)
+    }
+
+    /// A pipe in place of an eventfd: the back end only polls, reads and writes
+    /// 8-byte counts, which a pipe carries the same way.
+    final class Notifier {
+        let readEnd: Int32, writeEnd: Int32, inode: UInt64
+        init() {
+            var ends: [Int32] = [0, 0]
+            precondition(pipe(&ends) == 0)
+            for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+            (readEnd, writeEnd) = (ends[0], ends[1])
+            inode = DescriptorLeakTests.inode(readEnd)
+        }
+        func signal() { EventNotifier.signal(writeEnd) }
+        /// Waits (at most 5 s) for a signal and consumes all that came.
+        func wait() -> Bool {
+            var descriptor = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 5000) == 1 else { return false }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            return read(readEnd, &buffer, buffer.count) > 0
+        }
+        deinit { close(readEnd); close(writeEnd) }
+    }
+
+    /// The inodes among `inodes` that an entry of /proc/self/fd still refers to
+    /// (a memfd or a pipe: the kinds this suite sends).
     private static func stillOpen(_ inodes: Set<UInt64>) -> Set<UInt64> {
         var found = Set<UInt64>()
         guard let directory = opendir("/proc/self/fd") else { return inodes }
@@ -30,10 +60,27 @@ import Testing
             guard let fd = Int32(name) else { continue }
             var status = stat()
             if fstat(fd, &status) == 0, inodes.contains(UInt64(status.st_ino)) {
-                var link = [CChar](repeating: 0, count: 256)
+                var link = [UInt8](repeating: 0, count: 256)
                 let length = readlink("/proc/self/fd/\(fd)", &link, link.count - 1)
-                if length > 0, String(cString: link).contains("memfd:leak-test") { found.insert(UInt64(status.st_ino)) }
+                let target = String(decoding: link.prefix(max(0, length)), as: UTF8.self)
+                if target.hasPrefix("/memfd:") || target.hasPrefix("pipe:") { found.insert(UInt64(status.st_ino)) }
             }
+        }
+        return found
+    }
+
+    /// The inodes among `inodes` of memfds this process still maps.
+    private static func stillMapped(_ inodes: Set<UInt64>) -> Set<UInt64> {
+        guard let maps = fopen("/proc/self/maps", "r") else { return inodes }
+        defer { fclose(maps) }
+        var found = Set<UInt64>()
+        var line = [CChar](repeating: 0, count: 4096)
+        while fgets(&line, Int32(line.count), maps) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let fields = text.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[5].hasPrefix("/memfd:"), let inode = UInt64(fields[4]),
+                  inodes.contains(inode) else { continue }
+            found.insert(inode)
         }
         return found
     }
@@ -94,5 +141,143 @@ import Testing
 
         #expect(sent.count > 30)
         #expect(Self.stillOpen(sent).isEmpty, "descriptors left open: \(Self.stillOpen(sent).count)")
+    }
+
+    /// A memory table of one region covering `guest`, for SET_MEM_TABLE.
+    private static func memoryTable(_ guest: TestGuest) -> [UInt8] {
+        var header = VhostUserMemoryTableHeader()
+        header.regionCount = 1
+        var region = VhostUserMemoryRegionDescription()
+        region.guestPhysicalAddress = 0
+        region.memorySize = UInt64(TestGuest.size)
+        region.userAddress = TestGuest.userBase
+        return bytes(header) + bytes(region)
+    }
+
+    /// Drops the test's own ends of `notifier`: then only the back end can still hold its inode.
+    private static func isClosedByTheBackEnd(_ notifier: inout Notifier?) -> Bool {
+        let inode = notifier!.inode
+        notifier = nil
+        return stillOpen([inode]).isEmpty
+    }
+
+    @Test func aRunningQueueClosesEachDescriptorWhenReplacedAndTheRestOnReset() throws {
+        var notifiers = Set<UInt64>()
+        var memory = Set<UInt64>()
+        do {
+            let guest = TestGuest()
+            memory.insert(Self.inode(guest.fd))
+            let frontEnd = TestFrontEnd(device: ReversingDevice())
+            defer { frontEnd.disconnect() }
+            func make() -> Notifier? {
+                let notifier = Notifier()
+                notifiers.insert(notifier.inode)
+                return notifier
+            }
+            var kick = make(), call = make()
+            frontEnd.setUp(guest: guest, queue: 0, callFd: call!.writeEnd, kickFd: kick!.readEnd)
+            var head = 0
+            /// One request through the ring: the current kick and call descriptors are the ones in use.
+            func serveOne() {
+                guest.offerRequest([1, 2, UInt8(head)], head: head)
+                kick!.signal()
+                #expect(call!.wait(), "interrupt for chain \(head)")
+                #expect(guest.reply(head: head) == [UInt8(head), 2, 1])
+                head += 2
+            }
+            serveOne()
+
+            // SET_VRING_CALL while running: the old one is closed by the time the front end has the ack.
+            var newCall = make()
+            frontEnd.send(.setVringCall, VhostUserU64(0), needReply: true, fds: [newCall!.writeEnd])
+            #expect(frontEnd.receiveU64() == 0)
+            swap(&call, &newCall)
+            #expect(Self.isClosedByTheBackEnd(&newCall), "replaced call descriptor")
+            #expect(call!.wait(), "a new call descriptor is signalled once (QEMU may have missed one)")
+            serveOne()
+
+            // SET_VRING_ERR twice while running.
+            var firstErr = make(), secondErr = make()
+            frontEnd.send(.setVringErr, VhostUserU64(0), needReply: true, fds: [firstErr!.writeEnd])
+            #expect(frontEnd.receiveU64() == 0)
+            frontEnd.send(.setVringErr, VhostUserU64(0), needReply: true, fds: [secondErr!.writeEnd])
+            #expect(frontEnd.receiveU64() == 0)
+            #expect(Self.isClosedByTheBackEnd(&firstErr), "replaced error descriptor")
+
+            // SET_VRING_KICK restarts the queue with the new one.
+            var newKick = make()
+            frontEnd.send(.setVringKick, VhostUserU64(0), needReply: true, fds: [newKick!.readEnd])
+            #expect(frontEnd.receiveU64() == 0)
+            swap(&kick, &newKick)
+            #expect(Self.isClosedByTheBackEnd(&newKick), "replaced kick descriptor")
+            serveOne()
+
+            // A new memory table while running, then a region added and removed.
+            frontEnd.send(.setMemTable, flags: VhostUserHeader.version | VhostUserHeader.needReplyFlag,
+                          payload: Self.memoryTable(guest), fds: [guest.fd])
+            #expect(frontEnd.receiveU64() == 0)
+            serveOne()
+            let extra = Self.memfd(size: 0x10000)
+            memory.insert(extra.inode)
+            var single = VhostUserSingleMemoryRegion()
+            single.region.guestPhysicalAddress = UInt64(TestGuest.size)
+            single.region.memorySize = 0x10000
+            single.region.userAddress = TestGuest.userBase + UInt64(TestGuest.size)
+            frontEnd.send(.addMemReg, single, needReply: true, fds: [extra.fd])
+            close(extra.fd)
+            #expect(frontEnd.receiveU64() == 0)
+            frontEnd.send(.remMemReg, single, needReply: true)
+            #expect(frontEnd.receiveU64() == 0)
+            #expect(Self.stillOpen([extra.inode]).isEmpty, "removed region's descriptor")
+            serveOne()
+
+            // GET_VRING_BASE stops the ring and closes its kick descriptor; a new kick starts it again.
+            frontEnd.send(.getVringBase, VhostUserVringState(index: 0, num: 0))
+            #expect(frontEnd.receive().1 == Self.bytes(VhostUserVringState(index: 0, num: UInt32(head / 2))))
+            #expect(Self.isClosedByTheBackEnd(&kick), "kick descriptor of a stopped ring")
+            kick = make()
+            frontEnd.send(.setVringKick, VhostUserU64(0), needReply: true, fds: [kick!.readEnd])
+            #expect(frontEnd.receiveU64() == 0)
+            serveOne()
+
+            // RESET_DEVICE closes all three.
+            frontEnd.send(.resetDevice, flags: VhostUserHeader.version | VhostUserHeader.needReplyFlag)
+            #expect(frontEnd.receiveU64() == 0)
+            #expect(Self.isClosedByTheBackEnd(&kick) && Self.isClosedByTheBackEnd(&call) && Self.isClosedByTheBackEnd(&secondErr),
+                    "descriptors of a reset device")
+        }
+        #expect(Self.stillOpen(notifiers.union(memory)).isEmpty, "left open: \(Self.stillOpen(notifiers.union(memory)))")
+        #expect(Self.stillMapped(memory).isEmpty, "guest memory still mapped")
+    }
+
+    /// The front end hangs up in the middle of a message (which carries a
+    /// descriptor) while a request is blocked: everything is closed and unmapped.
+    @Test(arguments: [0, 2]) func hangingUpMidMessageWithARequestBlockedLeavesNothingOpen(threadPoolSize: Int) throws {
+        var sent = Set<UInt64>()
+        var memory = Set<UInt64>()
+        do {
+            let guest = TestGuest()
+            memory.insert(Self.inode(guest.fd))
+            let device = ReversingDevice()
+            let frontEnd = TestFrontEnd(device: device, threadPoolSize: threadPoolSize)
+            let kick = Notifier(), call = Notifier(), err = Notifier()
+            sent.formUnion([kick.inode, call.inode, err.inode])
+            frontEnd.setUp(guest: guest, queue: 0, callFd: call.writeEnd, kickFd: kick.readEnd)
+            frontEnd.send(.setVringErr, VhostUserU64(0), fds: [err.writeEnd])
+            guest.offerRequest([ReversingDevice.blockingMark], head: 0)
+            kick.signal()
+            #expect(device.waitUntilBlocked())
+
+            // Half a SET_MEM_TABLE: a header promising 40 bytes, 8 of them, and a descriptor.
+            let region = Self.memfd()
+            sent.insert(region.inode)
+            let header = VhostUserHeader(request: VhostUserRequest.setMemTable.rawValue, flags: VhostUserHeader.version, size: 40)
+            frontEnd.sendRaw(Self.bytes(header) + [1, 0, 0, 0, 0, 0, 0, 0], fds: [region.fd])
+            close(region.fd)
+            frontEnd.disconnect()
+            #expect(guest.reply(head: 0) == [ReversingDevice.interruptedMark], "the blocked request ended when the back end went")
+        }
+        #expect(Self.stillOpen(sent.union(memory)).isEmpty, "left open: \(Self.stillOpen(sent.union(memory)))")
+        #expect(Self.stillMapped(memory).isEmpty, "guest memory still mapped")
     }
 }

@@ -45,7 +45,12 @@ final class TestFrontEnd {
         bytes.withUnsafeMutableBytes {
             $0.storeBytes(of: VhostUserHeader(request: request.rawValue, flags: flags, size: UInt32(payload.count)), as: VhostUserHeader.self)
         }
-        bytes += payload
+        sendRaw(bytes + payload, fds: fds)
+    }
+
+    /// Sends `bytes` as they are (possibly not a whole message), with `fds` on the first byte.
+    func sendRaw(_ bytes: [UInt8], fds: [Int32] = []) {
+        var bytes = bytes
         let controlLength = fds.isEmpty ? 0 : shim_cmsg_space(4 * fds.count)
         let control = UnsafeMutableRawPointer.allocate(byteCount: max(controlLength, 8), alignment: 8)
         defer { control.deallocate() }
