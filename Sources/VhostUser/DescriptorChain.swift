@@ -18,7 +18,7 @@ public enum DescriptorChainError: Error, Equatable, Sendable {
     case totalTooLarge
 }
 
-/// The guest buffers of one request: device-readable segments (the FUSE
+/// The guest buffers of one request: device-readable segments (the
 /// request) followed by device-writable ones (room for the reply). A worker
 /// keeps one and reuses its arrays, so walking a chain allocates nothing
 /// once the arrays have grown to the largest chain seen.
