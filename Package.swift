@@ -16,10 +16,12 @@ let package = Package(
         // GNU declarations and macros Swift cannot import by itself. Only CShim.c
         // sees _GNU_SOURCE; its header matches the Glibc module's view of libc.
         .target(name: "CShim", cSettings: [.define("_GNU_SOURCE")]),
-        // FUSE server core: request decoding, dispatch to a FileSystem, reply encoding;
-        // plus the /dev/fuse transport for host mounts.
+        // Bounds-checked views over a request's byte segments (guest buffers of a
+        // descriptor chain, or one /dev/fuse buffer): what every transport hands on.
+        .target(name: "ScatterGather", dependencies: ["SwiftFSProtocol"]),
+        // FUSE server core: request decoding, dispatch to a FileSystem, reply encoding.
         .target(name: "FuseServer", dependencies: [
-            "SwiftFSProtocol", "CShim",
+            "ScatterGather", "SwiftFSProtocol", "CShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The passthrough filesystem over the shared directory.
@@ -29,11 +31,16 @@ let package = Package(
         ]),
         // The vhost-user back end and the device side of the virtqueues in guest memory.
         .target(name: "VhostUser", dependencies: [
-            "FuseServer", "SwiftFSProtocol", "CShim",
+            "FuseServer", "ScatterGather", "SwiftFSProtocol", "CShim",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The /dev/fuse transport: host mounts served by the same FUSE core.
+        .target(name: "FuseMount", dependencies: [
+            "FuseServer", "ScatterGather", "CShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "swiftfsd", dependencies: [
-            "VhostUser", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim",
+            "VhostUser", "FuseMount", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -42,11 +49,22 @@ let package = Package(
         .target(name: "CLinuxHeaders", path: "Tests/CLinuxHeaders", cSettings: [.define("_GNU_SOURCE")]),
         .testTarget(name: "ProtocolTests", dependencies: ["SwiftFSProtocol", "VhostUser", "CLinuxHeaders"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "FuseServerTests", dependencies: ["TestSupport", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
-        .testTarget(name: "PassthroughTests", dependencies: ["TestSupport", "Passthrough", "FuseServer", "SwiftFSProtocol", "CShim"]),
+        .testTarget(name: "ScatterGatherTests", dependencies: ["ScatterGather", "SwiftFSProtocol"]),
+        .testTarget(name: "FuseServerTests", dependencies: [
+            "TestSupport", "FuseServer", "Passthrough", "ScatterGather", "SwiftFSProtocol", "CShim",
+        ]),
+        // Mounts a share through /dev/fuse (needs root).
+        .testTarget(name: "FuseMountTests", dependencies: [
+            "TestSupport", "FuseMount", "FuseServer", "Passthrough", "ScatterGather",
+        ]),
+        .testTarget(name: "PassthroughTests", dependencies: [
+            "TestSupport", "Passthrough", "FuseServer", "SwiftFSProtocol", "CShim",
+        ]),
         // Runs the built swiftfsd binary: sockets, limits, capabilities, exit statuses.
         .testTarget(name: "swiftfsdTests", dependencies: ["swiftfsd", "CShim"]),
-        .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "swiftfsd", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
+        .testTarget(name: "VhostUserTests", dependencies: [
+            "VhostUser", "swiftfsd", "FuseServer", "Passthrough", "ScatterGather", "SwiftFSProtocol", "CShim",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

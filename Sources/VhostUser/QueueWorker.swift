@@ -2,6 +2,7 @@ import CShim
 import FuseServer
 import Glibc
 import Logging
+import ScatterGather
 import Synchronization
 
 /// What a started queue is made of; fixed while its worker runs.

@@ -1,4 +1,5 @@
 import CShim
+import FuseMount
 import FuseServer
 import Glibc
 import Logging

@@ -2,6 +2,7 @@ import CShim
 import FuseServer
 import Glibc
 import Passthrough
+import ScatterGather
 import SwiftFSProtocol
 import Testing
 @testable import VhostUser

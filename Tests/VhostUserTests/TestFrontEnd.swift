@@ -2,6 +2,7 @@ import CShim
 import FuseServer
 import Glibc
 import Logging
+import ScatterGather
 import SwiftFSProtocol
 @testable import VhostUser
 

@@ -1,6 +1,8 @@
 import CShim
+import FuseServer
 import Glibc
 import Logging
+import ScatterGather
 import Synchronization
 
 /// Serves the host kernel through /dev/fuse: mounts, runs worker threads

@@ -1,7 +1,10 @@
+import FuseMount
 import FuseServer
 import Glibc
 import Passthrough
+import ScatterGather
 import Synchronization
+import TestSupport
 import Testing
 
 /// The /dev/fuse transport against the real kernel: mount a share, use it
