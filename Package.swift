@@ -16,6 +16,8 @@ let package = Package(
         // GNU declarations and macros Swift cannot import by itself. Only CShim.c
         // sees _GNU_SOURCE; its header matches the Glibc module's view of libc.
         .target(name: "CShim", cSettings: [.define("_GNU_SOURCE")]),
+        // Small system pieces every layer uses: a joinable thread.
+        .target(name: "SystemSupport", dependencies: ["CShim"]),
         // Bounds-checked views over a request's byte segments (guest buffers of a
         // descriptor chain, or one /dev/fuse buffer): what every transport hands on.
         .target(name: "ScatterGather", dependencies: ["SwiftFSProtocol"]),
@@ -31,16 +33,16 @@ let package = Package(
         ]),
         // The vhost-user back end and the device side of the virtqueues in guest memory.
         .target(name: "VhostUser", dependencies: [
-            "FuseServer", "ScatterGather", "SwiftFSProtocol", "CShim",
+            "FuseServer", "ScatterGather", "SystemSupport", "SwiftFSProtocol", "CShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The /dev/fuse transport: host mounts served by the same FUSE core.
         .target(name: "FuseMount", dependencies: [
-            "FuseServer", "ScatterGather", "CShim",
+            "FuseServer", "ScatterGather", "SystemSupport", "CShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "swiftfsd", dependencies: [
-            "VhostUser", "FuseMount", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim",
+            "VhostUser", "FuseMount", "FuseServer", "Passthrough", "SystemSupport", "SwiftFSProtocol", "CShim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -51,19 +53,19 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ScatterGatherTests", dependencies: ["ScatterGather", "SwiftFSProtocol"]),
         .testTarget(name: "FuseServerTests", dependencies: [
-            "TestSupport", "FuseServer", "Passthrough", "ScatterGather", "SwiftFSProtocol", "CShim",
+            "TestSupport", "FuseServer", "Passthrough", "ScatterGather", "SystemSupport", "SwiftFSProtocol", "CShim",
         ]),
         // Mounts a share through /dev/fuse (needs root).
         .testTarget(name: "FuseMountTests", dependencies: [
-            "TestSupport", "FuseMount", "FuseServer", "Passthrough", "ScatterGather",
+            "TestSupport", "FuseMount", "FuseServer", "Passthrough", "ScatterGather", "SystemSupport",
         ]),
         .testTarget(name: "PassthroughTests", dependencies: [
-            "TestSupport", "Passthrough", "FuseServer", "SwiftFSProtocol", "CShim",
+            "TestSupport", "Passthrough", "FuseServer", "SystemSupport", "SwiftFSProtocol", "CShim",
         ]),
         // Runs the built swiftfsd binary: sockets, limits, capabilities, exit statuses.
         .testTarget(name: "swiftfsdTests", dependencies: ["swiftfsd", "CShim"]),
         .testTarget(name: "VhostUserTests", dependencies: [
-            "VhostUser", "swiftfsd", "FuseServer", "Passthrough", "ScatterGather", "SwiftFSProtocol", "CShim",
+            "VhostUser", "swiftfsd", "FuseServer", "Passthrough", "ScatterGather", "SystemSupport", "SwiftFSProtocol", "CShim",
         ]),
     ],
     swiftLanguageModes: [.v6]

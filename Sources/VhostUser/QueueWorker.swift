@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import ScatterGather
 import Synchronization
+import SystemSupport
 
 /// What a started queue is made of; fixed while its worker runs.
 public struct QueueSetup: Sendable {

@@ -3,6 +3,7 @@ import FuseMount
 import FuseServer
 import Glibc
 import Logging
+import SystemSupport
 import VhostUser
 
 /// The daemon's life: listen, open the share, enter the sandbox, serve one

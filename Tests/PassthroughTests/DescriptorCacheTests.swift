@@ -4,7 +4,7 @@ import Glibc
 @testable import Passthrough
 import SwiftFSProtocol
 import Synchronization
-import TestSupport
+import SystemSupport
 import Testing
 
 /// The bounded cache of shim_O_PATH descriptors behind inodes named by file handles.
@@ -110,7 +110,7 @@ import Testing
         let cache = DescriptorCache(capacity: 8)
         let slots = (0..<64).map { _ in DescriptorSlot() }
         let failures = Atomic<Int>(0)
-        ThreadGroup.run(count: 8) { worker in
+        NativeThread.runAll(count: 8) { worker in
             var state = UInt64(worker + 1)
             for _ in 0..<4000 {
                 state = state &* 6364136223846793005 &+ 1442695040888963407

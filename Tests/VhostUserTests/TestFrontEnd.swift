@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import ScatterGather
 import SwiftFSProtocol
+import SystemSupport
 @testable import VhostUser
 
 /// Plays QEMU: sends vhost-user messages (with descriptors over
