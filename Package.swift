@@ -16,7 +16,7 @@ let package = Package(
         // GNU declarations and macros Swift cannot import by itself. Only CShim.c
         // sees _GNU_SOURCE; its header matches the Glibc module's view of libc.
         .target(name: "CShim", cSettings: [.define("_GNU_SOURCE")]),
-        // Small system pieces every layer uses: a joinable thread.
+        // Small system pieces every layer uses: an owned file descriptor, a joinable thread.
         .target(name: "SystemSupport", dependencies: ["CShim"]),
         // Bounds-checked views over a request's byte segments (guest buffers of a
         // descriptor chain, or one /dev/fuse buffer): what every transport hands on.
@@ -28,7 +28,7 @@ let package = Package(
         ]),
         // The passthrough filesystem over the shared directory.
         .target(name: "Passthrough", dependencies: [
-            "FuseServer", "SwiftFSProtocol", "CShim",
+            "FuseServer", "SystemSupport", "SwiftFSProtocol", "CShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The vhost-user back end and the device side of the virtqueues in guest memory.
