@@ -16,27 +16,36 @@ let package = Package(
         // GNU declarations and macros Swift cannot import by itself. Only CShim.c
         // sees _GNU_SOURCE; its header matches the Glibc module's view of libc.
         .target(name: "CShim", cSettings: [.define("_GNU_SOURCE")]),
-        // FUSE server core: request decoding, dispatch to a FileSystem, reply encoding;
-        // plus the /dev/fuse transport for host mounts.
+        // Small system pieces every layer uses: an owned file descriptor, a joinable thread.
+        .target(name: "SystemSupport", dependencies: ["CShim"]),
+        // Bounds-checked views over a request's byte segments (guest buffers of a
+        // descriptor chain, or one /dev/fuse buffer): what every transport hands on.
+        .target(name: "ScatterGather", dependencies: ["SwiftFSProtocol"]),
+        // FUSE server core: request decoding, dispatch to a FileSystem, reply encoding.
         .target(name: "FuseServer", dependencies: [
-            "SwiftFSProtocol", "CShim",
+            "ScatterGather", "SwiftFSProtocol", "CShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The passthrough filesystem over the shared directory.
         .target(name: "Passthrough", dependencies: [
-            "FuseServer", "SwiftFSProtocol", "CShim",
+            "FuseServer", "SystemSupport", "SwiftFSProtocol", "CShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The vhost-user back end and the device side of the virtqueues in guest memory,
         // generic over the device (VirtioDeviceHandler): it knows no FUSE.
         .target(name: "VhostUser", dependencies: [
-            "SwiftFSProtocol", "CShim",
+            "SystemSupport", "SwiftFSProtocol", "CShim",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The /dev/fuse transport: host mounts served by the same FUSE core.
+        .target(name: "FuseMount", dependencies: [
+            "FuseServer", "ScatterGather", "SystemSupport", "CShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The virtio-fs device: the FUSE server behind the vhost-user back end (SETLKW scheduling, DAX through SHMEM).
-        .target(name: "VhostUserFS", dependencies: ["VhostUser", "FuseServer", "SwiftFSProtocol"]),
+        .target(name: "VhostUserFS", dependencies: ["VhostUser", "FuseServer", "ScatterGather", "SwiftFSProtocol"]),
         .executableTarget(name: "swiftfsd", dependencies: [
-            "VhostUser", "VhostUserFS", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim",
+            "VhostUser", "VhostUserFS", "FuseMount", "FuseServer", "Passthrough", "SystemSupport", "SwiftFSProtocol", "CShim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -45,11 +54,23 @@ let package = Package(
         .target(name: "CLinuxHeaders", path: "Tests/CLinuxHeaders", cSettings: [.define("_GNU_SOURCE")]),
         .testTarget(name: "ProtocolTests", dependencies: ["SwiftFSProtocol", "VhostUser", "CLinuxHeaders"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "FuseServerTests", dependencies: ["TestSupport", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
-        .testTarget(name: "PassthroughTests", dependencies: ["TestSupport", "Passthrough", "FuseServer", "SwiftFSProtocol", "CShim"]),
+        .testTarget(name: "ScatterGatherTests", dependencies: ["ScatterGather", "SwiftFSProtocol"]),
+        .testTarget(name: "FuseServerTests", dependencies: [
+            "TestSupport", "FuseServer", "Passthrough", "ScatterGather", "SystemSupport", "SwiftFSProtocol", "CShim",
+        ]),
+        // Mounts a share through /dev/fuse (needs root).
+        .testTarget(name: "FuseMountTests", dependencies: [
+            "TestSupport", "FuseMount", "FuseServer", "Passthrough", "ScatterGather", "SystemSupport",
+        ]),
+        .testTarget(name: "PassthroughTests", dependencies: [
+            "TestSupport", "Passthrough", "FuseServer", "SystemSupport", "SwiftFSProtocol", "CShim",
+        ]),
         // Runs the built swiftfsd binary: sockets, limits, capabilities, exit statuses.
         .testTarget(name: "swiftfsdTests", dependencies: ["swiftfsd", "CShim"]),
-        .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "VhostUserFS", "swiftfsd", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
+        .testTarget(name: "VhostUserTests", dependencies: [
+            "VhostUser", "VhostUserFS", "swiftfsd", "FuseServer", "Passthrough", "ScatterGather", "SystemSupport",
+            "SwiftFSProtocol", "CShim",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Glibc
+import ScatterGather
 import SwiftFSProtocol
 
 /// Where a READ's data goes: the transport's reply buffers (guest memory for

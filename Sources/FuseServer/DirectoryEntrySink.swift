@@ -1,3 +1,4 @@
+import ScatterGather
 import SwiftFSProtocol
 
 /// Where READDIR/READDIRPLUS entries go: encoded straight into the reply

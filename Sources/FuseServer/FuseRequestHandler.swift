@@ -1,3 +1,4 @@
+import ScatterGather
 import SwiftFSProtocol
 
 /// What a transport (virtqueue, /dev/fuse) hands requests to. The transport

@@ -1,3 +1,4 @@
+import ScatterGather
 import SwiftFSProtocol
 
 /// STATFS, ACCESS and the extended attribute requests.

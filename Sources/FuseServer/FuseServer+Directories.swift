@@ -1,3 +1,4 @@
+import ScatterGather
 import SwiftFSProtocol
 
 /// OPENDIR, READDIR, READDIRPLUS, RELEASEDIR.

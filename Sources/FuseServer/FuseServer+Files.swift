@@ -1,3 +1,4 @@
+import ScatterGather
 import SwiftFSProtocol
 
 /// Requests on open files: OPEN, CREATE, READ, WRITE, FLUSH, RELEASE, FSYNC(DIR),

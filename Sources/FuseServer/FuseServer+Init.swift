@@ -1,3 +1,4 @@
+import ScatterGather
 import SwiftFSProtocol
 
 /// INIT negotiation and DESTROY.

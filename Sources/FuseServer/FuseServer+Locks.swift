@@ -1,3 +1,4 @@
+import ScatterGather
 import SwiftFSProtocol
 
 /// GETLK, SETLK, SETLKW: POSIX record locks and (with FUSE_LK_FLOCK) flock(2).

@@ -1,3 +1,4 @@
+import ScatterGather
 import SwiftFSProtocol
 
 /// DAX window requests: SETUPMAPPING and REMOVEMAPPING.

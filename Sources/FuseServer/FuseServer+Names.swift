@@ -1,3 +1,4 @@
+import ScatterGather
 import SwiftFSProtocol
 
 /// Requests about names and attributes: LOOKUP, GETATTR, SETATTR, READLINK,

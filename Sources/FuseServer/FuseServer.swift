@@ -1,4 +1,5 @@
 import Logging
+import ScatterGather
 import SwiftFSProtocol
 import Synchronization
 

@@ -1,3 +1,4 @@
+import ScatterGather
 import SwiftFSProtocol
 
 /// Helpers to decode a request's arguments from the transport's buffers.

@@ -2,14 +2,16 @@ import FuseServer
 import Glibc
 import SwiftFSProtocol
 import Synchronization
+import SystemSupport
 
-/// An open O_PATH descriptor, closed when the last reference goes: the cache
-/// holds one reference, every operation using it another, so a descriptor
-/// the cache evicts stays valid until the operations borrowing it return.
+/// An O_PATH descriptor shared by reference, closed when the last reference
+/// goes: the cache holds one reference, every operation using it another, so
+/// a descriptor the cache evicts stays valid until the operations borrowing
+/// it return. A pinned inode holds one too.
 final class PathDescriptor: Sendable {
-    let fd: Int32
-    init(adopting fd: Int32) { self.fd = fd }
-    deinit { close(fd) }
+    private let owned: OwnedDescriptor
+    init(_ owned: consuming OwnedDescriptor) { self.owned = owned }
+    var fd: Int32 { owned.rawValue }
 }
 
 /// Where one inode keeps its cached descriptor (if it has one now).
@@ -66,16 +68,15 @@ final class DescriptorCache: Sendable {
     /// (which returns a new descriptor the cache adopts). The caller keeps
     /// the returned reference for as long as it uses `fd`.
     @inline(__always)
-    func borrow(_ slot: DescriptorSlot, open: () throws(Errno) -> Int32) throws(Errno) -> PathDescriptor {
+    func borrow(_ slot: DescriptorSlot, open: () throws(Errno) -> OwnedDescriptor) throws(Errno) -> PathDescriptor {
         if let descriptor = slot.take() { return descriptor }
-        return install(try open(), in: slot)
+        return install(PathDescriptor(try open()), in: slot)
     }
 
     /// Puts an open descriptor into `slot`; if another thread was faster, its
-    /// descriptor is kept and `fd` closed. Returns the slot's descriptor.
+    /// descriptor is kept and `fresh` released. Returns the slot's descriptor.
     @discardableResult
-    func install(_ fd: Int32, in slot: DescriptorSlot) -> PathDescriptor {
-        let fresh = PathDescriptor(adopting: fd)
+    func install(_ fresh: PathDescriptor, in slot: DescriptorSlot) -> PathDescriptor {
         var evicted: PathDescriptor?
         let result = ring.withLock { ring -> PathDescriptor in
             let position: Int

@@ -3,6 +3,7 @@ import FuseServer
 import Glibc
 import SwiftFSProtocol
 import Synchronization
+import SystemSupport
 
 /// Identity of a host file: the same (st_dev, st_ino) is the same node.
 struct InodeKey: Hashable, Sendable {
@@ -23,8 +24,8 @@ struct InodeKey: Hashable, Sendable {
 /// never`) it keeps its descriptor open for its lifetime, as virtiofsd does.
 final class Inode: Sendable {
     enum Access: Sendable {
-        /// Owns this descriptor until the inode goes.
-        case pinned(Int32)
+        /// Keeps this descriptor open until the inode goes.
+        case pinned(PathDescriptor)
         /// Reopened from the handle; the cached descriptor lives in the slot.
         case handle(KernelFileHandle, DescriptorSlot, HandleResolver)
     }
@@ -40,18 +41,15 @@ final class Inode: Sendable {
     }
 
     deinit {
-        switch access {
-        case .pinned(let fd): close(fd)
-        case .handle(_, let slot, let resolver): resolver.cache.discard(slot)
-        }
+        if case .handle(_, let slot, let resolver) = access { resolver.cache.discard(slot) }
     }
 
     /// Runs `body` with an O_PATH descriptor of this file, valid until it returns.
     @inline(__always)
     func withDescriptor<R>(_ body: (Int32) throws(Errno) -> R) throws(Errno) -> R {
         switch access {
-        case .pinned(let fd):
-            return try body(fd)
+        case .pinned(let descriptor):
+            return try body(descriptor.fd)
         case .handle(let handle, let slot, let resolver):
             let descriptor = try resolver.cache.borrow(slot) { () throws(Errno) in
                 try resolver.open(handle, expecting: key)
@@ -165,21 +163,22 @@ final class InodeStore: Sendable {
     }
 
     /// Counts one lookup of the file `fd` (a new O_PATH descriptor) refers
-    /// to, adding it if new. Returns the inode and whether the store took `fd`
-    /// (kept by the inode or its descriptor cache); if not, the caller closes it.
+    /// to, adding it if new. The store keeps `fd` (in the inode or its
+    /// descriptor cache) only for a new inode; otherwise it is closed here.
     /// With mandatory file handles, a file without one cannot be added.
-    func reference(fd: Int32, stat st: stat) throws(Errno) -> (inode: Inode, adopted: Bool) {
+    func reference(_ fd: consuming OwnedDescriptor, stat st: stat) throws(Errno) -> Inode {
         let key = InodeKey(st)
-        if let known = referenceIfKnown(key) { return (known, false) }
+        if let known = referenceIfKnown(key) { return known }
+        let descriptor = PathDescriptor(fd)
         // Found outside the lock: the handle costs a system call.
         let access: Inode.Access
         var slot: DescriptorSlot?
-        if let resolver = handles.resolver, let handle = try handleIfUsable(fd, resolver) {
+        if let resolver = handles.resolver, let handle = try handleIfUsable(descriptor.fd, resolver) {
             let newSlot = DescriptorSlot()
             slot = newSlot
             access = .handle(handle, newSlot, resolver)
         } else {
-            access = .pinned(fd)
+            access = .pinned(descriptor)
         }
         let (inode, adopted) = tables.withLock { tables -> (Inode, Bool) in
             if let node = tables.byKey[key], var record = tables.byNode[node] {
@@ -195,9 +194,9 @@ final class InodeStore: Sendable {
             return (inode, true)
         }
         // Lost a race with another lookup of the same file: `access` was never used.
-        guard adopted else { return (inode, false) }
-        if let slot, let resolver = handles.resolver { resolver.cache.install(fd, in: slot) }
-        return (inode, true)
+        guard adopted else { return inode }
+        if let slot, let resolver = handles.resolver { resolver.cache.install(descriptor, in: slot) }
+        return inode
     }
 
     /// `fd`'s file handle, nil where a descriptor must stand in (another mount,

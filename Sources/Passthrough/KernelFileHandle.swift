@@ -2,6 +2,7 @@ import CShim
 import FuseServer
 import Glibc
 import SwiftFSProtocol
+import SystemSupport
 
 /// A file's kernel file handle (name_to_handle_at): names the file on its
 /// filesystem without an open descriptor, and survives renames.
@@ -34,7 +35,7 @@ struct KernelFileHandle: Sendable {
 final class HandleResolver: Sendable {
     let cache: DescriptorCache
     /// The shared directory opened for reading: names the mount handles are decoded on.
-    private let mountFD: Int32
+    private let mountFD: OwnedDescriptor
     let mountID: Int32
 
     /// Fails if handles cannot be used on `rootFD`'s filesystem or without
@@ -42,20 +43,14 @@ final class HandleResolver: Sendable {
     init(rootFD: Int32, cacheCapacity: Int) throws(Errno) {
         let (handle, mountID) = try KernelFileHandle.of(rootFD)
         // A real open descriptor: open_by_handle_at refuses O_PATH ones (EBADF).
-        let mountFD = try systemCall { shim_openat(rootFD, ".", O_RDONLY | shim_O_DIRECTORY | shim_O_CLOEXEC, 0) }
-        do throws(Errno) {
-            let probe = try Self.open(handle, mountFD: mountFD)
-            close(probe)
-        } catch {
-            close(mountFD)
-            throw error
-        }
+        let mountFD = OwnedDescriptor(try systemCall {
+            shim_openat(rootFD, ".", O_RDONLY | shim_O_DIRECTORY | shim_O_CLOEXEC, 0)
+        })
+        _ = try Self.open(handle, mountFD: mountFD.rawValue) // the probe is closed at once
         self.mountFD = mountFD
         self.mountID = mountID
         self.cache = DescriptorCache(capacity: cacheCapacity)
     }
-
-    deinit { close(mountFD) }
 
     /// The handle of `fd` if it can stand in for a descriptor; nil for a file on another mount.
     func handle(of fd: Int32) throws(Errno) -> KernelFileHandle? {
@@ -64,22 +59,21 @@ final class HandleResolver: Sendable {
     }
 
     /// A new O_PATH descriptor of the file `handle` names, which must be `key`.
-    func open(_ handle: KernelFileHandle, expecting key: InodeKey) throws(Errno) -> Int32 {
-        let fd = try Self.open(handle, mountFD: mountFD)
+    func open(_ handle: KernelFileHandle, expecting key: InodeKey) throws(Errno) -> OwnedDescriptor {
+        let fd = try Self.open(handle, mountFD: mountFD.rawValue)
         var st = stat()
-        guard fstatat(fd, "", &st, shim_AT_EMPTY_PATH | shim_AT_SYMLINK_NOFOLLOW) == 0, InodeKey(st) == key else {
-            close(fd)
+        guard fstatat(fd.rawValue, "", &st, shim_AT_EMPTY_PATH | shim_AT_SYMLINK_NOFOLLOW) == 0, InodeKey(st) == key else {
             throw Errno(ESTALE)
         }
         return fd
     }
 
-    private static func open(_ handle: KernelFileHandle, mountFD: Int32) throws(Errno) -> Int32 {
-        try handle.bytes.withUnsafeBufferPointer { (bytes) throws(Errno) in
+    private static func open(_ handle: KernelFileHandle, mountFD: Int32) throws(Errno) -> OwnedDescriptor {
+        OwnedDescriptor(try handle.bytes.withUnsafeBufferPointer { (bytes) throws(Errno) in
             try systemCall {
                 shim_open_by_handle(mountFD, handle.type, bytes.baseAddress, UInt32(bytes.count),
                                     shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC)
             }
-        }
+        })
     }
 }

@@ -3,26 +3,27 @@ import FuseServer
 import Glibc
 import SwiftFSProtocol
 import Synchronization
+import SystemSupport
 
 /// A directory the guest opened: a descriptor for getdents64 and a reusable
 /// buffer (allocated once per handle, not per request). READDIR offsets are
 /// the d_off cookies getdents64 reports, which lseek on the same descriptor
 /// accepts: each request seeks to the cookie the kernel passes back.
 final class OpenDirectory: Sendable {
-    let fd: Int32
+    private let owned: OwnedDescriptor
     let node: NodeID
     /// Serialises seek+read on the shared descriptor; owns the buffer.
     private let buffer: Mutex<DirectoryBuffer>
 
     static let maxBufferSize = 32 * 1024
 
-    init(fd: Int32, node: NodeID) {
-        self.fd = fd
+    init(_ owned: consuming OwnedDescriptor, node: NodeID) {
+        self.owned = owned
         self.node = node
         self.buffer = Mutex(DirectoryBuffer())
     }
 
-    deinit { close(fd) }
+    var fd: Int32 { owned.rawValue }
 
     /// Calls `body` for entries from the cookie `offset` on, reading about
     /// `chunk` bytes of host entries, until `body` returns false.

@@ -1,12 +1,13 @@
 import FuseServer
-import Glibc
+import SystemSupport
 
 /// A file the guest opened: a real (non-O_PATH) descriptor, reopened from
 /// the node's O_PATH descriptor through /proc/self/fd.
 final class OpenFile: Sendable {
-    let fd: Int32
+    private let owned: OwnedDescriptor
     let node: NodeID
 
-    init(fd: Int32, node: NodeID) { self.fd = fd; self.node = node }
-    deinit { close(fd) }
+    init(_ owned: consuming OwnedDescriptor, node: NodeID) { self.owned = owned; self.node = node }
+
+    var fd: Int32 { owned.rawValue }
 }

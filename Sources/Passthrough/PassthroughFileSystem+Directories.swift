@@ -7,8 +7,7 @@ import SwiftFSProtocol
 extension PassthroughFileSystem {
     public func opendir(_ context: RequestContext, node: NodeID, flags: OpenFlags) throws(Errno) -> OpenedHandle {
         let inode = try directory(node)
-        let fd = try reopen(inode, flags: O_RDONLY | shim_O_DIRECTORY)
-        let handle = try directories.insert(OpenDirectory(fd: fd, node: node))
+        let handle = try directories.insert(OpenDirectory(try reopen(inode, flags: O_RDONLY | shim_O_DIRECTORY), node: node))
         return OpenedHandle(handle: handle, flags: options.cache.directoryOpenFlags)
     }
 

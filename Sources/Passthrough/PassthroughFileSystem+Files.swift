@@ -2,6 +2,7 @@ import CShim
 import FuseServer
 import Glibc
 import SwiftFSProtocol
+import SystemSupport
 
 /// Open files: OPEN, CREATE, READ, WRITE, FLUSH, RELEASE, FSYNC, FALLOCATE,
 /// LSEEK, COPY_FILE_RANGE.
@@ -27,8 +28,7 @@ extension PassthroughFileSystem {
         if inode.isDirectory { throw Errno.EISDIR }
         if inode.isSymlink { throw Errno(ELOOP) }
         guard inode.isRegularFile else { throw Errno.EACCES }
-        let fd = try reopen(inode, flags: hostOpenFlags(flags))
-        let handle = try files.insert(OpenFile(fd: fd, node: node))
+        let handle = try files.insert(OpenFile(try reopen(inode, flags: hostOpenFlags(flags)), node: node))
         // Close-to-open: window copies of a file the host changed are refreshed.
         do throws(Errno) { try dax?.revalidate(node: node) } catch {
             _ = try? files.remove(handle)
@@ -40,14 +40,13 @@ extension PassthroughFileSystem {
     public func create(_ context: RequestContext, parent: NodeID, name: FileName, mode: UInt32, umask: UInt32,
                        flags: OpenFlags) throws(Errno) -> (Entry, OpenedHandle) {
         let dir = try directory(parent)
-        let fd = try Credentials.asCaller(context) { () throws(Errno) in
+        let fd = OwnedDescriptor(try Credentials.asCaller(context) { () throws(Errno) in
             try openForCreate(in: dir, name: name, mode: mode & LinuxFileMode.permissionMask, flags: flags)
-        }
-        let entry: Entry
-        do throws(Errno) { entry = try lookupEntry(in: dir, name: name.pointer) } catch { close(fd); throw error }
+        })
+        let entry = try lookupEntry(in: dir, name: name.pointer)
         let handle: FileHandle
         do throws(Errno) {
-            handle = try files.insert(OpenFile(fd: fd, node: entry.node))
+            handle = try files.insert(OpenFile(fd, node: entry.node))
         } catch {
             forget(node: entry.node, count: 1) // the kernel never learns of this lookup
             throw error
@@ -75,16 +74,16 @@ extension PassthroughFileSystem {
             if error == .EINTR { continue }
             guard error == .EEXIST, !exclusive else { throw error }
             // It exists: look at what it is through an O_PATH descriptor, and reopen that same file.
-            let path = shim_openat(dirFD, name.pointer, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0)
-            if path < 0 {
+            let pathFD = shim_openat(dirFD, name.pointer, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0)
+            if pathFD < 0 {
                 if errno == ENOENT { continue }
                 throw Errno.current
             }
-            defer { close(path) }
+            let path = OwnedDescriptor(pathFD)
             var st = stat()
-            try Self.statNode(path, &st)
+            try Self.statNode(path.rawValue, &st)
             switch UInt32(st.st_mode) & LinuxFileMode.typeMask {
-            case LinuxFileMode.regular: return try systemCall { withProcFDNameOpen(procSelfFD, path, hostFlags) }
+            case LinuxFileMode.regular: return try systemCall { withProcFDNameOpen(procSelfFD, path.rawValue, hostFlags) }
             case LinuxFileMode.directory: throw Errno.EISDIR
             case LinuxFileMode.symlink: throw Errno(ELOOP)
             default: throw Errno.EACCES

@@ -34,8 +34,8 @@ extension PassthroughFileSystem {
             guard accessMode != O_WRONLY, !writable || accessMode == O_RDWR else { throw Errno.EACCES }
         }
         guard inode.isRegularFile else { throw inode.isDirectory ? Errno.EISDIR : Errno.EINVAL }
-        let fd = try reopen(inode, flags: writable ? O_RDWR : O_RDONLY)
-        try dax.map(range, file: OpenFile(fd: fd, node: node), writable: writable, mapper: mapper)
+        let file = OpenFile(try reopen(inode, flags: writable ? O_RDWR : O_RDONLY), node: node)
+        try dax.map(range, file: file, writable: writable, mapper: mapper)
     }
 
     public func removeMapping(_ context: RequestContext, node: NodeID, ranges: [FuseRemoveMappingOne]) throws(Errno) {

@@ -117,8 +117,7 @@ extension PassthroughFileSystem {
                 guard !inode.isDirectory else { throw Errno.EISDIR }
                 guard inode.isRegularFile else { throw Errno.EINVAL }
                 let fd = try reopen(inode, flags: O_WRONLY)
-                defer { close(fd) }
-                _ = try systemCall { ftruncate(fd, off_t(size)) }
+                _ = try systemCall { ftruncate(fd.rawValue, off_t(size)) }
             }
         }
         if changes.atime != nil || changes.mtime != nil {

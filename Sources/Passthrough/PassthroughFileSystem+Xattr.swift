@@ -23,8 +23,7 @@ extension PassthroughFileSystem {
         let inode = try inodes.inode(node)
         guard inode.isRegularFile || inode.isDirectory else { return try body(nil) }
         let fd = try reopen(inode, flags: O_RDONLY | O_NONBLOCK)
-        defer { close(fd) }
-        return try body(fd)
+        return try body(fd.rawValue)
     }
 
     /// Runs `body` with the host name for the guest's `name`, or throws the map's refusal.

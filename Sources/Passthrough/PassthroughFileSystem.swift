@@ -3,6 +3,7 @@ import FuseServer
 import Glibc
 import Logging
 import SwiftFSProtocol
+import SystemSupport
 
 /// Serves a host directory: every node is reached through an O_PATH
 /// descriptor (kept, or reopened from a file handle: see Inode), every
@@ -19,7 +20,8 @@ public final class PassthroughFileSystem: FileSystem {
     let posixLocks = PosixLockTable()
     let lockWaiters: LockWaiters
     /// /proc/self/fd, to reopen O_PATH descriptors with real access modes.
-    let procSelfFD: Int32
+    private let procSelf: OwnedDescriptor
+    var procSelfFD: Int32 { procSelf.rawValue }
     /// The DAX window's mappings (nil: no window configured, SETUPMAPPING is ENOSYS).
     let dax: DaxMappingTable?
 
@@ -28,24 +30,17 @@ public final class PassthroughFileSystem: FileSystem {
         self.logger = logger
         self.lockWaiters = LockWaiters(limit: options.lockWaitLimit)
         self.dax = options.dax.map { DaxMappingTable(mappers: $0) }
-        let proc = try systemCall { shim_openat(shim_AT_FDCWD, "/proc/self/fd", shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0) }
-        let rootFD: Int32
-        do throws(Errno) {
-            rootFD = try systemCall { shim_openat(shim_AT_FDCWD, options.sharedDir, shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0) }
-        } catch {
-            close(proc)
-            throw error
-        }
-        self.procSelfFD = proc
+        let proc = OwnedDescriptor(try systemCall {
+            shim_openat(shim_AT_FDCWD, "/proc/self/fd", shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0)
+        })
+        let rootFD = OwnedDescriptor(try systemCall {
+            shim_openat(shim_AT_FDCWD, options.sharedDir, shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0)
+        })
         var st = stat()
-        let handles: InodeStore.HandlePolicy
-        do throws(Errno) {
-            try Self.statNode(rootFD, &st)
-            handles = try Self.handlePolicy(options, rootFD: rootFD, logger: logger)
-        } catch {
-            close(rootFD); close(proc); throw error
-        }
-        inodes = InodeStore(root: Inode(node: .root, access: .pinned(rootFD), key: InodeKey(st),
+        try Self.statNode(rootFD.rawValue, &st)
+        let handles = try Self.handlePolicy(options, rootFD: rootFD.rawValue, logger: logger)
+        self.procSelf = proc
+        inodes = InodeStore(root: Inode(node: .root, access: .pinned(PathDescriptor(rootFD)), key: InodeKey(st),
                                         fileType: LinuxFileMode.directory),
                             handles: handles)
         // An eighth of the limit each: with the inode cache's half, a quarter stays
@@ -56,8 +51,6 @@ public final class PassthroughFileSystem: FileSystem {
         // The kernel already applied the caller's umask to every mode it sends.
         umask(0)
     }
-
-    deinit { close(procSelfFD) }
 
     /// The soft RLIMIT_NOFILE (the daemon raises it at start-up, before this).
     static var openFileLimit: Int {
@@ -128,18 +121,12 @@ public final class PassthroughFileSystem: FileSystem {
             if let inode = inodes.referenceIfKnown(InodeKey(known)) {
                 return Entry(node: inode.node, attr: entryAttributes(known, parent: parent), entryTimeout: timeout, attrTimeout: timeout)
             }
-            let fd = try systemCall { shim_openat(parentFD, name, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0) }
+            let fd = OwnedDescriptor(try systemCall {
+                shim_openat(parentFD, name, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0)
+            })
             var st = stat()
-            let inode: Inode
-            do throws(Errno) {
-                try Self.statNode(fd, &st)
-                let (counted, adopted) = try inodes.reference(fd: fd, stat: st)
-                if !adopted { close(fd) }
-                inode = counted
-            } catch {
-                close(fd)
-                throw error
-            }
+            try Self.statNode(fd.rawValue, &st)
+            let inode = try inodes.reference(fd, stat: st)
             return Entry(node: inode.node, attr: entryAttributes(st, parent: parent), entryTimeout: timeout, attrTimeout: timeout)
         }
     }
@@ -169,10 +156,10 @@ public final class PassthroughFileSystem: FileSystem {
     }
 
     /// Reopens a node's O_PATH descriptor with a real access mode.
-    func reopen(_ inode: Inode, flags: Int32) throws(Errno) -> Int32 {
-        try inode.withDescriptor { (fd) throws(Errno) in
+    func reopen(_ inode: Inode, flags: Int32) throws(Errno) -> OwnedDescriptor {
+        OwnedDescriptor(try inode.withDescriptor { (fd) throws(Errno) in
             try systemCall { withProcFDNameOpen(procSelfFD, fd, flags | shim_O_CLOEXEC) }
-        }
+        })
     }
 
     // MARK: Lookup and forget
@@ -242,8 +229,7 @@ public final class PassthroughFileSystem: FileSystem {
         // The kernel names the root; never open a special file (a device node's open has effects on the host).
         guard inode.isDirectory || inode.isRegularFile else { throw Errno.EINVAL }
         let fd = try reopen(inode, flags: O_RDONLY | O_NONBLOCK)
-        defer { close(fd) }
-        _ = try systemCall { shim_syncfs(fd) }
+        _ = try systemCall { shim_syncfs(fd.rawValue) }
     }
 
     public func interrupt(unique: UInt64) {

@@ -1,5 +1,6 @@
 import CShim
 import Glibc
+import SystemSupport
 
 /// One region of guest RAM, mapped MAP_SHARED from the file descriptor the
 /// front end sent. It knows both of its addresses: guest-physical (what

@@ -2,6 +2,7 @@ import CShim
 import Glibc
 import Logging
 import Synchronization
+import SystemSupport
 
 /// What a started queue is made of; fixed while its worker runs.
 public struct QueueSetup: Sendable {

@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// Threads that process requests of every queue in parallel. Threads are
 /// started on demand, when work arrives and none is idle, up to

@@ -45,33 +45,6 @@ public final class Monitor: @unchecked Sendable {
     public func broadcast() { pthread_cond_broadcast(condition) }
 }
 
-/// A joinable pthread running `body`.
-public struct NativeThread: Sendable {
-    private let id: pthread_t
-
-    private final class Box {
-        let name: String
-        let body: @Sendable () -> Void
-        init(_ name: String, _ body: @escaping @Sendable () -> Void) { self.name = name; self.body = body }
-    }
-
-    public init(name: String, _ body: @escaping @Sendable () -> Void) {
-        // Thread names are limited to 15 bytes.
-        let box = Unmanaged.passRetained(Box(String(name.prefix(15)), body)).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            _ = shim_set_thread_name(box.name)
-            box.body()
-            return nil
-        }, box)
-        precondition(result == 0, "pthread_create failed: \(result)")
-        self.id = thread
-    }
-
-    public func join() { pthread_join(id, nil) }
-}
-
 /// eventfd helpers: the kick/call descriptors QEMU passes, and our own stop
 /// notifiers. The descriptors stay blocking (QEMU shares their open-file
 /// flags); callers poll before reading.

@@ -1,5 +1,6 @@
 import CShim
 import Glibc
+import SystemSupport
 import Logging
 import SwiftFSProtocol
 

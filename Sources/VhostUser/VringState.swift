@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// The eventfds of one virtqueue (SET_VRING_KICK/CALL/ERR); nil when the
 /// front end sent none. Whoever holds this value owns them: the vring while
 /// the queue is stopped, its worker while it runs. Replacing or dropping one

@@ -1,4 +1,5 @@
 import FuseServer
+import ScatterGather
 import Glibc
 import VhostUser
 

@@ -1,7 +1,9 @@
 import CShim
+import FuseMount
 import FuseServer
 import Glibc
 import Logging
+import SystemSupport
 import VhostUser
 import VhostUserFS
 

@@ -3,7 +3,7 @@ import Glibc
 import Passthrough
 import Synchronization
 import SwiftFSProtocol
-import TestSupport
+import SystemSupport
 import Testing
 
 /// Transports call the server from many threads at once.
@@ -13,7 +13,7 @@ import Testing
         let server = session.server
         let failures = Atomic<Int>(0)
         let threads = 6
-        ThreadGroup.run(count: threads) { index in
+        NativeThread.runAll(count: threads) { index in
             let replyBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 8)
             defer { replyBuffer.deallocate() }
             var unique = UInt64(index) << 32

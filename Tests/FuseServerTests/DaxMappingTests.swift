@@ -3,6 +3,7 @@ import Glibc
 import Passthrough
 import Synchronization
 import SwiftFSProtocol
+import SystemSupport
 import TestSupport
 import Testing
 
@@ -410,7 +411,7 @@ private func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
         let server = session.server, window = session.window!
         let failures = Atomic<Int>(0)
         let (allNodes, allHandles) = (nodes, handles)
-        ThreadGroup.run(count: threads) { index in
+        NativeThread.runAll(count: threads) { index in
             let replyBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 8)
             defer { replyBuffer.deallocate() }
             var unique = UInt64(index) << 32

@@ -1,6 +1,7 @@
 import FuseServer
 import Glibc
 import SwiftFSProtocol
+import TestSupport
 import Testing
 
 /// Nothing outside the shared directory is reachable through the protocol.

@@ -1,6 +1,7 @@
 import FuseServer
 import Glibc
 import Passthrough
+import ScatterGather
 import SwiftFSProtocol
 
 /// A FUSE request as the kernel would send it, built byte by byte.

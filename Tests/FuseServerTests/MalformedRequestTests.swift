@@ -1,5 +1,6 @@
 import FuseServer
 import SwiftFSProtocol
+import TestSupport
 import Testing
 
 /// Every malformed request gets an error reply (or none, for FORGET) and the

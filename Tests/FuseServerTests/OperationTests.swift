@@ -1,6 +1,7 @@
 import FuseServer
 import Glibc
 import SwiftFSProtocol
+import TestSupport
 import Testing
 
 /// One happy path per opcode, through the wire format.

@@ -4,16 +4,16 @@ import Glibc
 @testable import Passthrough
 import SwiftFSProtocol
 import Synchronization
-import TestSupport
+import SystemSupport
 import Testing
 
 /// The bounded cache of shim_O_PATH descriptors behind inodes named by file handles.
 @Suite struct DescriptorCacheTests {
     /// A new shim_O_PATH descriptor of "/" (any file would do).
-    static func openSomething() throws(Errno) -> Int32 {
+    static func openSomething() throws(Errno) -> OwnedDescriptor {
         let fd = open("/", shim_O_PATH | O_CLOEXEC)
         if fd < 0 { throw Errno.current }
-        return fd
+        return OwnedDescriptor(fd)
     }
 
     static func isOpen(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) >= 0 }
@@ -33,7 +33,7 @@ import Testing
         let cache = DescriptorCache(capacity: 2)
         let slot = DescriptorSlot()
         var opens = 0
-        let open = { () throws(Errno) -> Int32 in opens += 1; return try Self.openSomething() }
+        let open = { () throws(Errno) -> OwnedDescriptor in opens += 1; return try Self.openSomething() }
         let first = try cache.borrow(slot, open: open)
         let second = try cache.borrow(slot, open: open)
         #expect(first === second)
@@ -54,7 +54,7 @@ import Testing
         #expect(!a.isOpen && b.isOpen)
         #expect(evicted == nil) // released, so closed
         var opens = 0
-        let reopened = try cache.borrow(a) { () throws(Errno) -> Int32 in opens += 1; return try Self.openSomething() }
+        let reopened = try cache.borrow(a) { () throws(Errno) -> OwnedDescriptor in opens += 1; return try Self.openSomething() }
         #expect(opens == 1 && Self.isOpen(reopened.fd))
         #expect(cache.openCount == 1)
         _ = fd
@@ -102,7 +102,7 @@ import Testing
     @Test func aFailedOpenLeavesTheSlotEmpty() throws {
         let cache = DescriptorCache(capacity: 2)
         let slot = DescriptorSlot()
-        #expect(throws: Errno(ESTALE)) { try cache.borrow(slot) { () throws(Errno) -> Int32 in throw Errno(ESTALE) } }
+        #expect(throws: Errno(ESTALE)) { try cache.borrow(slot) { () throws(Errno) -> OwnedDescriptor in throw Errno(ESTALE) } }
         #expect(!slot.isOpen && cache.openCount == 0)
     }
 
@@ -110,7 +110,7 @@ import Testing
         let cache = DescriptorCache(capacity: 8)
         let slots = (0..<64).map { _ in DescriptorSlot() }
         let failures = Atomic<Int>(0)
-        ThreadGroup.run(count: 8) { worker in
+        NativeThread.runAll(count: 8) { worker in
             var state = UInt64(worker + 1)
             for _ in 0..<4000 {
                 state = state &* 6364136223846793005 &+ 1442695040888963407

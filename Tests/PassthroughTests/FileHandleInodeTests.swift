@@ -3,7 +3,7 @@ import Glibc
 @testable import Passthrough
 import SwiftFSProtocol
 import Synchronization
-import TestSupport
+import SystemSupport
 import Testing
 
 /// Inodes named by kernel file handles: the share keeps working with far
@@ -152,7 +152,7 @@ import Testing
         for i in 0..<64 { t.writeHostFile("f\(i)", String(repeating: "x", count: i)) }
         let nodes = try (0..<64).map { try t.lookup("f\($0)").node }
         let failures = Mutex<[String]>([])
-        ThreadGroup.run(count: 8) { worker in
+        NativeThread.runAll(count: 8) { worker in
             for round in 0..<400 {
                 let i = (worker * 7 + round * 13) % 64
                 do {

@@ -2,7 +2,7 @@
 import Glibc
 @testable import Passthrough
 import SwiftFSProtocol
-import TestSupport
+import SystemSupport
 import Testing
 
 @Suite struct InodeLifecycleTests {
@@ -119,7 +119,7 @@ import Testing
     @Test func concurrentLookupsAndForgetsKeepCountsConsistent() throws {
         let t = try PassthroughFixture()
         for i in 0..<8 { t.writeHostFile("f\(i)", "\(i)") }
-        ThreadGroup.run(count: 8) { worker in
+        NativeThread.runAll(count: 8) { worker in
             for round in 0..<500 {
                 let name = "f\((worker + round) % 8)"
                 if let entry = try? t.lookup(name) {

@@ -3,7 +3,7 @@ import Glibc
 @testable import Passthrough
 import Synchronization
 import SwiftFSProtocol
-import TestSupport
+import SystemSupport
 import Testing
 
 @Suite struct LockTests {
@@ -63,7 +63,7 @@ import Testing
         try t.fs.setlk(t.root, node: entry.node, request: owner1, lock: lock(.write, 0, 0), wait: false)
         let acquired = Atomic<Int>(0) // 0 waiting, 1 got it, 2 failed
         let fs = t.fs
-        ThreadGroup.run(count: 2) { index in
+        NativeThread.runAll(count: 2) { index in
             if index == 0 {
                 do {
                     try fs.setlk(RequestContext(uid: 0, gid: 0, pid: 2, unique: 77), node: entry.node, request: owner2,
@@ -98,7 +98,7 @@ import Testing
         let result = Atomic<Int32>(-1)
         let fs = t2.fs
         let start = ContinuousClock.now
-        ThreadGroup.run(count: 2) { index in
+        NativeThread.runAll(count: 2) { index in
             if index == 0 {
                 do {
                     try fs.setlk(RequestContext(uid: 0, gid: 0, pid: 2, unique: 99), node: entry2.node,

@@ -1,6 +1,7 @@
 @testable import FuseServer
 import Glibc
 @testable import Passthrough
+import ScatterGather
 import SwiftFSProtocol
 
 /// A PassthroughFileSystem over a fresh temp directory, with helpers that

@@ -1,7 +1,9 @@
+import SystemSupport
 import CShim
 import FuseServer
 import Glibc
 import Passthrough
+import ScatterGather
 import SwiftFSProtocol
 import Testing
 @testable import VhostUser

@@ -4,6 +4,7 @@ import Logging
 import Passthrough
 import SwiftFSProtocol
 import Synchronization
+import SystemSupport
 import Testing
 @testable import VhostUser
 import VhostUserFS

@@ -2,7 +2,9 @@ import CShim
 import FuseServer
 import Glibc
 import Logging
+import ScatterGather
 import SwiftFSProtocol
+import SystemSupport
 @testable import VhostUser
 import VhostUserFS
 

@@ -1,3 +1,4 @@
+import SystemSupport
 import CShim
 import Glibc
 import SwiftFSProtocol

@@ -1,6 +1,7 @@
 import CShim
 import FuseServer
 import Glibc
+import ScatterGather
 import Synchronization
 import SwiftFSProtocol
 import Testing

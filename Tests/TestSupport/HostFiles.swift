@@ -2,8 +2,8 @@ import Glibc
 
 /// Host-side file helpers for tests (plain libc: Foundation's module map
 /// clashes with CShim's _GNU_SOURCE view of the C headers).
-enum HostFiles {
-    static func write(_ path: String, _ bytes: [UInt8]) {
+public enum HostFiles {
+    public static func write(_ path: String, _ bytes: [UInt8]) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         precondition(fd >= 0, "open \(path): \(errno)")
         bytes.withUnsafeBytes { raw in
@@ -17,9 +17,9 @@ enum HostFiles {
         close(fd)
     }
 
-    static func write(_ path: String, _ text: String) { write(path, Array(text.utf8)) }
+    public static func write(_ path: String, _ text: String) { write(path, Array(text.utf8)) }
 
-    static func read(_ path: String) -> [UInt8]? {
+    public static func read(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -33,9 +33,9 @@ enum HostFiles {
         return result
     }
 
-    static func readText(_ path: String) -> String? { read(path).map { String(decoding: $0, as: UTF8.self) } }
+    public static func readText(_ path: String) -> String? { read(path).map { String(decoding: $0, as: UTF8.self) } }
 
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0
     }

@@ -1,5 +1,5 @@
-import FuseServer
 import Glibc
+import ScatterGather
 import SwiftFSProtocol
 import Testing
 

@@ -1,7 +1,11 @@
+import FuseMount
 import FuseServer
 import Glibc
 import Passthrough
+import ScatterGather
 import Synchronization
+import SystemSupport
+import TestSupport
 import Testing
 
 /// The /dev/fuse transport against the real kernel: mount a share, use it
@@ -13,7 +17,6 @@ struct FuseMountSessionTests {
         let share: String
         let mountPoint: String
         let session: FuseMountSession
-        private var thread: pthread_t?
         let finished = Atomic<Bool>(false)
 
         init(options: [String] = [], threads: Int = 3) throws {
@@ -24,11 +27,11 @@ struct FuseMountSessionTests {
             let server = try makePassthroughServer(options: PassthroughOptions(sharedDir: share))
             session = try FuseMountSession(mountPoint: mountPoint, handler: server, options: options, threads: threads)
             let started = Atomic<Bool>(false)
-            _ = WorkerThreadForTests.start { [self] in
+            NativeThread(name: "fuse-session") { [self] in
                 started.store(true, ordering: .releasing)
                 do { try session.run() } catch { print("run failed: \(error)") }
                 finished.store(true, ordering: .releasing)
-            }
+            }.detach()
             while !started.load(ordering: .acquiring) { usleep(1000) }
             // Mounted once the mount point's device differs from its parent's.
             var parent = stat(), mounted = stat()
@@ -154,20 +157,5 @@ struct FuseMountSessionTests {
 
     struct NoHandler: FuseRequestHandler {
         func handle(head: FuseRequestHead, request: inout ScatterReader, reply: inout ScatterWriter) -> Int { 0 }
-    }
-}
-
-/// Starts a detached thread for a test's background work.
-enum WorkerThreadForTests {
-    final class Box { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
-    static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let result = pthread_create(&thread, nil, { argument in
-            Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().body()
-            return nil
-        }, box)
-        if result == 0 { pthread_detach(thread) }
-        return result == 0
     }
 }

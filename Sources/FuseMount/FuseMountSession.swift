@@ -1,7 +1,10 @@
 import CShim
+import FuseServer
 import Glibc
 import Logging
+import ScatterGather
 import Synchronization
+import SystemSupport
 
 /// Serves the host kernel through /dev/fuse: mounts, runs worker threads
 /// that read requests and write replies, unmounts on SIGINT/SIGTERM and
@@ -65,10 +68,10 @@ public final class FuseMountSession: Sendable {
         let sessionFD = try mount()
 
         let done = Atomic<Int>(0)
-        var workers: [WorkerThread] = []
+        var workers: [NativeThread] = []
         for index in 0..<threadCount {
             let fd = index == 0 ? sessionFD : cloneSession(sessionFD)
-            let worker = WorkerThread(name: "swiftfs-fuse-\(index)") { [self] in
+            let worker = NativeThread.start(name: "swiftfs-fuse-\(index)") { [self] in
                 serve(fd: fd, worker: index)
                 if fd != sessionFD { close(fd) }
                 done.add(1, ordering: .releasing)
