@@ -20,8 +20,9 @@ struct Credentials {
         }
         if context.uid != 0 {
             guard shim_thread_setresuid(uid_t.max, context.uid, uid_t.max) == 0 else {
+                // The request fails; the group must come back before this thread serves another.
                 let error = Errno.current
-                _ = shim_thread_setresgid(gid_t.max, 0, gid_t.max)
+                backToRoot(uid: false, gid: context.gid != 0)
                 throw error
             }
         }
