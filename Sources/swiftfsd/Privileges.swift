@@ -30,6 +30,11 @@ struct CapabilitySet: Equatable, Sendable {
     static let passthrough = CapabilitySet(names: ["chown", "dac_override", "fowner", "fsetid", "setgid", "setuid",
                                                    "mknod", "setfcap"])
 
+    /// The parent of the namespace sandbox only waits, forwards signals and
+    /// removes the socket and pid file, whose directory may belong to another
+    /// user (or be sticky, like /tmp).
+    static let supervisor = CapabilitySet(names: ["dac_override", "fowner"])
+
     /// The passthrough's set for these settings: with inode file handles,
     /// open_by_handle_at needs dac_read_search for as long as the daemon runs
     /// (an evicted inode is reopened by handle), as in virtiofsd.

@@ -15,7 +15,8 @@ enum Sandbox {
 
     /// `--sandbox namespace`, first step. Forks: this returns only in the
     /// child, the serving process. The parent stays outside the namespaces:
-    /// it closes `parentCloses`, forwards SIGTERM/SIGINT/SIGHUP (`exitSignals`,
+    /// it closes `parentCloses`, keeps only the capabilities to remove files
+    /// (`CapabilitySet.supervisor`), forwards SIGTERM/SIGINT/SIGHUP (`exitSignals`,
     /// already blocked) to the child, and when the child ends runs
     /// `parentCleanup` (removes the socket and pid file, which the confined
     /// child can no longer reach) and exits with the child's status.
@@ -46,6 +47,15 @@ enum Sandbox {
         guard child >= 0 else { throw Failure(description: "fork: \(String(cString: strerror(errno)))") }
         if child > 0 {
             for fd in parentCloses { close(fd) }
+            do {
+                try CapabilitySet.supervisor.enter(userNamespace: userNamespace)
+            } catch {
+                kill(child, SIGKILL)
+                parentCleanup()
+                let message = "swiftfsd: \(error)\n"
+                _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+                exit(1)
+            }
             supervise(child, signals: supervised, cleanup: parentCleanup)
         }
 

@@ -46,12 +46,13 @@ struct SandboxedDaemonSessionTests {
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
         let stderr = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
-        var exists = false
-        for _ in 0..<1000 where !exists {
-            exists = access(socket, F_OK) == 0
-            if !exists { usleep(20_000) }
+        // Listening (the file alone may exist between bind and listen).
+        var listening = false
+        for _ in 0..<1000 where !listening {
+            listening = stderr().contains("waiting for a vhost-user front end")
+            if !listening { usleep(20_000) }
         }
-        try #require(exists, "no socket: \(stderr())")
+        try #require(listening, "not listening: \(stderr())")
 
         let guest = TestGuest()
         let call = EventNotifier.make(), kick = EventNotifier.make()

@@ -49,6 +49,9 @@ import Testing
         #expect(stat("/proc/\(serving)/root", &root) == 0 && stat(share, &shared) == 0)
         #expect(root.st_dev == shared.st_dev && root.st_ino == shared.st_ino, "root is not the share")
         #expect(try statusField(serving, "Groups") == "", "supplementary groups dropped")
+        // The started process only waits, forwards signals and removes files: dac_override and fowner.
+        #expect(try statusField(daemon.pid, "CapEff") == "000000000000000a" && statusField(daemon.pid, "CapBnd") == "000000000000000a")
+        #expect(try statusField(daemon.pid, "NoNewPrivs") == "1")
         #expect(try String(contentsOfFile: socket + ".pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
                 == String(daemon.pid), "the pid file names the process to signal")
     }
