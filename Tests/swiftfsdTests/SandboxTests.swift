@@ -102,6 +102,12 @@ import Testing
         }
     }
 
+    @Test func aServingProcessThatCannotStartLeavesNoSocket() throws {
+        let (status, message) = try DaemonProcess.run(["--socket-path", socket, "--shared-dir", share + "/missing"])
+        #expect(status == 1 && message.contains("cannot share"), "\(status): \(message)")
+        #expect(access(socket, F_OK) != 0 && access(socket + ".pid", F_OK) != 0, "socket or pid file left behind")
+    }
+
     @Test func theStartedProcessEndsAsTheServingOneDid() throws {
         let daemon = try startDaemon()
         let serving = daemon.servingPid
