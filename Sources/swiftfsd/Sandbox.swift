@@ -76,6 +76,21 @@ enum Sandbox {
         return userNamespace
     }
 
+    /// Closes every descriptor but `kept` (at start-up, before the daemon
+    /// opens any): a descriptor inherited from the starter would otherwise
+    /// stay open in the sandbox, reaching outside the share.
+    static func closeInheritedDescriptors(keeping kept: [Int32]) {
+        guard let directory = opendir("/proc/self/fd") else { return }
+        let own = dirfd(directory)
+        var inherited: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let fd = Int32(name), fd != own, !kept.contains(fd) { inherited.append(fd) }
+        }
+        closedir(directory)
+        for fd in inherited { close(fd) }
+    }
+
     /// Second step, once the share and /proc/self/fd are open: chroot or pivot_root into the share.
     static func enter(_ mode: SandboxMode, sharedDirectory: String) throws(Failure) {
         switch mode {

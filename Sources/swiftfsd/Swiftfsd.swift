@@ -190,6 +190,10 @@ struct Swiftfsd: ParsableCommand {
             return
         }
         let settings = try settings()
+        if settings.effectiveSandbox == .namespace {
+            // Nothing from whoever started us may reach into the sandbox.
+            Sandbox.closeInheritedDescriptors(keeping: [0, 1, 2] + (settings.listeningFd.map { [$0] } ?? []))
+        }
         let level = settings.logLevel.level
         if settings.syslog {
             SyslogLogHandler.open()

@@ -14,6 +14,7 @@ import Testing
     init() throws {
         work = try TemporaryDirectory.make(prefix: "swiftfsd-sandbox")
         share = work.path + "/share"
+        _ = FileManager.default.createFile(atPath: work.path + "/outside", contents: Data("y".utf8))
         try FileManager.default.createDirectory(atPath: share + "/sub", withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: share + "/sub/file", contents: Data("x".utf8))
     }
@@ -60,7 +61,8 @@ import Testing
     /// the socket, an anonymous inode (eventfd, epoll), something inside the
     /// share, or the private /proc it reopens descriptors through.
     @Test func noDescriptorReachesOutsideTheShareButTheSocket() throws {
-        let daemon = try startDaemon()
+        // Started with a descriptor of a file outside the share (fd 7), as a careless starter might.
+        let daemon = try startDaemon(launcher: ["/bin/sh", "-c", "exec 7<\"$0\"; exec \"$@\"", work.path + "/outside"])
         defer { daemon.stop() }
         let serving = daemon.servingPid
         try #require(serving != daemon.pid, "no serving child: \(daemon.stderr)")
