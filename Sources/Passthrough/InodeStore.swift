@@ -104,11 +104,14 @@ final class InodeStore: Sendable {
 
     let root: Inode
     let handles: HandlePolicy
+    /// Nodes kept at most (besides the root); a new one beyond is ENFILE.
+    let nodeLimit: Int
     private let tables = Mutex(Tables())
 
-    init(root: Inode, handles: HandlePolicy = HandlePolicy()) {
+    init(root: Inode, handles: HandlePolicy = HandlePolicy(), nodeLimit: Int = PassthroughLimits().nodes) {
         self.root = root
         self.handles = handles
+        self.nodeLimit = nodeLimit
     }
 
     /// The inode of `node`; EBADF for ids never issued or already forgotten.
@@ -180,12 +183,13 @@ final class InodeStore: Sendable {
         } else {
             access = .pinned(descriptor)
         }
-        let (inode, adopted) = tables.withLock { tables -> (Inode, Bool) in
+        let found = tables.withLock { tables -> (Inode, Bool)? in
             if let node = tables.byKey[key], var record = tables.byNode[node] {
                 record.lookups += 1
                 tables.byNode[node] = record
                 return (record.inode, false)
             }
+            guard tables.byNode.count < nodeLimit else { return nil }
             let node = NodeID(tables.nextNode)
             tables.nextNode += 1
             let inode = Inode(node: node, access: access, key: key, fileType: UInt32(st.st_mode) & LinuxFileMode.typeMask)
@@ -193,6 +197,7 @@ final class InodeStore: Sendable {
             tables.byKey[key] = node
             return (inode, true)
         }
+        guard let (inode, adopted) = found else { throw Errno.ENFILE }
         // Lost a race with another lookup of the same file: `access` was never used.
         guard adopted else { return inode }
         if let slot, let resolver = handles.resolver { resolver.cache.install(descriptor, in: slot) }

@@ -6,7 +6,7 @@ import Glibc
 /// directory so the file can be removed even after the sandbox hides the path.
 public struct SocketListener: ~Copyable {
     public let fd: Int32
-    private let directoryFd: Int32
+    private var directoryFd: Int32
     private let name: String?
 
     /// Creates and listens on `path`, replacing a stale socket file. The
@@ -57,6 +57,13 @@ public struct SocketListener: ~Copyable {
     deinit {
         close(fd)
         if directoryFd >= 0 { close(directoryFd) }
+    }
+
+    /// For a process that leaves removing the socket file to another (the
+    /// sandboxed child of swiftfsd): no descriptor of the directory stays open.
+    public mutating func closeDirectory() {
+        if directoryFd >= 0 { close(directoryFd) }
+        directoryFd = -1
     }
 
     /// Waits for the front end.

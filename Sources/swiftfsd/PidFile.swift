@@ -69,6 +69,12 @@ struct PidFile {
         return Int32(String(cString: buffer).trimmingWhitespace)
     }
 
+    /// In the sandboxed child: the parent keeps the lock and removes the file.
+    func closeDescriptors() {
+        close(fd)
+        close(directoryFd)
+    }
+
     /// Removes the file; the lock (and descriptor) stay until the process exits.
     var remover: @Sendable () -> Void {
         let dir = directoryFd, name = self.name
