@@ -46,6 +46,17 @@ let package = Package(
         .testTarget(name: "PassthroughTests", dependencies: ["TestSupport", "Passthrough", "FuseServer", "SwiftFSProtocol", "CShim"]),
         // Runs the built swiftfsd binary: sockets, limits, capabilities, exit statuses.
         .testTarget(name: "swiftfsdTests", dependencies: ["swiftfsd", "CShim"]),
+        // The unikernel's filesystem code (guest/fs) built for the host with the host stand-ins for
+        // the kernel's device API (guest/hostkernel), so its FUSE client can meet the real FuseServer
+        // in GuestClientTests. The kernel, boot code, apps and scripted host tests stay out.
+        .target(
+            name: "GuestFileSystem", dependencies: ["SwiftFSProtocol"], path: "guest",
+            exclude: ["apps", "boot", "kernel", "hosttest", "fs/README.md"],
+            sources: ["fs", "hostkernel"]),
+        .testTarget(name: "GuestClientTests", dependencies: [
+            "GuestFileSystem", "FuseServer", "Passthrough", "SwiftFSProtocol",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "swiftfsd", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
     ],
     swiftLanguageModes: [.v6]
