@@ -77,12 +77,27 @@ struct CorruptedOperation: CustomTestStringConvertible, Sendable {
     ]
 }
 
+/// One fault in the reply to one operation's request.
+struct Corruption: CustomTestStringConvertible, Sendable {
+    let fault: ReplyFault
+    let operation: CorruptedOperation
+
+    var testDescription: String { "\(fault.testDescription) \(operation.testDescription)" }
+
+    /// Every fault for every operation, except truncating a reply that has no body to truncate
+    /// (READ data may be short, and FSYNC, UNLINK, RENAME answer with the header alone).
+    static let all: [Corruption] = ReplyFault.allCases.flatMap { fault in
+        CorruptedOperation.all.compactMap { operation in
+            fault == .truncatedBody && !operation.replyHasBody ? nil : Corruption(fault: fault, operation: operation)
+        }
+    }
+}
+
 extension GuestClient {
     @Suite struct CorruptReplies {
-        @Test(arguments: ReplyFault.allCases, CorruptedOperation.all)
-        func aCorruptedReplyIsEIO(fault: ReplyFault, operation: CorruptedOperation) throws {
-            // A header-only reply is complete for requests whose reply has no body.
-            if fault == .truncatedBody && !operation.replyHasBody { return }
+        @Test(arguments: Corruption.all)
+        func aCorruptedReplyIsEIO(_ corruption: Corruption) throws {
+            let (fault, operation) = (corruption.fault, corruption.operation)
             let share = try MountedShare(cache: .never)
             writeHostFile(share.host("file"), pattern(1000))
 

@@ -4,6 +4,7 @@
 import Foundation
 import Glibc
 @testable import GuestFileSystem
+@testable import Passthrough
 import Testing
 
 extension GuestClient {
@@ -227,6 +228,17 @@ extension GuestClient {
             _ = try Posix.write(fd, "two\n")
             try Posix.close(fd)
             #expect(hostBytes(share.host("log")) == Array("one\ntwo\n".utf8))
+        }
+
+        @Test func forgetsGiveTheServersInodesBack() throws {
+            let inodes = share.transport.server.fileSystem.inodes
+            let before = inodes.count
+            for index in 0..<100 { writeHostFile(share.host("f\(index)"), []) }
+            for index in 0..<100 { _ = try Posix.stat(share.guest("f\(index)")) }
+            #expect(inodes.count == before + 100)
+            // Dropping the client's caches sends the lookups back (BATCH_FORGET, high-priority queue).
+            try Posix.dropCaches()
+            #expect(inodes.count == before)
         }
 
         @Test func statfsReportsTheHostFileSystem() throws {

@@ -24,7 +24,7 @@ extension GuestClient {
             writeHostFile(share.host("gone"), [1])
             #expect(try Posix.stat(share.guest("gone")).size == 1)
             unlink(share.host("gone"))
-            // The client still has the name cached; the server's answer to OPEN is what counts.
+            // With the client's caches dropped, the LOOKUP goes to the server, which no longer finds it.
             try Posix.dropCaches()
             #expect(failure { try Posix.open(share.guest("gone"), .readOnly) } == .ENOENT)
         }
