@@ -7,6 +7,9 @@ import FuseServer
 import Glibc
 @testable import GuestFileSystem
 import Passthrough
+#if canImport(ScatterGather)
+import ScatterGather   // ScatterReader/ScatterWriter, once they have their own target
+#endif
 
 final class InProcessVirtioFS {
     let server: FuseServer<PassthroughFileSystem>
