@@ -38,14 +38,6 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        // The kernel's C headers, so tests can check our layouts against them.
-        .target(name: "CLinuxHeaders", path: "Tests/CLinuxHeaders", cSettings: [.define("_GNU_SOURCE")]),
-        .testTarget(name: "ProtocolTests", dependencies: ["SwiftFSProtocol", "VhostUser", "CLinuxHeaders"]),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "FuseServerTests", dependencies: ["TestSupport", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
-        .testTarget(name: "PassthroughTests", dependencies: ["TestSupport", "Passthrough", "FuseServer", "SwiftFSProtocol", "CShim"]),
-        // Runs the built swiftfsd binary: sockets, limits, capabilities, exit statuses.
-        .testTarget(name: "swiftfsdTests", dependencies: ["swiftfsd", "CShim"]),
         // The unikernel's filesystem code (guest/fs) built for the host with the host stand-ins for
         // the kernel's device API (guest/hostkernel), so its FUSE client can meet the real FuseServer
         // in GuestClientTests. The kernel, boot code, apps and scripted host tests stay out.
@@ -57,6 +49,15 @@ let package = Package(
             "GuestFileSystem", "FuseServer", "Passthrough", "SwiftFSProtocol",
             .product(name: "Logging", package: "swift-log"),
         ]),
+
+        // The kernel's C headers, so tests can check our layouts against them.
+        .target(name: "CLinuxHeaders", path: "Tests/CLinuxHeaders", cSettings: [.define("_GNU_SOURCE")]),
+        .testTarget(name: "ProtocolTests", dependencies: ["SwiftFSProtocol", "VhostUser", "CLinuxHeaders"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "FuseServerTests", dependencies: ["TestSupport", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
+        .testTarget(name: "PassthroughTests", dependencies: ["TestSupport", "Passthrough", "FuseServer", "SwiftFSProtocol", "CShim"]),
+        // Runs the built swiftfsd binary: sockets, limits, capabilities, exit statuses.
+        .testTarget(name: "swiftfsdTests", dependencies: ["swiftfsd", "CShim"]),
         .testTarget(name: "VhostUserTests", dependencies: ["VhostUser", "swiftfsd", "FuseServer", "Passthrough", "SwiftFSProtocol", "CShim"]),
     ],
     swiftLanguageModes: [.v6]
