@@ -58,7 +58,7 @@ let package = Package(
             exclude: ["apps", "boot", "kernel", "hosttest", "fs/README.md"],
             sources: ["fs", "hostkernel"]),
         .testTarget(name: "GuestClientTests", dependencies: [
-            "GuestFileSystem", "FuseServer", "Passthrough", "SwiftFSProtocol",
+            "GuestFileSystem", "FuseServer", "Passthrough", "ScatterGather", "SwiftFSProtocol",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -7,9 +7,7 @@ import FuseServer
 import Glibc
 @testable import GuestFileSystem
 import Passthrough
-#if canImport(ScatterGather)
-import ScatterGather   // ScatterReader/ScatterWriter, once they have their own target
-#endif
+import ScatterGather
 
 final class InProcessVirtioFS {
     let server: FuseServer<PassthroughFileSystem>
