@@ -3,7 +3,7 @@ import Glibc
 import SwiftFSProtocol
 import Synchronization
 
-/// An open O_PATH descriptor, closed when the last reference goes: the cache
+/// An open descriptor (O_PATH, or readable for the xattr calls), closed when the last reference goes: the cache
 /// holds one reference, every operation using it another, so a descriptor
 /// the cache evicts stays valid until the operations borrowing it return.
 final class PathDescriptor: Sendable {
