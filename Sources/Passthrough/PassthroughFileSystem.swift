@@ -42,11 +42,14 @@ public final class PassthroughFileSystem: FileSystem {
         try Self.statNode(rootFD.rawValue, &st)
         let handles = try Self.handlePolicy(options, rootFD: rootFD.rawValue, logger: logger)
         self.procSelf = proc
+        // An eighth of the limit for readable descriptors (xattr calls), only if xattrs are served.
+        let readable = options.xattr ? DescriptorCache(capacity: max(16, Self.openFileLimit / 8)) : nil
         inodes = InodeStore(root: Inode(node: .root, access: .pinned(PathDescriptor(rootFD)), key: InodeKey(st),
-                                        fileType: LinuxFileMode.directory),
-                            handles: handles, nodeLimit: options.limits.nodes)
-        // An eighth of the limit each: with the inode cache's half, a quarter stays
-        // for the transport and for descriptors an operation opens for a moment.
+                                        fileType: LinuxFileMode.directory, readableCache: readable),
+                            handles: handles, nodeLimit: options.limits.nodes, readableCache: readable)
+        // An eighth of the limit each: with the inode cache's half and the readable
+        // descriptors' eighth, an eighth stays for the transport and for descriptors
+        // an operation opens for a moment.
         let handleLimit = options.openHandleLimit ?? max(16, Self.openFileLimit / 8)
         files = HandleTable(limit: handleLimit)
         directories = HandleTable(limit: min(handleLimit, options.limits.openDirectories))
