@@ -69,9 +69,13 @@ public struct SocketListener: ~Copyable {
     }
 
     /// A closure that removes the socket file; safe to call from a signal-handling thread.
+    /// It keeps a descriptor of the directory of its own: the daemon drops the listener once
+    /// the front end is connected, and the listener's descriptor number may then belong to
+    /// anything (a directory in the share, where the same name must not be removed).
     public var remover: @Sendable () -> Void {
         guard let name, directoryFd >= 0 else { return {} }
-        let dir = directoryFd
+        let dir = fcntl(directoryFd, F_DUPFD_CLOEXEC, 0)
+        guard dir >= 0 else { return {} }
         return { _ = unlinkat(dir, name, 0) }
     }
 }
