@@ -8,18 +8,18 @@
 mnt=$1
 hc=$mnt/hc
 passed=0 failed=0
-result() { if [ "$2" = 0 ]; then echo "FSCHECK PASS $1"; passed=$((passed + 1)); else echo "FSCHECK FAIL $1${3:+: $3}"; failed=$((failed + 1)); fi; }
+result() { if [ "$2" = 0 ]; then echo "FSCHECK PASS $1${3:+ ($3)}"; passed=$((passed + 1)); else echo "FSCHECK FAIL $1${3:+: $3}"; failed=$((failed + 1)); fi; }
 # is NAME ACTUAL EXPECTED...: passes if ACTUAL is one of EXPECTED.
 is() {
     name=$1 actual=$2
     shift 2
-    for want in "$@"; do [ "$actual" = "$want" ] && { result "$name" 0; return; }; done
+    for want in "$@"; do [ "$actual" = "$want" ] && { result "$name" 0 "saw '$actual'"; return; }; done
     result "$name" 1 "got '$actual', expected one of: $*"
 }
 # old_or_gone NAME OUTPUT OLD: the old content, or a stale/missing-file error.
 old_or_gone() {
     case $2 in
-        "$3" | *"Stale file handle"* | *"No such file"*) result "$1" 0 ;;
+        "$3" | *"Stale file handle"* | *"No such file"*) result "$1" 0 "saw '$2'" ;;
         *) result "$1" 1 "got '$2'" ;;
     esac
 }
@@ -47,7 +47,7 @@ old_or_gone open-fd-sees-old-file "$(cat <&3 2>&1)" old
 exec 3<&-
 out=$(cat "$hc/f" 2>&1)
 case $out in
-    old | new | *"Stale file handle"* | *"No such file"*) result cached-name-after-replace 0 ;;
+    old | new | *"Stale file handle"* | *"No such file"*) result cached-name-after-replace 0 "saw '$out'" ;;
     *) result cached-name-after-replace 1 "got '$out'" ;;
 esac
 expire
@@ -68,7 +68,7 @@ esac
 step file-to-dir
 out=$(cat "$hc/g" 2>&1)
 case $out in
-    g | *"Is a directory"* | *"Stale file handle"* | *"No such file"*) result cached-file-now-dir 0 ;;
+    g | *"Is a directory"* | *"Stale file handle"* | *"No such file"*) result cached-file-now-dir 0 "saw '$out'" ;;
     *) result cached-file-now-dir 1 "got '$out'" ;;
 esac
 expire
@@ -79,7 +79,7 @@ is file-now-dir-is-dir "$(test -d "$hc/g" && echo dir)" dir
 out=$(cd "$hc/e" && step remove-e && { echo z >new-after-rmdir; } 2>&1; echo "rc=$?")
 case $out in
     *rc=0) result create-in-removed-cwd-fails 1 "creating a file in the removed directory succeeded" ;;
-    *) result create-in-removed-cwd-fails 0 ;;
+    *) result create-in-removed-cwd-fails 0 "saw '$(echo "$out" | head -1)'" ;;
 esac
 expire
 is removed-dir-gone "$(test -e "$hc/e" && echo exists || echo gone)" gone
