@@ -87,3 +87,21 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
+// Fuzzing (Fuzz/, scripts/fuzz): FuzzTargets holds what each fuzz target does with one input and is
+// built always, so FuzzReplayTests replays the seed corpus and every crasher found in `swift test`.
+// The libFuzzer executables (-sanitize=fuzzer,address; libFuzzer supplies the driver) are declared
+// only when SWIFTFS_FUZZ is set, so a plain build never links them.
+package.targets += [
+    .target(name: "FuzzTargets", dependencies: [
+        "VhostUser", "VhostUserFS", "FuseServer", "Passthrough", "ScatterGather", "SystemSupport", "SwiftFSProtocol", "CShim",
+        .product(name: "Logging", package: "swift-log"),
+    ], path: "Fuzz/Targets"),
+    .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
+]
+if Context.environment["SWIFTFS_FUZZ"] != nil {
+    package.targets += [
+        .target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"),
+    ] + ["FuseRequestFuzzer", "DescriptorChainFuzzer", "VhostUserMessageFuzzer"].map {
+        .executableTarget(name: $0, dependencies: ["FuzzDriver", "FuzzTargets"], path: "Fuzz/\($0)")
+    }
+}

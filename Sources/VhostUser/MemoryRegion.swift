@@ -32,6 +32,13 @@ public final class MemoryRegion: @unchecked Sendable {
         guard !overflow, total <= UInt64(Int.max) else {
             throw .invalidMemoryRegion("size \(size) + mmap offset \(mmapOffset) too large")
         }
+        // Pages past the end of a file cannot be touched (SIGBUS): a region
+        // must lie within its file (QEMU's memfd and hugetlbfs RAM are files
+        // of the RAM's size; a descriptor that is not a plain file has no size to check).
+        var info = stat()
+        if fstat(fd.rawValue, &info) == 0, info.st_mode & S_IFMT == S_IFREG, UInt64(info.st_size) < total {
+            throw .invalidMemoryRegion("region ends at byte \(total) of its file, which has \(info.st_size) bytes")
+        }
         // Map from offset 0: mmap_offset need not be page aligned.
         let mapped = mmap(nil, Int(total), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd.rawValue, 0)
         guard let mapped, mapped != MAP_FAILED else {

@@ -1,5 +1,7 @@
 import CShim
 import Glibc
+import Synchronization
+import SystemSupport
 
 /// The listening Unix socket QEMU connects to (--socket-path), or one
 /// inherited from a parent (--fd). Keeps a descriptor of the socket's
@@ -75,10 +77,39 @@ public struct SocketListener: ~Copyable {
         }
     }
 
-    /// A closure that removes the socket file; safe to call from a signal-handling thread.
-    public var remover: @Sendable () -> Void {
-        guard let name, directoryFd >= 0 else { return {} }
-        let dir = directoryFd
-        return { _ = unlinkat(dir, name, 0) }
+    /// What removes the socket file later, even after the listener is gone (the
+    /// daemon drops it once the front end is connected, and its descriptor
+    /// numbers may then name anything, such as a directory in the share).
+    public var remover: SocketFileRemover { SocketFileRemover(directory: directoryFd, name: name) }
+}
+
+/// Removes the socket file through a descriptor of its directory of its own;
+/// safe to call from a signal-handling thread, and removes at most once.
+public final class SocketFileRemover: Sendable {
+    private struct Target: ~Copyable {
+        let directory: OwnedDescriptor
+        let name: String
+    }
+    private let target: Mutex<Target?>
+
+    init(directory: Int32, name: String?) {
+        let copy = directory >= 0 ? fcntl(directory, F_DUPFD_CLOEXEC, 0) : -1
+        if let name, copy >= 0 {
+            target = Mutex(Target(directory: OwnedDescriptor(copy), name: name))
+        } else {
+            target = Mutex(nil)
+        }
+    }
+
+    public func remove() {
+        target.withLock { target in
+            if let removing = target.take() { _ = unlinkat(removing.directory.rawValue, removing.name, 0) }
+        }
+    }
+
+    /// For a process that leaves the removal to another (the sandboxed child
+    /// of swiftfsd): closes the directory descriptor without removing anything.
+    public func letGo() {
+        target.withLock { target in _ = target.take() }
     }
 }

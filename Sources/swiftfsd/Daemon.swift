@@ -42,9 +42,9 @@ struct Daemon {
         } else {
             listener = SocketListener(listeningFd: settings.listeningFd!)
         }
-        let removeSocketFile = listener.remover
+        let socketFile = listener.remover
         var removeSocket: @Sendable () -> Void = { [removePidFile] in
-            removeSocketFile()
+            socketFile.remove()
             removePidFile()
         }
 
@@ -62,6 +62,7 @@ struct Daemon {
                                                              parentCleanup: removeSocket)
                 pidFile?.closeDescriptors()
                 listener.closeDirectory()
+                socketFile.letGo()
                 removeSocket = {}
             }
             dax = try FileSystemFactory.makeDaxSlot(settings: settings)

@@ -177,6 +177,29 @@ import Testing
         frontEnd.disconnect()
     }
 
+    /// Found by the vhost-user fuzz target (Fuzz/crashers/VhostUserMessageFuzzer): a
+    /// region larger than its file was mapped, and the first ring access past
+    /// the file's end killed the daemon with SIGBUS.
+    @Test func refusesRegionsPastTheEndOfTheirFile() throws {
+        let guest = TestGuest()
+        let frontEnd = TestFrontEnd(handler: MiniFuseHandler())
+        frontEnd.send(.getProtocolFeatures)
+        frontEnd.send(.setProtocolFeatures, VhostUserU64(frontEnd.receiveU64()))
+        var single = VhostUserSingleMemoryRegion()
+        single.region.memorySize = UInt64(TestGuest.size) * 2
+        single.region.userAddress = TestGuest.userBase
+        frontEnd.send(.addMemReg, single, needReply: true, fds: [guest.fd])
+        #expect(frontEnd.receiveU64() != 0, "twice the file's size")
+        single.region.memorySize = UInt64(TestGuest.size)
+        single.region.mmapOffset = 0x1000
+        frontEnd.send(.addMemReg, single, needReply: true, fds: [guest.fd])
+        #expect(frontEnd.receiveU64() != 0, "the file's size, but from an offset")
+        single.region.mmapOffset = 0
+        frontEnd.send(.addMemReg, single, needReply: true, fds: [guest.fd])
+        #expect(frontEnd.receiveU64() == 0, "exactly the file")
+        frontEnd.disconnect()
+    }
+
     @Test func signalsACallDescriptorInstalledAfterTheRingStarted() throws {
         // QEMU 7.2 sends SET_VRING_CALL after SET_VRING_ENABLE: a reply
         // completed before it must still reach the guest.

@@ -52,4 +52,16 @@ import Testing
         daemon.stop()
         #expect(access(socket, F_OK) != 0 && access(socket + ".pid", F_OK) != 0)
     }
+
+    /// Found by the SIGKILL fault check: after the front end went away the
+    /// socket file stayed, because its removal used the directory descriptor
+    /// of the listener, closed (and its number reused) once accept returned.
+    @Test func theSocketAndPidFileGoAwayWhenTheFrontEndHangsUp() throws {
+        let daemon = try startDaemon()
+        defer { daemon.stop() }
+        #expect(canConnect(to: socket))  // connects, then hangs up as a killed QEMU does
+        #expect(daemon.exitStatus() == 0, "stderr: \(daemon.stderr)")
+        #expect(access(socket, F_OK) != 0, "socket file left behind")
+        #expect(access(socket + ".pid", F_OK) != 0, "pid file left behind")
+    }
 }

@@ -626,6 +626,128 @@ static int cmd_many_files(int argc, char **argv) {
     return many_errors == 0 ? 0 : 1;
 }
 
+/* fsync-writer DIR SIZE: writes DIR/f1, f2, ... (SIZE bytes of pattern seed N each), fsyncs each file
+ * and DIR, then prints "FSYNCED N" on stdout; forever, until the machine is killed. The host kills QEMU
+ * after some markers and checks that every file announced is on the host, intact. */
+static int cmd_fsync_writer(int argc, char **argv) {
+    if (argc < 3) fail("usage: fsync-writer DIR SIZE");
+    uint64_t size = num(argv[2]);
+    size_t chunk = 65536;
+    unsigned char *buf = malloc(chunk);
+    int dir = SYS(open(argv[1], O_RDONLY | O_DIRECTORY));
+    char path[4096];
+    for (uint64_t n = 1; n < UINT64_MAX; n++) {
+        snprintf(path, sizeof path, "%s/f%" PRIu64, argv[1], n);
+        int fd = SYS(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+        for (uint64_t off = 0; off < size; off += chunk) {
+            size_t len = size - off < chunk ? (size_t)(size - off) : chunk;
+            fill_pattern(buf, off, len, n);
+            write_all(fd, buf, len, (off_t)off);
+        }
+        SYS(fsync(fd));
+        SYS(close(fd));
+        SYS(fsync(dir));
+        printf("FSYNCED %" PRIu64 "\n", n);
+        fflush(stdout);
+    }
+    return 0; /* not reached */
+}
+
+/* soak DIR SECONDS SEED: one worker of the soak check. Keeps up to 32 files in DIR (its own) and for
+ * SECONDS does a random mix of create, overwrite, read-and-verify, stat, readdir, rename and unlink,
+ * checking each result against what it knows the directory holds. Prints a tally; exits 1 on any error. */
+struct soak_file { int exists; uint64_t size, seed, name; };
+
+static int cmd_soak(int argc, char **argv) {
+    if (argc < 4) fail("usage: soak DIR SECONDS SEED");
+    const char *dir = argv[1];
+    uint64_t seconds = num(argv[2]), rng = num(argv[3]) * 0x9e3779b97f4a7c15ULL + 1;
+    enum { SLOTS = 32, MAXSIZE = 65536 };
+    static const char *names[] = {"create", "write", "read", "stat", "readdir", "rename", "unlink"};
+    struct soak_file files[SLOTS] = {{0}};
+    long ops[7] = {0}, errors = 0;
+    uint64_t next_name = 1;
+    unsigned char *buf = malloc(MAXSIZE), *want = malloc(MAXSIZE);
+    char path[4096], path2[4096];
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) fail("mkdir %s: %s", dir, strerror(errno));
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+#define SOAK_ERR(...) do { if (errors++ < 5) { fprintf(stderr, "soak %s: ", dir); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
+    while (seconds_since(&start) < (double)seconds) {
+        rng = mix(rng);
+        int slot = (int)(rng % SLOTS), op = (int)((rng >> 8) % 7);
+        struct soak_file *f = &files[slot];
+        if (!f->exists) op = 0;
+        else if (op == 0) op = 1;
+        snprintf(path, sizeof path, "%s/n%" PRIu64, dir, f->name);
+        ops[op]++;
+        switch (op) {
+        case 0: case 1: { /* create a new file in the slot / overwrite it */
+            if (op == 0) { f->name = next_name++; snprintf(path, sizeof path, "%s/n%" PRIu64, dir, f->name); }
+            f->size = (rng >> 16) % MAXSIZE;
+            f->seed = rng >> 32;
+            int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd < 0) { SOAK_ERR("open %s: %s", path, strerror(errno)); f->exists = 0; break; }
+            fill_pattern(buf, 0, f->size, f->seed);
+            if (write(fd, buf, f->size) != (ssize_t)f->size) SOAK_ERR("write %s: %s", path, strerror(errno));
+            if (close(fd) < 0) SOAK_ERR("close %s: %s", path, strerror(errno));
+            f->exists = 1;
+            break;
+        }
+        case 2: { /* read back and compare */
+            int fd = open(path, O_RDONLY);
+            if (fd < 0) { SOAK_ERR("open %s: %s", path, strerror(errno)); break; }
+            ssize_t n = read(fd, buf, MAXSIZE);
+            fill_pattern(want, 0, f->size, f->seed);
+            if (n != (ssize_t)f->size || memcmp(buf, want, f->size) != 0)
+                SOAK_ERR("%s: read %zd bytes, expected %" PRIu64 " bytes of seed %" PRIu64, path, n, f->size, f->seed);
+            close(fd);
+            break;
+        }
+        case 3: { /* stat */
+            struct stat st;
+            if (stat(path, &st) < 0) SOAK_ERR("stat %s: %s", path, strerror(errno));
+            else if ((uint64_t)st.st_size != f->size) SOAK_ERR("%s: size %lld, expected %" PRIu64, path, (long long)st.st_size, f->size);
+            break;
+        }
+        case 4: { /* readdir: exactly the files the table says */
+            DIR *d = opendir(dir);
+            if (!d) { SOAK_ERR("opendir %s: %s", dir, strerror(errno)); break; }
+            int seen = 0, want_count = 0;
+            struct dirent *e;
+            while ((e = readdir(d))) if (e->d_name[0] != '.') seen++;
+            closedir(d);
+            for (int i = 0; i < SLOTS; i++) want_count += files[i].exists;
+            if (seen != want_count) SOAK_ERR("%s lists %d files, expected %d", dir, seen, want_count);
+            break;
+        }
+        case 5: { /* rename to a fresh name */
+            uint64_t to = next_name++;
+            snprintf(path2, sizeof path2, "%s/n%" PRIu64, dir, to);
+            if (rename(path, path2) < 0) SOAK_ERR("rename %s: %s", path, strerror(errno));
+            else f->name = to;
+            break;
+        }
+        case 6: /* unlink */
+            if (unlink(path) < 0) SOAK_ERR("unlink %s: %s", path, strerror(errno));
+            f->exists = 0;
+            break;
+        }
+    }
+    for (int i = 0; i < SLOTS; i++)
+        if (files[i].exists) {
+            snprintf(path, sizeof path, "%s/n%" PRIu64, dir, files[i].name);
+            if (unlink(path) < 0) SOAK_ERR("unlink %s: %s", path, strerror(errno));
+        }
+    if (rmdir(dir) < 0) SOAK_ERR("rmdir %s: %s", dir, strerror(errno));
+    long total = 0;
+    for (int i = 0; i < 7; i++) total += ops[i];
+    printf("soak %s: %ld operations (", dir, total);
+    for (int i = 0; i < 7; i++) printf("%s%s %ld", i ? ", " : "", names[i], ops[i]);
+    printf("), %ld errors\n", errors);
+    return errors == 0 ? 0 : 1;
+}
+
 static const struct {
     const char *name, *usage;
     int (*fn)(int, char **);
@@ -645,6 +767,8 @@ static const struct {
     {"unlink-open", "FILE", cmd_unlink_open},
     {"rename2", "DIR", cmd_rename2},
     {"many-files", "DIR NDIRS NFILES", cmd_many_files},
+    {"fsync-writer", "DIR SIZE", cmd_fsync_writer},
+    {"soak", "DIR SECONDS SEED", cmd_soak},
 };
 
 int main(int argc, char **argv) {
