@@ -26,6 +26,9 @@ final class VirtioFSDevice {
     private var postedHeads: [UInt16] = []
     /// Requests posted and not yet reaped.
     var postedCount: Int { postedHeads.count }
+    /// Submit and wait times of `call`s, for benchmark reports.
+    private(set) var roundTrips = RoundTripStatistics()
+    func resetRoundTrips() { roundTrips.reset() }
 
     /// Queue size we ask for; QEMU's vhost-user-fs-pci offers 128 by default
     /// and up to 1024 with `queue-size=1024` (scripts/run-guest sets that).
@@ -123,8 +126,12 @@ final class VirtioFSDevice {
     /// `readable` are device-readable (in header + args + data), `writable` device-writable (out header + reply).
     /// Returns the number of bytes the device wrote, or nil if the device is broken.
     func call(readable: [DeviceBuffer], writable: [DeviceBuffer]) -> Int? {
-        guard let head = submit(requestQueues[0], readable: readable, writable: writable),
-              let element = wait(requestQueues[0], for: head) else { return nil }
+        let start = monotonicNanoseconds()
+        guard let head = submit(requestQueues[0], readable: readable, writable: writable) else { return nil }
+        let submitted = monotonicNanoseconds()
+        guard let element = wait(requestQueues[0], for: head) else { return nil }
+        roundTrips.record(submit: submitted &- start, wait: monotonicNanoseconds() &- submitted,
+                          kick: requestQueues[0].lastSubmitNotified ? requestQueues[0].lastKickNanoseconds : nil)
         var capacity = 0
         for buffer in writable { capacity += buffer.count }
         guard Int(element.length) <= capacity else {
