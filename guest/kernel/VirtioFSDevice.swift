@@ -26,6 +26,8 @@ final class VirtioFSDevice {
     private var postedHeads: [UInt16] = []
     /// Requests posted and not yet reaped.
     var postedCount: Int { postedHeads.count }
+    /// The chain being built by `submit`.
+    private var chain: [VirtqueueBuffer] = []
     /// Submit and wait times of `call`s, for benchmark reports.
     private(set) var roundTrips = RoundTripStatistics()
     func resetRoundTrips() { roundTrips.reset() }
@@ -212,8 +214,8 @@ final class VirtioFSDevice {
     /// Puts a chain on `queue`; nil if the device is broken or the chain cannot be queued.
     private func submit(_ queue: SplitVirtqueueDriver, readable: [DeviceBuffer], writable: [DeviceBuffer]) -> UInt16? {
         guard !isBroken else { return nil }
-        var chain: [VirtqueueBuffer] = []
-        chain.reserveCapacity(readable.count + writable.count)
+        // Reused: no allocation on the request path (it is part of every round trip).
+        chain.removeAll(keepingCapacity: true)
         for buffer in readable where buffer.count > 0 {
             guard let entry = VirtioFSDevice.entry(buffer, deviceWritable: false) else { return nil }
             chain.append(entry)
