@@ -100,7 +100,7 @@ private func timeOperation(_ name: String, _ root: String, _ iterations: Int,
         if let roundTrips = fuse?.device.roundTrips, roundTrips.count > 0 {
             fuseDetail += " submit_ns=\(roundTrips.submitNanoseconds / roundTrips.count)"
                 + " kick_ns=\(roundTrips.kicks == 0 ? 0 : roundTrips.kickNanoseconds / roundTrips.kicks)"
-                + " wait_median_ns=\(roundTrips.waitQuantileNanoseconds(0.5))"
+                + " round_trip_median_ns=\(roundTrips.quantileNanoseconds(0.5))"
         }
     }
     print("latency: \(root) \(name): median \(median) ns, mean \(mean) ns, min \(samples[0]) ns\(fuseDetail)")
