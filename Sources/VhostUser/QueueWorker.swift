@@ -68,6 +68,10 @@ public final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable
     private var stopping = false
     /// Refused chains so far; logged sparsely so a hostile guest cannot flood the log.
     private let refusedChains = Atomic<Int>(0)
+    /// Timings only at --log-level debug (two clock reads per request otherwise saved).
+    private let tracing: Bool
+    /// Wakeup fields: the worker's thread only; the rest under `monitor`.
+    private var trace = QueueTrace()
 
     public init(setup: QueueSetup, memoryMap: GuestMemoryMap, device: Device,
                 scheduling: RequestScheduling<Device>, logger: Logger) throws(VhostUserError) {
@@ -81,6 +85,7 @@ public final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable
         self.device = device
         self.scheduling = scheduling
         self.logger = logger
+        self.tracing = logger.logLevel <= .debug
         self.queue = DeviceQueue(size: setup.size, rings: rings, lastAvailableIndex: setup.lastAvailableIndex,
                                  eventIndex: setup.eventIndex)
         self.walker = queue.chainWalker(indirectAllowed: setup.indirectDescriptors)
@@ -115,6 +120,7 @@ public final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable
             }
             return queue.lastAvailableIndex
         }
+        logger.debug("queue \(index): \(traceSummary)")
         // The thread has ended and no request is in flight: nothing else touches them now.
         return StoppedQueue(lastAvailableIndex: lastAvailableIndex,
                             descriptors: VringDescriptors(kick: kick.take(), call: call.take(), err: err.take()))
@@ -134,6 +140,9 @@ public final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable
         }
         return other
     }
+
+    /// Requests, wakeups and notifications so far, with daemon time per request at debug level.
+    var traceSummary: String { monitor.withLock { trace.summary } }
 
     /// SET_VRING_ERR while running. Returns the previous descriptor, no longer used once this returns.
     func replaceErr(with descriptor: consuming OwnedDescriptor?) -> OwnedDescriptor? {
@@ -161,8 +170,13 @@ public final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable
             }
             if fds[1].revents != 0 { return }
             if fds[0].revents & Int16(POLLIN) != 0 {
+                let woken = tracing ? QueueTrace.now() : 0
                 EventNotifier.drain(kickFd)
                 drain(&buffers, &memory)
+                if tracing {
+                    let elapsed = QueueTrace.now() &- woken
+                    monitor.withLock { trace.wakeups &+= 1; trace.wakeupNanoseconds &+= elapsed }
+                }
             } else if fds[0].revents != 0 {
                 // POLLHUP/POLLERR/POLLNVAL on the kick fd: nothing more will come; wait for stop.
                 logger.debug("queue \(index): kick descriptor revents \(fds[0].revents)")
@@ -215,6 +229,7 @@ public final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable
     @discardableResult
     func process(head: UInt16, requestHead prefetched: Device.RequestHead? = nil, buffers: inout ChainBuffers,
                  memory cache: inout GuestMemoryCache, pooled: Bool) -> Device.RequestHead? {
+        let taken = tracing ? QueueTrace.now() : 0
         let memory = cache.current(memoryMap)
         var replyLength = 0
         do {
@@ -236,20 +251,24 @@ public final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable
                 logger.warning("queue \(index): descriptor chain \(head) refused: \(error) (\(count) so far)")
             }
         }
-        complete(head: head, length: UInt32(replyLength), pooled: pooled)
+        complete(head: head, length: UInt32(replyLength), pooled: pooled, taken: taken)
         return nil
     }
 
-    private func complete(head: UInt16, length: UInt32, pooled: Bool) {
+    private func complete(head: UInt16, length: UInt32, pooled: Bool, taken: UInt64) {
         monitor.withLock {
             queue.pushUsed(head: head, length: length)
+            if tracing { trace.recordRequest(nanoseconds: QueueTrace.now() &- taken) }
             if pooled {
                 inFlight -= 1
                 if inFlight == 0 { monitor.broadcast() }
             }
             // Signalling under the lock: the call descriptor may be swapped concurrently.
             // Without one, the notification stays pending for the next completion.
-            if let fd = call?.rawValue, queue.needsNotification() { EventNotifier.signal(fd) }
+            if let fd = call?.rawValue, queue.needsNotification() {
+                EventNotifier.signal(fd)
+                trace.notifications &+= 1
+            }
         }
     }
 }

@@ -84,6 +84,9 @@ public final class VhostUserBackend<Device: VirtioDeviceHandler> {
         // gone, and a request blocked on a lock must not delay that) or
         // lets the back end go, which stops them.
         logger.info("front end disconnected")
+        for (i, vring) in vrings.enumerated() {
+            if let worker = vring.worker { logger.debug("queue \(i) so far: \(worker.traceSummary)") }
+        }
     }
 
     /// Stops every queue worker (on disconnect or shutdown).

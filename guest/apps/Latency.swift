@@ -96,6 +96,12 @@ private func timeOperation(_ name: String, _ root: String, _ iterations: Int,
         let timedRequests = requests - excludedRequests
         let timedDevice = device - excludedDeviceNanoseconds
         fuseDetail = " requests_per_call=\(formatFixed(Double(timedRequests) / Double(iterations))) device_ns_per_call=\(timedDevice / UInt64(iterations))"
+        // The guest's split of each FUSE round trip (submit + kick, then waiting for the used ring).
+        if let roundTrips = fuse?.device.roundTrips, roundTrips.count > 0 {
+            fuseDetail += " submit_ns=\(roundTrips.submitNanoseconds / roundTrips.count)"
+                + " kick_ns=\(roundTrips.kicks == 0 ? 0 : roundTrips.kickNanoseconds / roundTrips.kicks)"
+                + " round_trip_median_ns=\(roundTrips.quantileNanoseconds(0.5))"
+        }
     }
     print("latency: \(root) \(name): median \(median) ns, mean \(mean) ns, min \(samples[0]) ns\(fuseDetail)")
     print("RESULT latency root=\(root) op=\(name) iterations=\(iterations) median_ns=\(median) mean_ns=\(mean) min_ns=\(samples[0])\(fuseDetail)")

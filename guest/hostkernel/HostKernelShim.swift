@@ -31,8 +31,13 @@ final class VirtioFSDevice {
     init(tag: String = "none") { self.tag = tag }
 
     func call(readable: [DeviceBuffer], writable: [DeviceBuffer]) -> Int? {
-        responder?(readable, writable)
+        let start = monotonicNanoseconds()
+        let written = responder?(readable, writable)
+        roundTrips.record(submit: 0, wait: monotonicNanoseconds() &- start, kick: nil)
+        return written
     }
+    private(set) var roundTrips = RoundTripStatistics()
+    func resetRoundTrips() { roundTrips.reset() }
 
     func callHighPriority(readable: [DeviceBuffer]) {
         highPriorityRequests += 1

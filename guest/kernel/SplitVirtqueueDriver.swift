@@ -34,6 +34,10 @@ final class SplitVirtqueueDriver {
     /// Our copy of avail.idx and how far we have consumed used.idx.
     private var availableIndex: UInt16 = 0
     private var lastSeenUsedIndex: UInt16 = 0
+    /// Whether the last `submit` wrote the notify register (the device may ask us not to).
+    private(set) var lastSubmitNotified = false
+    /// How long that write took: under TCG the daemon may run before it returns.
+    private(set) var lastKickNanoseconds: UInt64 = 0
     /// Heads of chains the device owns; a used id outside this set means a broken device.
     private var inFlight: [Bool]
 
@@ -104,8 +108,13 @@ final class SplitVirtqueueDriver {
         volatile_store16(address(available, SplitVirtqueueLayout.availableIndexOffset), availableIndex)
         memory_fence()
         let usedFlags = volatile_load16(address(used, SplitVirtqueueLayout.usedFlagsOffset))
-        if usedFlags & SplitVirtqueueLayout.usedFlagNoNotify == 0 {
+        lastSubmitNotified = usedFlags & SplitVirtqueueLayout.usedFlagNoNotify == 0
+        if lastSubmitNotified {
+            let before = monotonicNanoseconds()
             volatile_store16(notifyAddress, index)
+            lastKickNanoseconds = monotonicNanoseconds() &- before
+        } else {
+            lastKickNanoseconds = 0
         }
         return head
     }

@@ -26,6 +26,11 @@ final class VirtioFSDevice {
     private var postedHeads: [UInt16] = []
     /// Requests posted and not yet reaped.
     var postedCount: Int { postedHeads.count }
+    /// The chain being built by `submit`.
+    private var chain: [VirtqueueBuffer] = []
+    /// Submit and wait times of `call`s, for benchmark reports.
+    private(set) var roundTrips = RoundTripStatistics()
+    func resetRoundTrips() { roundTrips.reset() }
 
     /// Queue size we ask for; QEMU's vhost-user-fs-pci offers 128 by default
     /// and up to 1024 with `queue-size=1024` (scripts/run-guest sets that).
@@ -123,8 +128,12 @@ final class VirtioFSDevice {
     /// `readable` are device-readable (in header + args + data), `writable` device-writable (out header + reply).
     /// Returns the number of bytes the device wrote, or nil if the device is broken.
     func call(readable: [DeviceBuffer], writable: [DeviceBuffer]) -> Int? {
-        guard let head = submit(requestQueues[0], readable: readable, writable: writable),
-              let element = wait(requestQueues[0], for: head) else { return nil }
+        let start = monotonicNanoseconds()
+        guard let head = submit(requestQueues[0], readable: readable, writable: writable) else { return nil }
+        let submitted = monotonicNanoseconds()
+        guard let element = wait(requestQueues[0], for: head) else { return nil }
+        roundTrips.record(submit: submitted &- start, wait: monotonicNanoseconds() &- submitted,
+                          kick: requestQueues[0].lastSubmitNotified ? requestQueues[0].lastKickNanoseconds : nil)
         var capacity = 0
         for buffer in writable { capacity += buffer.count }
         guard Int(element.length) <= capacity else {
@@ -205,8 +214,8 @@ final class VirtioFSDevice {
     /// Puts a chain on `queue`; nil if the device is broken or the chain cannot be queued.
     private func submit(_ queue: SplitVirtqueueDriver, readable: [DeviceBuffer], writable: [DeviceBuffer]) -> UInt16? {
         guard !isBroken else { return nil }
-        var chain: [VirtqueueBuffer] = []
-        chain.reserveCapacity(readable.count + writable.count)
+        // Reused: no allocation on the request path (it is part of every round trip).
+        chain.removeAll(keepingCapacity: true)
         for buffer in readable where buffer.count > 0 {
             guard let entry = VirtioFSDevice.entry(buffer, deviceWritable: false) else { return nil }
             chain.append(entry)

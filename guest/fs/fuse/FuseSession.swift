@@ -269,6 +269,7 @@ final class FuseSession {
     func resetStatistics() {
         for index in requestCounts.indices { requestCounts[index] = 0 }
         deviceNanoseconds = 0
+        device.resetRoundTrips()
     }
 
     /// "LOOKUP=12 OPEN=30 ..." for the opcodes used since the last reset.
@@ -281,7 +282,8 @@ final class FuseSession {
             total += count
         }
         let perRequest = total == 0 ? 0 : deviceNanoseconds / total
-        return text + "total=\(total) device_ms=\(deviceNanoseconds / 1_000_000) device_ns_per_request=\(perRequest)"
+        return text + "total=\(total) device_ms=\(deviceNanoseconds / 1_000_000) device_ns_per_request=\(perRequest) "
+            + device.roundTrips.summary
     }
 
     var summary: String {
