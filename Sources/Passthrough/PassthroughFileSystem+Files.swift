@@ -117,7 +117,8 @@ extension PassthroughFileSystem {
         let file = try file(handle)
         try dax?.writeBack(node: file.node)
         posixLocks.releaseAll(node: file.node, owner: lockOwner)
-        // close(2) semantics for the host file system (NFS flushes on close) without closing ours.
+        // close(2) semantics for the host file system (NFS flushes on close) without closing ours;
+        // a raw close of a dup, since its result is FLUSH's answer.
         // Never retried: after close(2) fails the descriptor is gone anyway, and
         // its number may already belong to another thread's file.
         let duplicate = try systemCall { dup(file.fd) }

@@ -1,13 +1,17 @@
 import CShim
 import Glibc
+import SystemSupport
 
 /// The listening Unix socket QEMU connects to (--socket-path), or one
 /// inherited from a parent (--fd). Keeps a descriptor of the socket's
 /// directory so the file can be removed even after the sandbox hides the path.
 public struct SocketListener: ~Copyable {
-    public let fd: Int32
-    private let directoryFd: Int32
+    private let socket: OwnedDescriptor
+    /// nil for an inherited socket, or when the directory could not be opened.
+    private let directory: OwnedDescriptor?
     private let name: String?
+
+    public var fd: Int32 { socket.rawValue }
 
     /// Creates and listens on `path`, replacing a stale socket file. The
     /// socket is created owner-only (0600) whatever the inherited umask: whoever
@@ -23,8 +27,10 @@ public struct SocketListener: ~Copyable {
             guard info.st_mode & S_IFMT == S_IFSOCK else { throw .invalidMessage("\(path) exists and is not a socket") }
             unlink(path)
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .system("socket", errno: errno) }
+        let raw = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard raw >= 0 else { throw .system("socket", errno: errno) }
+        let listening = OwnedDescriptor(raw) // closed if bind or listen fails
+        let fd = listening.rawValue
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
         }
@@ -35,43 +41,40 @@ public struct SocketListener: ~Copyable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { shim_bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         umask(previousMask)
-        guard bound == 0, listen(fd, 1) == 0 else {
-            let error = errno
-            close(fd)
-            throw .system("bind/listen \(path)", errno: error)
-        }
+        guard bound == 0, listen(fd, 1) == 0 else { throw .system("bind/listen \(path)", errno: errno) }
         let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[..<$0]) } ?? "."
-        self.fd = fd
-        self.directoryFd = shim_openat(shim_AT_FDCWD, directory.isEmpty ? "/" : directory, shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0)
+        let directoryPath = slash.map { String(path[..<$0]) } ?? "."
+        let directoryFd = shim_openat(shim_AT_FDCWD, directoryPath.isEmpty ? "/" : directoryPath,
+                                      shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0)
+        self.socket = listening
+        self.directory = directoryFd >= 0 ? OwnedDescriptor(directoryFd) : nil
         self.name = slash.map { String(path[path.index(after: $0)...]) } ?? path
     }
 
-    /// Uses an already listening socket.
+    /// Uses an already listening socket, and closes it when done.
     public init(listeningFd: Int32) {
-        self.fd = listeningFd
-        self.directoryFd = -1
+        self.socket = OwnedDescriptor(listeningFd)
+        self.directory = nil
         self.name = nil
-    }
-
-    deinit {
-        close(fd)
-        if directoryFd >= 0 { close(directoryFd) }
     }
 
     /// Waits for the front end.
     public func accept() throws(VhostUserError) -> VhostUserConnection {
         while true {
             let connection = shim_accept_cloexec(fd)
-            if connection >= 0 { return VhostUserConnection(fd: connection) }
+            if connection >= 0 { return VhostUserConnection(OwnedDescriptor(connection)) }
             if errno != EINTR { throw .system("accept", errno: errno) }
         }
     }
 
-    /// A closure that removes the socket file; safe to call from a signal-handling thread.
+    /// A closure that removes the socket file; safe to call from a signal-handling
+    /// thread while the listener lives (it uses the listener's directory descriptor).
     public var remover: @Sendable () -> Void {
-        guard let name, directoryFd >= 0 else { return {} }
-        let dir = directoryFd
+        let directoryFd: Int32? = switch directory {
+        case .some(let descriptor): descriptor.rawValue
+        case .none: nil
+        }
+        guard let name, let dir = directoryFd else { return {} }
         return { _ = unlinkat(dir, name, 0) }
     }
 }
