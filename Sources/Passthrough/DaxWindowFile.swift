@@ -116,6 +116,9 @@ public final class DaxWindowFile: DaxMapper, @unchecked Sendable {
         }
     }
 
+    /// The window's bytes stay (a new driver maps before it reads); the clean copies go.
+    public func forgetAll() { cleanCopies.withLock { $0.removeAll() } }
+
     /// Per 4 KiB, the span from the first to the last byte that differs from
     /// the clean copy goes to the file (taken into the copy first, so a store
     /// racing with the write-back is caught by the next one).
