@@ -82,7 +82,7 @@ final class DaxMappingTable: Sendable {
 
     let mappers: DaxMapperSlot
     /// Nodes that may have mappings, for a look without the lock.
-    private let mappedNodes: MappedNodeFilter
+    let mappedNodes: MappedNodeFilter
     private let state: Mutex<State>
 
     init(mappers: DaxMapperSlot) {
