@@ -50,6 +50,18 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // The unikernel's filesystem code (guest/fs) built for the host with the host stand-ins for
+        // the kernel's device API (guest/hostkernel), so its FUSE client can meet the real FuseServer
+        // in GuestClientTests. The kernel, boot code, apps and scripted host tests stay out.
+        .target(
+            name: "GuestFileSystem", dependencies: ["SwiftFSProtocol"], path: "guest",
+            exclude: ["apps", "boot", "kernel", "hosttest", "fs/README.md"],
+            sources: ["fs", "hostkernel"]),
+        .testTarget(name: "GuestClientTests", dependencies: [
+            "GuestFileSystem", "FuseServer", "Passthrough", "ScatterGather", "SwiftFSProtocol",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // The kernel's C headers, so tests can check our layouts against them.
         .target(name: "CLinuxHeaders", path: "Tests/CLinuxHeaders", cSettings: [.define("_GNU_SOURCE")]),
         .testTarget(name: "ProtocolTests", dependencies: ["SwiftFSProtocol", "VhostUser", "CLinuxHeaders"]),

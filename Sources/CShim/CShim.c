@@ -35,6 +35,9 @@ const int shim_F_OFD_SETLK = F_OFD_SETLK;
 const int shim_F_OFD_SETLKW = F_OFD_SETLKW;
 const int shim_CLONE_NEWNS = CLONE_NEWNS;
 const int shim_CLONE_NEWNET = CLONE_NEWNET;
+const int shim_CLONE_NEWPID = CLONE_NEWPID;
+const int shim_CLONE_NEWIPC = CLONE_NEWIPC;
+const int shim_CLONE_NEWUSER = CLONE_NEWUSER;
 const int shim_MSG_CMSG_CLOEXEC = MSG_CMSG_CLOEXEC;
 const int shim_RLIMIT_NOFILE = RLIMIT_NOFILE;
 
@@ -60,6 +63,7 @@ const int shim_PR_SET_NO_NEW_PRIVS = PR_SET_NO_NEW_PRIVS;
 const int shim_PR_CAP_AMBIENT = PR_CAP_AMBIENT;
 const int shim_PR_CAP_AMBIENT_CLEAR_ALL = PR_CAP_AMBIENT_CLEAR_ALL;
 const int shim_PR_SET_SECCOMP = PR_SET_SECCOMP;
+const int shim_PR_SET_PDEATHSIG = PR_SET_PDEATHSIG;
 const uint32_t shim_AUDIT_ARCH_X86_64 = AUDIT_ARCH_X86_64;
 const uint32_t shim_AUDIT_ARCH_AARCH64 = AUDIT_ARCH_AARCH64;
 

@@ -7,9 +7,11 @@ extension FuseServer {
     static var ourMinor: UInt32 { 38 }
     /// Oldest minor we accept: fuse_mknod_in, fuse_getattr_in, 40-byte fuse_write_in all exist from 7.12.
     static var oldestMinor: UInt32 { 12 }
-    /// Flags the server itself supports regardless of the filesystem.
+    /// Flags the server itself supports regardless of the filesystem. ASYNC_DIO (as
+    /// libfuse and virtiofsd grant it): the kernel sends the pieces of a large
+    /// O_DIRECT read or write together instead of waiting for each in turn.
     static var serverFlags: FuseInitFlags {
-        [.asyncRead, .bigWrites, .maxPages, .parallelDirops, .initExt]
+        [.asyncRead, .asyncDIO, .bigWrites, .maxPages, .parallelDirops, .initExt]
     }
 
     func initialize(request: inout ScatterReader, reply: inout ScatterWriter) throws(Errno) {

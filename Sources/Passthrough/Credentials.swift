@@ -14,14 +14,18 @@ struct Credentials {
 
     static func asCaller<R>(_ context: RequestContext, _ body: () throws(Errno) -> R) throws(Errno) -> R {
         guard canSwitch, context.uid != 0 || context.gid != 0 else { return try body() }
+        // -1 means "unchanged" to setresuid/setresgid: the request would run as
+        // root. The kernel never sends it (EOVERFLOW for unmapped ids); refuse it.
+        guard context.uid != uid_t.max, context.gid != gid_t.max else { throw Errno.EINVAL }
         // The group first: once the uid is not 0 we may no longer change it.
         if context.gid != 0 {
             guard shim_thread_setresgid(gid_t.max, context.gid, gid_t.max) == 0 else { throw Errno.current }
         }
         if context.uid != 0 {
             guard shim_thread_setresuid(uid_t.max, context.uid, uid_t.max) == 0 else {
+                // The request fails; the group must come back before this thread serves another.
                 let error = Errno.current
-                _ = shim_thread_setresgid(gid_t.max, 0, gid_t.max)
+                backToRoot(uid: false, gid: context.gid != 0)
                 throw error
             }
         }

@@ -4,10 +4,11 @@ import SwiftFSProtocol
 import Synchronization
 import SystemSupport
 
-/// An O_PATH descriptor shared by reference, closed when the last reference
-/// goes: the cache holds one reference, every operation using it another, so
-/// a descriptor the cache evicts stays valid until the operations borrowing
-/// it return. A pinned inode holds one too.
+/// An open descriptor (O_PATH, or readable for the xattr calls) shared by
+/// reference, closed when the last reference goes: the cache holds one
+/// reference, every operation using it another, so a descriptor the cache
+/// evicts stays valid until the operations borrowing it return. A pinned
+/// inode holds one too.
 final class PathDescriptor: Sendable {
     private let owned: OwnedDescriptor
     init(_ owned: consuming OwnedDescriptor) { self.owned = owned }

@@ -35,13 +35,32 @@ final class Inode: Sendable {
     /// st_mode & S_IFMT when looked up (a file's type never changes).
     let fileType: UInt32
     let access: Access
+    /// A readable descriptor (regular files and directories) kept in `readableCache`
+    /// for the calls O_PATH refuses (f*xattr): reopening one through /proc costs
+    /// several times the call itself, and `ls -l` asks two xattrs of every file.
+    private let readableSlot = DescriptorSlot()
+    private let readableCache: DescriptorCache?
 
-    init(node: NodeID, access: Access, key: InodeKey, fileType: UInt32) {
+    init(node: NodeID, access: Access, key: InodeKey, fileType: UInt32, readableCache: DescriptorCache? = nil) {
         self.node = node; self.access = access; self.key = key; self.fileType = fileType
+        self.readableCache = readableCache
     }
 
     deinit {
+        readableCache?.discard(readableSlot)
         if case .handle(_, let slot, let resolver) = access { resolver.cache.discard(slot) }
+    }
+
+    /// Runs `body` with a readable descriptor of this file: the cached one, or
+    /// one `reopen` returns (kept in the cache if there is one, else closed after).
+    func withReadableDescriptor<R>(reopen: () throws(Errno) -> OwnedDescriptor,
+                                   _ body: (Int32) throws(Errno) -> R) throws(Errno) -> R {
+        guard let readableCache else {
+            let fd = try reopen()
+            return try body(fd.rawValue)
+        }
+        let descriptor = try readableCache.borrow(readableSlot, open: reopen)
+        return try withExtendedLifetime(descriptor) { () throws(Errno) -> R in try body(descriptor.fd) }
     }
 
     /// Runs `body` with an O_PATH descriptor of this file, valid until it returns.
@@ -104,11 +123,18 @@ final class InodeStore: Sendable {
 
     let root: Inode
     let handles: HandlePolicy
+    /// Nodes kept at most (besides the root); a new one beyond is ENFILE.
+    let nodeLimit: Int
+    /// Readable descriptors of the store's inodes (nil: none kept).
+    let readableCache: DescriptorCache?
     private let tables = Mutex(Tables())
 
-    init(root: Inode, handles: HandlePolicy = HandlePolicy()) {
+    init(root: Inode, handles: HandlePolicy = HandlePolicy(), nodeLimit: Int = PassthroughLimits().nodes,
+         readableCache: DescriptorCache? = nil) {
         self.root = root
         self.handles = handles
+        self.nodeLimit = nodeLimit
+        self.readableCache = readableCache
     }
 
     /// The inode of `node`; EBADF for ids never issued or already forgotten.
@@ -180,19 +206,22 @@ final class InodeStore: Sendable {
         } else {
             access = .pinned(descriptor)
         }
-        let (inode, adopted) = tables.withLock { tables -> (Inode, Bool) in
+        let found = tables.withLock { tables -> (Inode, Bool)? in
             if let node = tables.byKey[key], var record = tables.byNode[node] {
                 record.lookups += 1
                 tables.byNode[node] = record
                 return (record.inode, false)
             }
+            guard tables.byNode.count < nodeLimit else { return nil }
             let node = NodeID(tables.nextNode)
             tables.nextNode += 1
-            let inode = Inode(node: node, access: access, key: key, fileType: UInt32(st.st_mode) & LinuxFileMode.typeMask)
+            let inode = Inode(node: node, access: access, key: key, fileType: UInt32(st.st_mode) & LinuxFileMode.typeMask,
+                              readableCache: readableCache)
             tables.byNode[node] = Record(inode: inode, lookups: 1)
             tables.byKey[key] = node
             return (inode, true)
         }
+        guard let (inode, adopted) = found else { throw Errno.ENFILE }
         // Lost a race with another lookup of the same file: `access` was never used.
         guard adopted else { return inode }
         if let slot, let resolver = handles.resolver { resolver.cache.install(descriptor, in: slot) }

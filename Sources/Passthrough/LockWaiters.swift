@@ -1,4 +1,5 @@
 import Glibc
+import SwiftFSProtocol
 import Synchronization
 
 /// SETLKW waits: a waiting request polls for its lock (backing off up to
@@ -10,6 +11,7 @@ import Synchronization
 /// /dev/fuse while the SETLKW is still being decoded. The last few
 /// interrupts of requests not (yet) waiting are remembered, so such a
 /// SETLKW gives up at once instead of holding its process for `limit`.
+/// At most `maxWaiting` requests wait at once; another gets ENOLCK.
 final class LockWaiters: Sendable {
     private struct State {
         /// unique → interrupted?
@@ -20,20 +22,29 @@ final class LockWaiters: Sendable {
     }
     private let state = Mutex(State())
     let limit: Duration
+    let maxWaiting: Int
 
-    init(limit: Duration) { self.limit = limit }
+    init(limit: Duration, maxWaiting: Int = PassthroughLimits().waitingLocks) {
+        self.limit = limit
+        self.maxWaiting = maxWaiting
+    }
 
-    /// Retries `attempt` until it returns true; false if interrupted or timed out.
-    func wait(unique: UInt64, _ attempt: () -> Bool) -> Bool {
-        let interruptedAlready = state.withLock { state in
+    /// Retries `attempt` until it returns true; false if interrupted or timed
+    /// out. ENOLCK if `maxWaiting` requests wait already (or this one's
+    /// `unique` does: a guest that reuses it is not waited for twice).
+    func wait(unique: UInt64, _ attempt: () -> Bool) throws(Errno) -> Bool {
+        enum Start { case wait, interrupted, full }
+        let start = state.withLock { state -> Start in
             guard let slot = state.early.firstIndex(of: unique) else {
+                guard state.waiting.count < maxWaiting, state.waiting[unique] == nil else { return .full }
                 state.waiting[unique] = false
-                return false
+                return .wait
             }
             state.early[slot] = nil
-            return true
+            return .interrupted
         }
-        if interruptedAlready { return attempt() }
+        if start == .full { throw Errno.ENOLCK }
+        if start == .interrupted { return attempt() }
         defer { state.withLock { _ = $0.waiting.removeValue(forKey: unique) } }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: limit)
@@ -46,6 +57,8 @@ final class LockWaiters: Sendable {
         }
         return false
     }
+
+    var waitingCount: Int { state.withLock { $0.waiting.count } }
 
     /// A new session numbers its requests from the start again: forget early interrupts.
     func forgetEarlyInterrupts() {

@@ -37,13 +37,22 @@ extension PassthroughFileSystem {
             if failure != 0 { throw Errno(failure) }
             return
         }
-        try acquire(context, wait: wait) { posixLocks.set(node: node, owner: request.owner, lock: lock) == nil }
+        var failure: Errno?
+        try acquire(context, wait: wait) {
+            do throws(Errno) {
+                return try posixLocks.set(node: node, owner: request.owner, lock: lock) == nil
+            } catch {
+                failure = error // out of lock records: no point in waiting
+                return true
+            }
+        }
+        if let failure { throw failure }
     }
 
     /// One attempt, or (SETLKW) attempts until success, INTERRUPT or the wait limit.
     private func acquire(_ context: RequestContext, wait: Bool, _ attempt: () -> Bool) throws(Errno) {
         if attempt() { return }
         guard wait else { throw Errno.EAGAIN }
-        guard lockWaiters.wait(unique: context.unique, attempt) else { throw Errno.EINTR }
+        guard try lockWaiters.wait(unique: context.unique, attempt) else { throw Errno.EINTR }
     }
 }

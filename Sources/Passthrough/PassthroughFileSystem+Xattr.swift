@@ -6,7 +6,7 @@ import SwiftFSProtocol
 /// Extended attributes. The f*xattr calls refuse O_PATH descriptors, so
 /// regular files and directories are reopened read-only through the
 /// /proc/self/fd descriptor (never a path string: the sandbox may hide /proc
-/// paths). Symlinks and special files are not reopened (that could block on a
+/// paths), and that descriptor is kept in a bounded cache (Inode.withReadableDescriptor). Symlinks and special files are not reopened (that could block on a
 /// FIFO or reach a device): they report no attributes and refuse changes.
 /// With `--xattr` off every call is ENOSYS, which the kernel remembers.
 ///
@@ -22,8 +22,9 @@ extension PassthroughFileSystem {
         guard options.xattr else { throw Errno.ENOSYS }
         let inode = try inodes.inode(node)
         guard inode.isRegularFile || inode.isDirectory else { return try body(nil) }
-        let fd = try reopen(inode, flags: O_RDONLY | O_NONBLOCK)
-        return try body(fd.rawValue)
+        return try inode.withReadableDescriptor(reopen: { () throws(Errno) in try reopen(inode, flags: O_RDONLY | O_NONBLOCK) }) {
+            (fd) throws(Errno) in try body(fd)
+        }
     }
 
     /// Runs `body` with the host name for the guest's `name`, or throws the map's refusal.

@@ -17,7 +17,7 @@ public final class PassthroughFileSystem: FileSystem {
     let inodes: InodeStore
     let files: HandleTable<OpenFile>
     let directories: HandleTable<OpenDirectory>
-    let posixLocks = PosixLockTable()
+    let posixLocks: PosixLockTable
     let lockWaiters: LockWaiters
     /// /proc/self/fd, to reopen O_PATH descriptors with real access modes.
     private let procSelf: OwnedDescriptor
@@ -28,7 +28,9 @@ public final class PassthroughFileSystem: FileSystem {
     public init(options: PassthroughOptions, logger: Logger = Logger(label: "swiftfs.passthrough")) throws(Errno) {
         self.options = options
         self.logger = logger
-        self.lockWaiters = LockWaiters(limit: options.lockWaitLimit)
+        self.lockWaiters = LockWaiters(limit: options.lockWaitLimit, maxWaiting: options.limits.waitingLocks)
+        self.posixLocks = PosixLockTable(recordsPerOwner: options.limits.lockRecordsPerOwner,
+                                         records: options.limits.lockRecords)
         self.dax = options.dax.map { DaxMappingTable(mappers: $0) }
         let proc = OwnedDescriptor(try systemCall {
             shim_openat(shim_AT_FDCWD, "/proc/self/fd", shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0)
@@ -40,14 +42,17 @@ public final class PassthroughFileSystem: FileSystem {
         try Self.statNode(rootFD.rawValue, &st)
         let handles = try Self.handlePolicy(options, rootFD: rootFD.rawValue, logger: logger)
         self.procSelf = proc
+        // An eighth of the limit for readable descriptors (xattr calls), only if xattrs are served.
+        let readable = options.xattr ? DescriptorCache(capacity: max(16, Self.openFileLimit / 8)) : nil
         inodes = InodeStore(root: Inode(node: .root, access: .pinned(PathDescriptor(rootFD)), key: InodeKey(st),
-                                        fileType: LinuxFileMode.directory),
-                            handles: handles)
-        // An eighth of the limit each: with the inode cache's half, a quarter stays
-        // for the transport and for descriptors an operation opens for a moment.
+                                        fileType: LinuxFileMode.directory, readableCache: readable),
+                            handles: handles, nodeLimit: options.limits.nodes, readableCache: readable)
+        // An eighth of the limit each: with the inode cache's half and the readable
+        // descriptors' eighth, an eighth stays for the transport and for descriptors
+        // an operation opens for a moment.
         let handleLimit = options.openHandleLimit ?? max(16, Self.openFileLimit / 8)
         files = HandleTable(limit: handleLimit)
-        directories = HandleTable(limit: handleLimit)
+        directories = HandleTable(limit: min(handleLimit, options.limits.openDirectories))
         // The kernel already applied the caller's umask to every mode it sends.
         umask(0)
     }

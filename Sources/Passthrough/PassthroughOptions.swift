@@ -42,6 +42,8 @@ public struct PassthroughOptions: Sendable {
     /// Open files and open directories the guest may hold, each; beyond it
     /// OPEN/CREATE/OPENDIR answer EMFILE. nil: an eighth of the soft RLIMIT_NOFILE.
     public var openHandleLimit: Int?
+    /// Bounds on guest-driven growth (nodes, open directories, lock records).
+    public var limits = PassthroughLimits()
 
     public init(sharedDir: String) { self.sharedDir = sharedDir }
 }

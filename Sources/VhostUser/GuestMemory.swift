@@ -71,24 +71,37 @@ public final class GuestMemory: Sendable {
     }
 
     /// Appends iovecs covering `length` bytes at guest-physical `address`;
-    /// a buffer may span adjacent regions. Returns false (leaving `segments`
-    /// as it was) if any byte lies outside guest memory.
+    /// a buffer may span adjacent regions. Bytes that continue the last iovec
+    /// in our address space extend it (a large O_DIRECT buffer in a guest huge
+    /// page is then one iovec for preadv/pwritev, not one per 4 KiB
+    /// descriptor). Returns false (leaving `segments` as it was) if any byte
+    /// lies outside guest memory.
     public func appendSegments(guestAddress address: UInt64, length: UInt32, to segments: inout [iovec]) -> Bool {
         let start = segments.count
+        let lastLength = segments.last?.iov_len ?? 0
+        func undo() {
+            segments.removeSubrange(start...)
+            if start > 0 { segments[start - 1].iov_len = lastLength }
+        }
         var address = address
         var left = UInt64(length)
         while left > 0 {
             guard let (region, offset) = region(containingGuestAddress: address) else {
-                segments.removeSubrange(start...)
+                undo()
                 return false
             }
             let take = min(left, region.bytesAvailable(from: offset))
-            segments.append(iovec(iov_base: region.base + Int(offset), iov_len: Int(take)))
+            let base = region.base + Int(offset)
+            if let last = segments.last, let lastBase = last.iov_base, lastBase + last.iov_len == base {
+                segments[segments.count - 1].iov_len += Int(take)
+            } else {
+                segments.append(iovec(iov_base: base, iov_len: Int(take)))
+            }
             left -= take
             // Cannot overflow: region end - 1 fits in UInt64 and take ends at most there + 1,
             // and if more is left the next lookup starts at the region's end.
             let (next, overflow) = address.addingReportingOverflow(take)
-            if overflow && left > 0 { segments.removeSubrange(start...); return false }
+            if overflow && left > 0 { undo(); return false }
             address = next
         }
         return true

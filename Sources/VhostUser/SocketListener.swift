@@ -7,8 +7,8 @@ import SystemSupport
 /// directory so the file can be removed even after the sandbox hides the path.
 public struct SocketListener: ~Copyable {
     private let socket: OwnedDescriptor
-    /// nil for an inherited socket, or when the directory could not be opened.
-    private let directory: OwnedDescriptor?
+    /// nil for an inherited socket, when the directory could not be opened, or once closed.
+    private var directory: OwnedDescriptor?
     private let name: String?
 
     public var fd: Int32 { socket.rawValue }
@@ -56,6 +56,12 @@ public struct SocketListener: ~Copyable {
         self.socket = OwnedDescriptor(listeningFd)
         self.directory = nil
         self.name = nil
+    }
+
+    /// For a process that leaves removing the socket file to another (the
+    /// sandboxed child of swiftfsd): no descriptor of the directory stays open.
+    public mutating func closeDirectory() {
+        directory = nil // the dropped descriptor closes
     }
 
     /// Waits for the front end.

@@ -60,8 +60,11 @@ struct DaemonSettings: Sendable {
     /// doubles the latency on a small host); blocking lock requests go to
     /// threads of their own either way.
     var vhostThreadPoolSize: Int { threadPoolSize ?? 0 }
-    /// namespace needs root (CAP_SYS_ADMIN), like virtiofsd's default; others get none.
-    var sandbox: SandboxMode = geteuid() == 0 ? .namespace : .none
+    /// nil: the default, `effectiveSandbox`.
+    var sandbox: SandboxMode?
+    /// namespace by default, as virtiofsd (without root inside a user
+    /// namespace); --fuse-mount runs unconfined: it unmounts its mount point by path.
+    var effectiveSandbox: SandboxMode { sandbox ?? (fuseMountPoint == nil ? .namespace : .none) }
     /// On by default (unlike virtiofsd): guests expect xattrs to work.
     var xattr = true
     var readOnly = false

@@ -25,13 +25,14 @@ struct Daemon {
             return
         }
         let exitSignals = blockExitSignals()
-        let listener: SocketListener
+        var listener: SocketListener
         var removePidFile: @Sendable () -> Void = {}
+        var pidFile: PidFile?
         if let path = settings.socketPath {
             // Before anything touches the path: a live daemon's socket must survive.
             // The descriptor (and its lock) stays open until the process exits.
-            let pidFile = try PidFile(path: path + ".pid", guarding: path)
-            removePidFile = pidFile.remover
+            pidFile = try PidFile(path: path + ".pid", guarding: path)
+            removePidFile = pidFile!.remover
             do {
                 listener = try SocketListener(path: path)
             } catch {
@@ -42,7 +43,7 @@ struct Daemon {
             listener = SocketListener(listeningFd: settings.listeningFd!)
         }
         let removeSocketFile = listener.remover
-        let removeSocket: @Sendable () -> Void = { [removePidFile] in
+        var removeSocket: @Sendable () -> Void = { [removePidFile] in
             removeSocketFile()
             removePidFile()
         }
@@ -50,13 +51,24 @@ struct Daemon {
         // Everything that can fail before serving; a failure leaves no socket file behind.
         let handler: any FuseRequestHandler
         let dax: DaxMapperSlot?
+        var userNamespace = false
         do {
             if let path = settings.socketPath, let group = settings.socketGroup { try giveSocket(at: path, to: group) }
+            let sandbox = settings.effectiveSandbox
+            if sandbox == .namespace {
+                // Returns in the confined child only; the parent removes the
+                // socket and pid file when it ends, so the child lets go of them.
+                userNamespace = try Sandbox.createNamespaces(exitSignals: exitSignals, parentCloses: [listener.fd],
+                                                             parentCleanup: removeSocket)
+                pidFile?.closeDescriptors()
+                listener.closeDirectory()
+                removeSocket = {}
+            }
             dax = try FileSystemFactory.makeDaxSlot(settings: settings)
             handler = try FileSystemFactory.makeHandler(settings: settings, dax: dax, logger: logger)
-            try Sandbox.enter(settings.sandbox, sharedDirectory: settings.sharedDirectory!)
+            try Sandbox.enter(sandbox, sharedDirectory: settings.sharedDirectory!)
             // Before any other thread starts: capabilities are per thread, and new threads inherit them.
-            try CapabilitySet.passthrough(for: settings).modified(by: settings.modcaps ?? "").enter()
+            try CapabilitySet.passthrough(for: settings).modified(by: settings.modcaps ?? "").enter(userNamespace: userNamespace)
             // Last: from here on only the allowlisted system calls.
             try SeccompFilter.enter(settings.seccomp ?? (SeccompFilter.supported ? .kill : .none))
         } catch {

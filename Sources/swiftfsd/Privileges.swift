@@ -30,6 +30,11 @@ struct CapabilitySet: Equatable, Sendable {
     static let passthrough = CapabilitySet(names: ["chown", "dac_override", "fowner", "fsetid", "setgid", "setuid",
                                                    "mknod", "setfcap"])
 
+    /// The parent of the namespace sandbox only waits, forwards signals and
+    /// removes the socket and pid file, whose directory may belong to another
+    /// user (or be sticky, like /tmp).
+    static let supervisor = CapabilitySet(names: ["dac_override", "fowner"])
+
     /// The passthrough's set for these settings: with inode file handles,
     /// open_by_handle_at needs dac_read_search for as long as the daemon runs
     /// (an evicted inode is reopened by handle), as in virtiofsd.
@@ -63,24 +68,33 @@ struct CapabilitySet: Equatable, Sendable {
 
     /// Reduces the calling thread (call before any other thread starts, so
     /// all inherit it) to this set, and sets no_new_privs. Without root there
-    /// is nothing to keep: only no_new_privs.
-    func enter() throws(Failure) {
+    /// is nothing to keep: in a user namespace of its own (`--sandbox
+    /// namespace` when not root) the daemon holds every capability there and
+    /// drops them all; otherwise it has none and only sets no_new_privs.
+    func enter(userNamespace: Bool = false) throws(Failure) {
         if geteuid() == 0 {
             // Supplementary groups inherited from whoever started us would grant
             // group access (and count as "in the file's group") to every request.
             try check(setgroups(0, nil), "drop supplementary groups")
-            // The bounding set first: dropping from it needs CAP_SETPCAP, which capset removes.
-            var number: UInt = 0
-            while shim_prctl(shim_PR_CAPBSET_READ, number, 0, 0, 0) >= 0 {
-                if bits & (1 << UInt64(number)) == 0 {
-                    try check(shim_prctl(shim_PR_CAPBSET_DROP, number, 0, 0, 0), "drop capability \(number) from the bounding set")
-                }
-                number += 1
-            }
-            try check(shim_prctl(shim_PR_CAP_AMBIENT, UInt(shim_PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0), "clear ambient capabilities")
-            try check(shim_capset(bits, bits, 0), "capset")
+            try reduce(to: bits)
+        } else if userNamespace {
+            // setgroups is denied in a namespace we mapped ourselves: the groups stay.
+            try reduce(to: 0)
         }
         try check(shim_prctl(shim_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    }
+
+    private func reduce(to kept: UInt64) throws(Failure) {
+        // The bounding set first: dropping from it needs CAP_SETPCAP, which capset removes.
+        var number: UInt = 0
+        while shim_prctl(shim_PR_CAPBSET_READ, number, 0, 0, 0) >= 0 {
+            if kept & (1 << UInt64(number)) == 0 {
+                try check(shim_prctl(shim_PR_CAPBSET_DROP, number, 0, 0, 0), "drop capability \(number) from the bounding set")
+            }
+            number += 1
+        }
+        try check(shim_prctl(shim_PR_CAP_AMBIENT, UInt(shim_PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0), "clear ambient capabilities")
+        try check(shim_capset(kept, kept, 0), "capset")
     }
 
     private func check(_ result: Int32, _ what: String) throws(Failure) {

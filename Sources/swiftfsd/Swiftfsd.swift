@@ -33,7 +33,7 @@ struct Swiftfsd: ParsableCommand {
     @Option(help: "Threads processing requests in parallel (default 0: each queue's thread does the work, blocking lock requests get threads of their own).")
     var threadPoolSize: Int?
 
-    @Option(help: "Sandbox (default namespace when root, none otherwise).")
+    @Option(help: "Sandbox: namespace (default; new PID, mount, network and IPC namespaces, a user namespace when not root, pivot_root into the shared directory), chroot, or none. --fuse-mount supports none only.")
     var sandbox: SandboxMode?
 
     @Flag(inversion: .prefixedNo, help: "Extended attributes (default on).")
@@ -155,6 +155,9 @@ struct Swiftfsd: ParsableCommand {
         guard transports.filter({ $0 }).count == 1 else {
             throw ValidationError("give exactly one of --socket-path, --fd, --fuse-mount")
         }
+        if settings.fuseMountPoint != nil, let sandbox = settings.sandbox, sandbox != .none {
+            throw ValidationError("--sandbox \(sandbox.rawValue): --fuse-mount runs without a sandbox (it unmounts its mount point by path); give --sandbox none")
+        }
         if settings.daxWindow != nil && settings.daxSize == nil {
             throw ValidationError("--dax-window needs --dax-size")
         }
@@ -187,6 +190,10 @@ struct Swiftfsd: ParsableCommand {
             return
         }
         let settings = try settings()
+        if settings.effectiveSandbox == .namespace {
+            // Nothing from whoever started us may reach into the sandbox.
+            Sandbox.closeInheritedDescriptors(keeping: [0, 1, 2] + (settings.listeningFd.map { [$0] } ?? []))
+        }
         let level = settings.logLevel.level
         if settings.syslog {
             SyslogLogHandler.open()

@@ -22,7 +22,7 @@ import Testing
         #expect(out.maxReadahead == 128 * 1024) // never more than the kernel offered
         let flags = FuseInitFlags(rawValue: UInt64(out.flags) | UInt64(out.flags2) << 32)
         #expect(flags.isSuperset(of: [.asyncRead, .posixLocks, .flockLocks, .atomicOTrunc, .exportSupport, .bigWrites,
-                                      .doReaddirplus, .readdirplusAuto, .parallelDirops, .maxPages, .initExt]))
+                                      .doReaddirplus, .readdirplusAuto, .parallelDirops, .maxPages, .initExt, .asyncDIO]))
         // Not implemented, so never granted.
         #expect(flags.isDisjoint(with: [.writebackCache, .setxattrExt, .hasInodeDAX, .securityContext, .spliceRead,
                                         .dontMask, .posixACL, .handleKillprivV2]))

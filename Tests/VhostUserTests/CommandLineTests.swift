@@ -41,6 +41,7 @@ import Testing
             (["-o", "max_idle_threads=4"], "max_idle_threads"),
             (["--seccomp", "sometimes"], "--seccomp"), (["--fuse-mount", "/mnt", "--seccomp=kill"], "--seccomp"),
             (["--xattrmap", ":bogus:all:::"], "--xattrmap"), (["--modcaps", "+nonsense"], "nonsense"),
+            (["--fuse-mount", "/mnt", "--sandbox", "namespace"], "--sandbox"), (["--fuse-mount", "/mnt", "-o", "sandbox=chroot"], "--sandbox"),
         ]
         for (arguments, flag) in refused {
             do {
@@ -50,6 +51,13 @@ import Testing
                 #expect(Swiftfsd.message(for: error).contains(flag), "\(arguments): \(Swiftfsd.message(for: error))")
             }
         }
+    }
+
+    /// The namespace sandbox is the default for vhost-user, root or not (virtiofsd's default); --fuse-mount runs without.
+    @Test func theDefaultSandboxIsNamespaceExceptForFuseMount() throws {
+        #expect(try Swiftfsd.parse(["--socket-path", "/s", "--shared-dir", "/srv"]).settings().effectiveSandbox == .namespace)
+        #expect(try Swiftfsd.parse(["--fuse-mount", "/mnt", "--shared-dir", "/srv"]).settings().effectiveSandbox == SandboxMode.none)
+        #expect(try Swiftfsd.parse(["--socket-path", "/s", "--shared-dir", "/srv", "-o", "sandbox=chroot"]).settings().effectiveSandbox == .chroot)
     }
 
     @Test func implementedOptionsReachTheSettings() throws {

@@ -42,6 +42,23 @@ import Testing
         #expect(memory.pointer(guestAddress: 0x7fff0, length: 0x20) == nil)
     }
 
+    @Test func extendsTheLastSegmentWhenTheNextBufferContinuesIt() throws {
+        let guest = TestGuest()
+        let memory = try guest.memory()
+        var segments: [iovec] = []
+        // Three 4 KiB pages in a row (a huge page's worth of descriptors) and one elsewhere.
+        #expect(memory.appendSegments(guestAddress: 0x10000, length: 0x1000, to: &segments))
+        #expect(memory.appendSegments(guestAddress: 0x11000, length: 0x1000, to: &segments))
+        #expect(memory.appendSegments(guestAddress: 0x12000, length: 0x1000, to: &segments))
+        #expect(memory.appendSegments(guestAddress: 0x20000, length: 0x10, to: &segments))
+        #expect(segments.count == 2)
+        #expect(guest.maps(segments[0].iov_base, to: 0x10000) && segments[0].iov_len == 0x3000)
+        #expect(guest.maps(segments[1].iov_base, to: 0x20000) && segments[1].iov_len == 0x10)
+        // A refused buffer that would have continued the last segment leaves it as it was.
+        #expect(!memory.appendSegments(guestAddress: 0x20010, length: UInt32(TestGuest.size), to: &segments))
+        #expect(segments.count == 2 && segments[1].iov_len == 0x10)
+    }
+
     @Test func refusesABufferRunningOffTheEndWithoutTouchingTheSegments() throws {
         let memory = try TestGuest().memory()
         var segments = [iovec(iov_base: nil, iov_len: 1)]

@@ -13,7 +13,7 @@ import VhostUserFS
 /// the other end on its own thread.
 final class TestFrontEnd {
     let fd: Int32
-    private let backendThread: NativeThread
+    private let backendThread: NativeThread?
 
     /// A back end serving `device`.
     init<Device: VirtioDeviceHandler>(device: Device, threadPoolSize: Int = 0) {
@@ -36,10 +36,28 @@ final class TestFrontEnd {
         self.init(device: VirtioFSDevice(handler: handler, sharedMemory: sharedMemory), threadPoolSize: threadPoolSize)
     }
 
+    /// Plays QEMU for a daemon in another process, listening on `path`.
+    init?(connectingTo path: String) {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        backendThread = nil
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { shim_connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            return nil
+        }
+    }
+
     /// Hangs up and waits for the back end to finish.
     func disconnect() {
         close(fd)
-        backendThread.join()
+        backendThread?.join()
     }
 
     func send(_ request: VhostUserRequest, flags: UInt32 = VhostUserHeader.version, payload: [UInt8] = [], fds: [Int32] = []) {

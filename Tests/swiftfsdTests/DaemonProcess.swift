@@ -30,6 +30,12 @@ final class DaemonProcess {
     }
 
     var pid: pid_t { process.processIdentifier }
+    /// The process that serves: with `--sandbox namespace` the started one's
+    /// child (PID 1 of a new PID namespace), otherwise the started one.
+    var servingPid: pid_t {
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return children.split(separator: " ").first.flatMap { pid_t($0) } ?? pid
+    }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// Waits (bounded) for the process to exit and returns its status; nil if it is still running.

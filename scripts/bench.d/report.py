@@ -50,9 +50,10 @@ LINUX_DESC = {
     "swiftfsd-tp64": "swiftfsd --thread-pool-size=64 (every request through a 64-thread pool, like the C virtiofsd's default)",
 }
 LAT_OPS = ["open_close", "stat", "stat_cold", "read_4k", "write_4k", "create_unlink"]
-HOST_ORDER = ["fuse-swiftfsd", "fuse-passthrough_ll", "native"]
+HOST_ORDER = ["fuse-swiftfsd", "fuse-passthrough_ll", "native", "fuse-passthrough_ll-same", "fuse-swiftfsd-noxattr"]
 HOST_DESC = {"fuse-swiftfsd": "swiftfsd --fuse-mount", "fuse-passthrough_ll": "libfuse passthrough_ll",
-             "native": "the directory itself (no FUSE)"}
+             "native": "the directory itself (no FUSE)",
+             "fuse-passthrough_ll-same": "passthrough_ll with swiftfsd's defaults (-o xattr,default_permissions,allow_other)", "fuse-swiftfsd-noxattr": "swiftfsd -o no_xattr"}
 HOST_METRICS = [
     ("seqwrite_MiBps", "fio seq write 1 MiB (MiB/s)"),
     ("seqread_MiBps", "fio seq read 1 MiB (MiB/s)"),
@@ -644,8 +645,12 @@ def main():
     data["host"], data["host_ratios"], data["host_cpu"] = {}, {}, {}
     if hconfigs:
         rows = []
+        # Like with like: with the same defaults, and both without xattrs.
         pairs = [(a, b) for a, b in (("fuse-swiftfsd", "fuse-passthrough_ll"), ("fuse-swiftfsd", "native"),
-                                     ("fuse-passthrough_ll", "native")) if a in hconfigs and b in hconfigs]
+                                     ("fuse-passthrough_ll", "native"),
+                                     ("fuse-swiftfsd", "fuse-passthrough_ll-same"),
+                                     ("fuse-swiftfsd-noxattr", "fuse-passthrough_ll"))
+                 if a in hconfigs and b in hconfigs]
         for metric, label in HOST_METRICS:
             row = [label]
             for c in hconfigs:
@@ -664,7 +669,12 @@ def main():
                "empty files, a fresh mount before stat, ls -l and unlink (so the kernel's caches are empty "
                "without dropping the host's caches), ls -l once more on the same mount (repeated); postmark "
                "as in section 2; the source tree unpacked, read back and removed, each on a fresh mount. "
-               "swiftfsd: `--cache auto`; passthrough_ll: `-o cache=auto` (its default). Higher is better.\n",
+               "swiftfsd: `--cache auto`; passthrough_ll: `-o cache=auto` (its default). passthrough_ll serves "
+               "no xattrs unless `-o xattr` (the kernel stops asking after its first ENOSYS) and mounts without "
+               "default_permissions; swiftfsd serves xattrs unless `-o no_xattr` (`ls -l` asks two of every file, "
+               "every write one) and mounts with default_permissions (a GETATTR of the directory after each "
+               "create and unlink). `passthrough_ll -same` runs it with swiftfsd's defaults: like with like. "
+               "Higher is better.\n",
                md_table(["host"] + [HOST_DESC[c] for c in hconfigs] +
                         [f"{a} ÷ {b}" for a, b in pairs], rows), ""]
         rows = []

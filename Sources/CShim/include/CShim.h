@@ -51,6 +51,9 @@ extern const int shim_F_OFD_SETLK;
 extern const int shim_F_OFD_SETLKW;
 extern const int shim_CLONE_NEWNS;
 extern const int shim_CLONE_NEWNET;
+extern const int shim_CLONE_NEWPID;
+extern const int shim_CLONE_NEWIPC;
+extern const int shim_CLONE_NEWUSER;
 extern const int shim_MSG_CMSG_CLOEXEC;
 /// getrlimit(2) takes an int without _GNU_SOURCE, an enum with it.
 extern const int shim_RLIMIT_NOFILE;
@@ -79,6 +82,7 @@ extern const int shim_PR_SET_NO_NEW_PRIVS;
 extern const int shim_PR_CAP_AMBIENT;
 extern const int shim_PR_CAP_AMBIENT_CLEAR_ALL;
 extern const int shim_PR_SET_SECCOMP;
+extern const int shim_PR_SET_PDEATHSIG;
 extern const uint32_t shim_AUDIT_ARCH_X86_64;
 extern const uint32_t shim_AUDIT_ARCH_AARCH64;
 

@@ -6,8 +6,9 @@
 /// The unikernel's single mount table and descriptor table.
 /// Every call that takes a path (and readdir) starts with systemVFS.housekeeping(): no node is
 /// in use between calls, so filesystems may trim their caches there.
-let systemVFS = VirtualFileSystem(root: RamFileSystem(label: "rootfs"))
-let systemDescriptors = FileDescriptorTable()
+/// nonisolated(unsafe): the unikernel runs one thread (host tests that share them run serialized).
+nonisolated(unsafe) let systemVFS = VirtualFileSystem(root: RamFileSystem(label: "rootfs"))
+nonisolated(unsafe) let systemDescriptors = FileDescriptorTable()
 
 enum Posix {
     static func open(_ path: String, _ flags: OpenFlags, permissions: UInt32 = 0o644) throws(Errno) -> Int32 {

@@ -1,7 +1,13 @@
 // Stand-ins for the kernel API so guest/fs and guest/apps run as a host
-// program (guest/hosttest/run). Only /ram is exercised: no virtio-fs device.
+// program (guest/hosttest/run), and guest/fs as the GuestFileSystem target of
+// Package.swift. The device's requests go to a responder: a scripted server in
+// guest/hosttest, the real FuseServer in Tests/GuestClientTests.
 
 import Glibc
+#if canImport(SwiftFSProtocol)
+// In the package, protocol/ is its own module (guest builds compile it into the same module).
+@_exported import SwiftFSProtocol
+#endif
 
 func monotonicNanoseconds() -> UInt64 {
     var now = timespec()
@@ -15,6 +21,7 @@ struct DeviceBuffer {
 }
 
 /// The kernel's device API; requests go to `responder` (FuseFaultTest scripts the replies).
+/// High-priority requests (FORGET) go there too, with no writable buffers: they take no reply.
 final class VirtioFSDevice {
     let tag: String
     let requestQueueCount = 1
@@ -27,7 +34,10 @@ final class VirtioFSDevice {
         responder?(readable, writable)
     }
 
-    func callHighPriority(readable: [DeviceBuffer]) { highPriorityRequests += 1 }
+    func callHighPriority(readable: [DeviceBuffer]) {
+        highPriorityRequests += 1
+        _ = responder?(readable, [])
+    }
 
     /// Background requests are answered at once here (the responder is synchronous).
     func post(readable: [DeviceBuffer], writable: [DeviceBuffer]) -> Bool {
@@ -42,7 +52,8 @@ final class VirtioFSDevice {
     var cacheWindowSource: String { cacheWindow == nil ? "none" : "host memory" }
 }
 
-var virtioFSDevices: [VirtioFSDevice] = []
+/// nonisolated(unsafe) as in the single-threaded kernel; host tests that use it run serialized.
+nonisolated(unsafe) var virtioFSDevices: [VirtioFSDevice] = []
 
 /// Copies a scripted reply over the writable buffers of a chain, as a device
 /// does; returns the bytes written (at most the buffers' room).
@@ -54,15 +65,4 @@ func scatter(_ reply: [UInt8], into writable: [DeviceBuffer]) -> Int {
         written += count
     }
     return written
-}
-
-@main
-struct HostTestMain {
-    static func main() {
-        let commandLine = CommandLine.arguments.dropFirst().joined(separator: " ")
-        if commandLine == "fuse-faults" { exit(runFuseFaultTest()) }
-        if commandLine == "dax-window" { exit(runDaxWindowTest()) }
-        if commandLine == "ninep-faults" { exit(runNinePFaultTest()) }
-        exit(applicationMain(commandLine: commandLine))
-    }
 }

@@ -1,4 +1,4 @@
-// Stand-in for the kernel's virtio-9p device in the host build (guest/hosttest/run):
+// Stand-in for the kernel's virtio-9p device in the host build (guest/hosttest/run, Package.swift):
 // requests go to `responder` (NinePFaultTest scripts the replies).
 
 final class VirtioNinePDevice {
@@ -12,4 +12,5 @@ final class VirtioNinePDevice {
     }
 }
 
-var virtioNinePDevices: [VirtioNinePDevice] = []
+/// nonisolated(unsafe) as in the single-threaded kernel; host tests that use it run serialized.
+nonisolated(unsafe) var virtioNinePDevices: [VirtioNinePDevice] = []
