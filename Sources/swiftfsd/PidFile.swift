@@ -67,6 +67,13 @@ struct PidFile {
         return Int32(String(cString: buffer).trimmingWhitespace)
     }
 
+    /// In the sandboxed child: the parent keeps the lock and removes the file.
+    func closeDescriptors() {
+        // Raw: released at init to live until exit, these have no owner to drop them.
+        close(fd)
+        close(directoryFd)
+    }
+
     /// Removes the file; the lock (and descriptor) stay until the process exits.
     var remover: @Sendable () -> Void {
         let dir = directoryFd, name = self.name
