@@ -10,6 +10,7 @@ import FuseServer
 import Glibc
 import Logging
 import Passthrough
+import SystemSupport
 import VhostUser
 import VhostUserFS
 
@@ -119,7 +120,7 @@ public enum VhostUserSessionTarget {
 
         do {
             let backend = VhostUserBackend(device: VirtioFSDevice(handler: server), configuration: .init(maxQueues: 3), logger: logger)
-            try? backend.serve(VhostUserConnection(fd: pair[1]))
+            try? backend.serve(VhostUserConnection(OwnedDescriptor(pair[1])))
             backend.stopAll()
         }
         close(pair[0])

@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// The FUSE control file system's handle on one connection
 /// (/sys/fs/fuse/connections/<id>/abort, id = the mount's device minor):
@@ -28,10 +29,10 @@ struct FuseConnectionControl {
 
     /// Ends the connection: pending and future reads on /dev/fuse fail with ENODEV.
     func abort() -> Bool {
-        let fd = open(abortPath, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        return write(fd, "1", 1) == 1
+        let raw = open(abortPath, O_WRONLY | O_CLOEXEC)
+        guard raw >= 0 else { return false }
+        let fd = OwnedDescriptor(raw)
+        return write(fd.rawValue, "1", 1) == 1
     }
 
     /// mountinfo escapes space, tab, newline and backslash as octal.
@@ -50,13 +51,13 @@ struct FuseConnectionControl {
     }
 
     private static func readFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+        let raw = open(path, O_RDONLY | O_CLOEXEC)
+        guard raw >= 0 else { return nil }
+        let fd = OwnedDescriptor(raw)
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { read(fd.rawValue, $0.baseAddress, $0.count) }
             if n <= 0 { break }
             bytes += chunk[0..<n]
         }

@@ -63,21 +63,19 @@ public final class FuseMountSession: Sendable {
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
-        // Closed after the workers are joined; if run gives up on busy workers,
-        // they keep their descriptors until the process exits.
-        let sessionFD = try mount()
+        // Each worker holds the device it reads (its own clone, or the session's):
+        // if run gives up on busy workers, they keep theirs until they end.
+        let session = try mount()
 
         let done = Atomic<Int>(0)
         var workers: [NativeThread] = []
         for index in 0..<threadCount {
-            let fd = index == 0 ? sessionFD : cloneSession(sessionFD)
+            let device = index == 0 ? session : session.clone(logger: logger) ?? session
             let worker = NativeThread.start(name: "swiftfs-fuse-\(index)") { [self] in
-                serve(fd: fd, worker: index)
-                if fd != sessionFD { close(fd) }
+                withExtendedLifetime(device) { serve(fd: device.fd, worker: index) }
                 done.add(1, ordering: .releasing)
             }
             guard let worker else {
-                if fd != sessionFD { close(fd) }
                 logger.warning("could not start worker \(index); serving with \(workers.count)")
                 break
             }
@@ -85,7 +83,6 @@ public final class FuseMountSession: Sendable {
         }
         if workers.isEmpty {
             unmount()
-            close(sessionFD)
             throw Failure(description: "no worker thread could be started")
         }
 
@@ -116,7 +113,6 @@ public final class FuseMountSession: Sendable {
             }
         }
         for worker in workers { worker.join() }
-        close(sessionFD)
         unmount()
         logger.info("unmounted \(mountPoint)")
     }
@@ -130,33 +126,19 @@ public final class FuseMountSession: Sendable {
         }
     }
 
-    private func mount() throws -> Int32 {
+    private func mount() throws -> FuseDevice {
         var st = stat()
         guard stat(mountPoint, &st) == 0 else { throw Failure(description: "mount point \(mountPoint): errno \(errno)") }
         guard st.st_mode & S_IFMT == S_IFDIR else { throw Failure(description: "mount point \(mountPoint) is not a directory") }
-        let fd = shim_openat(shim_AT_FDCWD, "/dev/fuse", O_RDWR | shim_O_CLOEXEC, 0)
-        guard fd >= 0 else { throw Failure(description: "open /dev/fuse: errno \(errno)") }
-        let data = mountOptions.dataString(fd: fd, uid: getuid(), gid: getgid())
+        guard let device = FuseDevice.open() else { throw Failure(description: "open /dev/fuse: errno \(errno)") }
+        let data = mountOptions.dataString(fd: device.fd, uid: getuid(), gid: getgid())
         guard shim_mount(mountOptions.source, mountPoint, mountOptions.type, mountOptions.flags, data) == 0 else {
             let error = errno
-            close(fd)
             throw Failure(description: "mount \(mountPoint) (\(mountOptions.type), \(data)): errno \(error)")
         }
         mounted.store(true, ordering: .releasing)
         logger.info("mounted \(mountOptions.source) at \(mountPoint) (\(data))")
-        return fd
-    }
-
-    /// A new /dev/fuse descriptor on the same connection, or the session's own on failure.
-    private func cloneSession(_ sessionFD: Int32) -> Int32 {
-        let fd = shim_openat(shim_AT_FDCWD, "/dev/fuse", O_RDWR | shim_O_CLOEXEC, 0)
-        guard fd >= 0 else { return sessionFD }
-        guard shim_ioctl_fuse_clone(fd, UInt32(sessionFD)) == 0 else {
-            logger.debug("FUSE_DEV_IOC_CLONE: errno \(errno); workers share one descriptor")
-            close(fd)
-            return sessionFD
-        }
-        return fd
+        return device
     }
 
     /// One worker: read a request, let the handler answer, write the reply.

@@ -34,6 +34,9 @@ public protocol DaxMapper: AnyObject, Sendable {
     /// Writes the guest's stores in `range` to `file`, only the bytes below
     /// `fileSize` (an extending write goes through FUSE_WRITE, as on Linux).
     func writeBack(_ range: DaxRange, file: Int32, fileSize: UInt64) throws(Errno)
+    /// The device was reset: every mapping is gone without an `unmap` (the
+    /// front end drops them with the device); drop what is kept for them.
+    func forgetAll()
 }
 
 /// The mapper a session uses, installed when it is known: at start for the

@@ -15,6 +15,10 @@ public protocol FileSystem: Sendable {
     func initialize(offered: FuseInitFlags) throws(Errno) -> FuseInitFlags
     /// DESTROY, or a new INIT on a live session: forget every node and handle.
     func destroy()
+    /// The transport's device was reset or its peer hung up, without a
+    /// DESTROY: as destroy(), except that the DAX window's mappings went with
+    /// the device, so they are written back and forgotten, not unmapped.
+    func deviceReset()
 
     func lookup(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) -> Entry
     /// The kernel drops `count` lookups of `node` (FORGET, BATCH_FORGET). No reply.
@@ -101,6 +105,7 @@ public protocol FileSystem: Sendable {
 extension FileSystem {
     public func initialize(offered: FuseInitFlags) throws(Errno) -> FuseInitFlags { [] }
     public func destroy() {}
+    public func deviceReset() { destroy() }
     public func lookup(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) -> Entry { throw .ENOSYS }
     public func forget(node: NodeID, count: UInt64) {}
     public func getattr(_ context: RequestContext, node: NodeID, handle: FileHandle?) throws(Errno) -> Attributes { throw .ENOSYS }

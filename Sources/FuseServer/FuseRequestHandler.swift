@@ -22,6 +22,10 @@ public protocol FuseRequestHandler: Sendable {
     /// Ends every request waiting indefinitely (a SETLKW waiting for a lock) at once, with EINTR:
     /// a transport stopping a queue must not wait for them.
     func interruptBlockedRequests()
+    /// The transport's device was reset or its peer hung up (a new driver
+    /// will start with INIT): end the session as DESTROY would, and forget
+    /// the DAX mappings the device dropped.
+    func deviceReset()
 }
 
 /// A request's header, copied out of the transport's buffers.
@@ -49,4 +53,5 @@ extension FuseRequestHandler {
     }
 
     public func interruptBlockedRequests() {}
+    public func deviceReset() {}
 }

@@ -42,6 +42,11 @@ public final class FuseServer<FS: FileSystem>: FuseRequestHandler {
         fileSystem.interruptAll()
     }
 
+    public func deviceReset() {
+        initialized.store(false, ordering: .releasing)
+        fileSystem.deviceReset()
+    }
+
     public func handle(head: FuseRequestHead, request: inout ScatterReader, reply: inout ScatterWriter) -> Int {
         let headerPosition = reply.written
         // The header is the head's copy; the request's own header bytes are skipped, never read again.

@@ -41,7 +41,7 @@ struct FileIdentity: Equatable {
 ///
 /// One lock over the table and the window I/O it does: a mapping's bytes
 /// and its record change together, so no thread sees one without the other.
-/// FUSE_READ/WRITE of files without mappings only look up a dictionary.
+/// FUSE_READ/WRITE of files without mappings do not take it (`mappedNodes`).
 final class DaxMappingTable: Sendable {
     /// One mapped slot: the file behind it, through a descriptor of its own
     /// (the guest may release its handle and keep the mapping).
@@ -56,11 +56,14 @@ final class DaxMappingTable: Sendable {
     private struct State {
         var slots: [UInt64: Slot] = [:]
         var slotsByNode: [NodeID: Set<UInt64>] = [:]
+        /// Counts every slot in `slots` by its node.
+        let mappedNodes: MappedNodeFilter
 
         mutating func insert(_ slot: Slot, at index: UInt64) {
             drop(index)
             slots[index] = slot
             slotsByNode[slot.node, default: []].insert(index)
+            mappedNodes.add(slot.node)
         }
 
         @discardableResult
@@ -68,14 +71,26 @@ final class DaxMappingTable: Sendable {
             guard let old = slots.removeValue(forKey: index) else { return nil }
             slotsByNode[old.node]?.remove(index)
             if slotsByNode[old.node]?.isEmpty == true { slotsByNode[old.node] = nil }
+            mappedNodes.remove(old.node)
             return old
+        }
+
+        mutating func dropAll() {
+            for index in Array(slots.keys) { drop(index) }
         }
     }
 
     let mappers: DaxMapperSlot
-    private let state = Mutex(State())
+    /// Nodes that may have mappings, for a look without the lock.
+    let mappedNodes: MappedNodeFilter
+    private let state: Mutex<State>
 
-    init(mappers: DaxMapperSlot) { self.mappers = mappers }
+    init(mappers: DaxMapperSlot) {
+        self.mappers = mappers
+        let mappedNodes = MappedNodeFilter()
+        self.mappedNodes = mappedNodes
+        self.state = Mutex(State(mappedNodes: mappedNodes))
+    }
 
     static let slotSize = DaxGeometry.alignment
 
@@ -99,6 +114,9 @@ final class DaxMappingTable: Sendable {
     func map(_ range: DaxRange, file: OpenFile, writable: Bool, mapper: any DaxMapper) throws(Errno) {
         let identity = mapper.holdsCopies ? try FileIdentity.of(file.fd) : nil
         let first = range.windowOffset / Self.slotSize, count = range.length / Self.slotSize
+        // Counted before the fill: a WRITE racing with it then refreshes the new slots (fileChanged).
+        mappedNodes.add(file.node, slots: Int(count))
+        defer { mappedNodes.remove(file.node, slots: Int(count)) }
         try state.withLock { (state) throws(Errno) in
             for index in first..<first + count {
                 guard let old = state.slots[index], old.writable else { continue }
@@ -146,15 +164,24 @@ final class DaxMappingTable: Sendable {
         }
     }
 
-    /// DESTROY or a new session: write back what the guest wrote, forget every mapping.
-    func removeAll() {
+    /// DESTROY or a new session: write back what the guest wrote, unmap and forget every mapping.
+    func removeAll() { clear(unmapping: true) }
+
+    /// The device was reset or its front end hung up: write back what the
+    /// guest wrote and forget every mapping. Nothing is unmapped: the front
+    /// end dropped the mappings with the device (SHMEM), and a new driver
+    /// starts with an empty window.
+    func forgetAll() { clear(unmapping: false) }
+
+    private func clear(unmapping: Bool) {
         guard let mapper = mappers.mapper else { return }
         state.withLock { state in
             for (index, slot) in state.slots {
                 if slot.writable { try? writeBack(index, slot, mapper) }
-                try? mapper.unmap(Self.range(ofSlot: index, slot))
+                if unmapping { try? mapper.unmap(Self.range(ofSlot: index, slot)) }
             }
-            state = State()
+            if !unmapping { mapper.forgetAll() }
+            state.dropAll()
         }
     }
 
@@ -206,9 +233,12 @@ final class DaxMappingTable: Sendable {
     }
 
     /// The file as it is before the guest changes it through the daemon, when
-    /// it has mappings (nil otherwise: nothing to keep coherent).
-    func identityBeforeChange(node: NodeID) -> FileIdentity? {
-        guard let mapper = mappers.mapper, mapper.holdsCopies else { return nil }
+    /// it may have mappings (nil otherwise: nothing to keep coherent). With
+    /// `file`, a descriptor of the node's file (the WRITE's handle), the table's
+    /// lock is not taken: the node's mappings show the same file.
+    func identityBeforeChange(node: NodeID, file: OpenFile? = nil) -> FileIdentity? {
+        guard let mapper = mappers.mapper, mapper.holdsCopies, mappedNodes.mayBeMapped(node) else { return nil }
+        if let file { return try? FileIdentity.of(file.fd) }
         return state.withLock { state in try? Self.identity(of: node, state) }
     }
 
@@ -217,7 +247,7 @@ final class DaxMappingTable: Sendable {
     /// on): the overlapping window bytes are read again, the rest of each
     /// slot (maybe the guest's unwritten stores) stays.
     func fileChanged(node: NodeID, offset: UInt64, length: UInt64, before: FileIdentity?) {
-        guard let mapper = mappers.mapper, mapper.holdsCopies else { return }
+        guard let mapper = mappers.mapper, mapper.holdsCopies, mappedNodes.mayBeMapped(node) else { return }
         state.withLock { state in
             guard let indices = state.slotsByNode[node] else { return }
             let end = offset.addingReportingOverflow(length).overflow ? UInt64.max : offset + length

@@ -3,6 +3,7 @@ import FuseServer
 import Glibc
 import SwiftFSProtocol
 import Synchronization
+import SystemSupport
 
 /// The DAX window as QEMU 7.2 can offer it: a shared file (`--dax-window`,
 /// usually in /dev/shm) that QEMU exposes to the guest as the memory of an
@@ -29,11 +30,12 @@ public final class DaxWindowFile: DaxMapper, @unchecked Sendable {
         guard size > 0, size % DaxGeometry.alignment == 0, size <= UInt64(Int.max) else {
             throw SetupError(description: "DAX window size \(size) is not a positive multiple of 2 MiB")
         }
-        let fd = open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else {
+        let raw = open(path, O_RDWR | O_CLOEXEC)
+        guard raw >= 0 else {
             throw SetupError(description: "cannot open DAX window \(path): \(String(cString: strerror(errno)))")
         }
-        defer { close(fd) }
+        let file = OwnedDescriptor(raw) // the mapping keeps the window; the descriptor goes with init
+        let fd = file.rawValue
         var st = stat()
         guard fstat(fd, &st) == 0, UInt32(st.st_mode) & LinuxFileMode.typeMask == LinuxFileMode.regular else {
             throw SetupError(description: "DAX window \(path) is not a regular file")
@@ -113,6 +115,9 @@ public final class DaxWindowFile: DaxMapper, @unchecked Sendable {
             if length == Int(DaxGeometry.alignment) { cleanCopies.withLock { $0[slot] = nil } }
         }
     }
+
+    /// The window's bytes stay (a new driver maps before it reads); the clean copies go.
+    public func forgetAll() { cleanCopies.withLock { $0.removeAll() } }
 
     /// Per 4 KiB, the span from the first to the last byte that differs from
     /// the clean copy goes to the file (taken into the copy first, so a store

@@ -104,7 +104,7 @@ extension PassthroughFileSystem {
     public func write(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
                       from source: WriteSource, flags: UInt32) throws(Errno) -> Int {
         let file = try file(handle)
-        let before = dax?.identityBeforeChange(node: file.node)
+        let before = dax?.identityBeforeChange(node: file.node, file: file)
         let written = try source.drain { (iovecs) throws(Errno) -> Int in
             try systemCall { pwritev(file.fd, iovecs.baseAddress, Int32(iovecs.count), off_t(offset)) }
         }
@@ -117,7 +117,8 @@ extension PassthroughFileSystem {
         let file = try file(handle)
         try dax?.writeBack(node: file.node)
         posixLocks.releaseAll(node: file.node, owner: lockOwner)
-        // close(2) semantics for the host file system (NFS flushes on close) without closing ours.
+        // close(2) semantics for the host file system (NFS flushes on close) without closing ours;
+        // a raw close of a dup, since its result is FLUSH's answer.
         // Never retried: after close(2) fails the descriptor is gone anyway, and
         // its number may already belong to another thread's file.
         let duplicate = try systemCall { dup(file.fd) }
@@ -141,7 +142,7 @@ extension PassthroughFileSystem {
     public func fallocate(_ context: RequestContext, node: NodeID, handle: FileHandle, mode: UInt32,
                           offset: UInt64, length: UInt64) throws(Errno) {
         let file = try file(handle)
-        let before = dax?.identityBeforeChange(node: file.node)
+        let before = dax?.identityBeforeChange(node: file.node, file: file)
         _ = try systemCall { shim_fallocate(file.fd, Int32(bitPattern: mode), off_t(offset), off_t(length)) }
         dax?.fileChanged(node: file.node, offset: offset, length: length, before: before)
     }
@@ -162,7 +163,7 @@ extension PassthroughFileSystem {
         let output = try file(outputHandle)
         guard flags == 0 else { throw Errno.EINVAL }
         var inOffset = off_t(offset), outOffset = off_t(outputOffset)
-        let before = dax?.identityBeforeChange(node: output.node)
+        let before = dax?.identityBeforeChange(node: output.node, file: output)
         let copied = try systemCall { shim_copy_file_range(input.fd, &inOffset, output.fd, &outOffset, Int(length), 0) }
         dax?.fileChanged(node: output.node, offset: outputOffset, length: UInt64(copied), before: before)
         return copied

@@ -102,6 +102,15 @@ public final class PassthroughFileSystem: FileSystem {
 
     public func destroy() {
         dax?.removeAll()
+        forgetSession()
+    }
+
+    public func deviceReset() {
+        dax?.forgetAll()
+        forgetSession()
+    }
+
+    private func forgetSession() {
         files.removeAll()
         directories.removeAll()
         posixLocks.removeAll()

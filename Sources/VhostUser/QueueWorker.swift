@@ -5,17 +5,17 @@ import Synchronization
 import SystemSupport
 
 /// What a started queue is made of; fixed while its worker runs.
-public struct QueueSetup: Sendable {
-    public var index: Int
-    public var size: Int
-    public var descriptorsAddress: UInt64
-    public var availableAddress: UInt64
-    public var usedAddress: UInt64
-    public var lastAvailableIndex: UInt16
-    public var eventIndex: Bool
-    public var indirectDescriptors: Bool
+struct QueueSetup: Sendable {
+    var index: Int
+    var size: Int
+    var descriptorsAddress: UInt64
+    var availableAddress: UInt64
+    var usedAddress: UInt64
+    var lastAvailableIndex: UInt16
+    var eventIndex: Bool
+    var indirectDescriptors: Bool
 
-    public init(index: Int, size: Int, descriptorsAddress: UInt64, availableAddress: UInt64, usedAddress: UInt64,
+    init(index: Int, size: Int, descriptorsAddress: UInt64, availableAddress: UInt64, usedAddress: UInt64,
                 lastAvailableIndex: UInt16, eventIndex: Bool, indirectDescriptors: Bool) {
         self.index = index; self.size = size
         self.descriptorsAddress = descriptorsAddress; self.availableAddress = availableAddress; self.usedAddress = usedAddress
@@ -24,7 +24,7 @@ public struct QueueSetup: Sendable {
 }
 
 /// How a queue's requests run.
-public enum RequestScheduling<Device: VirtioDeviceHandler>: Sendable {
+enum RequestScheduling<Device: VirtioDeviceHandler>: Sendable {
     /// On the queue's own thread (lowest latency); only requests the device
     /// says may block indefinitely go to `blocking`, so the request that
     /// would release them is not stuck behind them.
@@ -43,8 +43,8 @@ public enum RequestScheduling<Device: VirtioDeviceHandler>: Sendable {
 /// moves of the descriptors in `start`/`stop` only by the back end's thread
 /// while no worker thread or request uses them; everything else is
 /// immutable or atomic.
-public final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
-    public let index: Int
+final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
+    let index: Int
     private let setup: QueueSetup
     private let memoryMap: GuestMemoryMap
     /// The snapshot the ring pointers were translated through; kept alive while the worker runs.
@@ -73,7 +73,7 @@ public final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable
     /// Wakeup fields: the worker's thread only; the rest under `monitor`.
     private var trace = QueueTrace()
 
-    public init(setup: QueueSetup, memoryMap: GuestMemoryMap, device: Device,
+    init(setup: QueueSetup, memoryMap: GuestMemoryMap, device: Device,
                 scheduling: RequestScheduling<Device>, logger: Logger) throws(VhostUserError) {
         let memory = memoryMap.snapshot
         let rings = try SplitRingPointers(memory: memory, size: setup.size, descriptors: setup.descriptorsAddress,

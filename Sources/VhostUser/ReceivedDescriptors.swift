@@ -26,5 +26,6 @@ public final class ReceivedDescriptors {
         return OwnedDescriptor(fd)
     }
 
+    // Raw: an Array cannot hold ~Copyable OwnedDescriptors, so this class is their owner.
     deinit { for case let fd? in fds { close(fd) } }
 }

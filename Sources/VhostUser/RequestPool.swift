@@ -8,7 +8,7 @@ import SystemSupport
 ///
 /// @unchecked Sendable: `items`, `first`, `count`, `idle`, `threads` and
 /// `stopping` are only touched under `monitor`.
-public final class RequestPool<Device: VirtioDeviceHandler>: @unchecked Sendable {
+final class RequestPool<Device: VirtioDeviceHandler>: @unchecked Sendable {
     struct Item {
         let worker: QueueWorker<Device>
         let head: UInt16
@@ -16,7 +16,7 @@ public final class RequestPool<Device: VirtioDeviceHandler>: @unchecked Sendable
         var requestHead: Device.RequestHead? = nil
     }
 
-    public let maxThreads: Int
+    let maxThreads: Int
     private let monitor = Monitor()
     /// A ring buffer of pending items; grows (rarely) instead of allocating per request.
     private var items: [Item?] = Array(repeating: nil, count: 256)
@@ -26,7 +26,7 @@ public final class RequestPool<Device: VirtioDeviceHandler>: @unchecked Sendable
     private var stopping = false
     private var threads: [NativeThread] = []
 
-    public init(maxThreads: Int) {
+    init(maxThreads: Int) {
         self.maxThreads = max(1, maxThreads)
     }
 
@@ -46,7 +46,7 @@ public final class RequestPool<Device: VirtioDeviceHandler>: @unchecked Sendable
     }
 
     /// Finishes queued work, then ends the threads.
-    public func shutdown() {
+    func shutdown() {
         let all: [NativeThread] = monitor.withLock {
             stopping = true
             monitor.broadcast()

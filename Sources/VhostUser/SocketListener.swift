@@ -7,9 +7,12 @@ import SystemSupport
 /// inherited from a parent (--fd). Keeps a descriptor of the socket's
 /// directory so the file can be removed even after the sandbox hides the path.
 public struct SocketListener: ~Copyable {
-    public let fd: Int32
-    private var directoryFd: Int32
+    private let socket: OwnedDescriptor
+    /// nil for an inherited socket, when the directory could not be opened, or once closed.
+    private var directory: OwnedDescriptor?
     private let name: String?
+
+    public var fd: Int32 { socket.rawValue }
 
     /// Creates and listens on `path`, replacing a stale socket file. The
     /// socket is created owner-only (0600) whatever the inherited umask: whoever
@@ -25,8 +28,10 @@ public struct SocketListener: ~Copyable {
             guard info.st_mode & S_IFMT == S_IFSOCK else { throw .invalidMessage("\(path) exists and is not a socket") }
             unlink(path)
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .system("socket", errno: errno) }
+        let raw = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard raw >= 0 else { throw .system("socket", errno: errno) }
+        let listening = OwnedDescriptor(raw) // closed if bind or listen fails
+        let fd = listening.rawValue
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
         }
@@ -37,42 +42,34 @@ public struct SocketListener: ~Copyable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { shim_bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         umask(previousMask)
-        guard bound == 0, listen(fd, 1) == 0 else {
-            let error = errno
-            close(fd)
-            throw .system("bind/listen \(path)", errno: error)
-        }
+        guard bound == 0, listen(fd, 1) == 0 else { throw .system("bind/listen \(path)", errno: errno) }
         let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[..<$0]) } ?? "."
-        self.fd = fd
-        self.directoryFd = shim_openat(shim_AT_FDCWD, directory.isEmpty ? "/" : directory, shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0)
+        let directoryPath = slash.map { String(path[..<$0]) } ?? "."
+        let directoryFd = shim_openat(shim_AT_FDCWD, directoryPath.isEmpty ? "/" : directoryPath,
+                                      shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0)
+        self.socket = listening
+        self.directory = directoryFd >= 0 ? OwnedDescriptor(directoryFd) : nil
         self.name = slash.map { String(path[path.index(after: $0)...]) } ?? path
     }
 
-    /// Uses an already listening socket.
+    /// Uses an already listening socket, and closes it when done.
     public init(listeningFd: Int32) {
-        self.fd = listeningFd
-        self.directoryFd = -1
+        self.socket = OwnedDescriptor(listeningFd)
+        self.directory = nil
         self.name = nil
-    }
-
-    deinit {
-        close(fd)
-        if directoryFd >= 0 { close(directoryFd) }
     }
 
     /// For a process that leaves removing the socket file to another (the
     /// sandboxed child of swiftfsd): no descriptor of the directory stays open.
     public mutating func closeDirectory() {
-        if directoryFd >= 0 { close(directoryFd) }
-        directoryFd = -1
+        directory = nil // the dropped descriptor closes
     }
 
     /// Waits for the front end.
     public func accept() throws(VhostUserError) -> VhostUserConnection {
         while true {
             let connection = shim_accept_cloexec(fd)
-            if connection >= 0 { return VhostUserConnection(fd: connection) }
+            if connection >= 0 { return VhostUserConnection(OwnedDescriptor(connection)) }
             if errno != EINTR { throw .system("accept", errno: errno) }
         }
     }
@@ -80,7 +77,13 @@ public struct SocketListener: ~Copyable {
     /// What removes the socket file later, even after the listener is gone (the
     /// daemon drops it once the front end is connected, and its descriptor
     /// numbers may then name anything, such as a directory in the share).
-    public var remover: SocketFileRemover { SocketFileRemover(directory: directoryFd, name: name) }
+    public var remover: SocketFileRemover {
+        let directoryFd: Int32 = switch directory {
+        case .some(let descriptor): descriptor.rawValue
+        case .none: -1
+        }
+        return SocketFileRemover(directory: directoryFd, name: name)
+    }
 }
 
 /// Removes the socket file through a descriptor of its directory of its own;

@@ -77,6 +77,8 @@ public final class VhostUserBackend<Device: VirtioDeviceHandler> {
     /// Serves one front end until it disconnects. Throws only when the
     /// stream itself is corrupt (bad framing); bad requests get error replies.
     public func serve(_ connection: borrowing VhostUserConnection) throws(VhostUserError) {
+        // The driver goes with the connection (or a corrupt stream): its device state too.
+        defer { device.reset() }
         while let message = try connection.receive() {
             try dispatch(message, connection)
         }
@@ -406,6 +408,7 @@ public final class VhostUserBackend<Device: VirtioDeviceHandler> {
 
     private func resetDevice() {
         stopAll()
+        device.reset()
         // Dropping the old states closes their descriptors.
         for i in vrings.indices { vrings[i] = VringState() }
         ackedFeatures = 0

@@ -12,7 +12,7 @@ public final class VhostUserBackendChannel: Sendable {
     public let awaitsReplies: Bool
 
     public init(descriptor: consuming OwnedDescriptor, awaitsReplies: Bool) {
-        connection = Mutex(VhostUserConnection(fd: descriptor.release()))
+        connection = Mutex(VhostUserConnection(descriptor))
         self.awaitsReplies = awaitsReplies
     }
 

@@ -1,28 +1,28 @@
 import CShim
 import Glibc
 import SwiftFSProtocol
+import SystemSupport
 
 /// One vhost-user connection (a connected Unix stream socket): receives
 /// messages with their file descriptors and sends replies.
 public struct VhostUserConnection: ~Copyable {
-    public let fd: Int32
+    private let socket: OwnedDescriptor
+    public var fd: Int32 { socket.rawValue }
     /// QEMU sends at most 8 descriptors (one per memory region) per message.
     static let maxFileDescriptors = 8
 
-    public init(fd: Int32) { self.fd = fd }
-
-    deinit { close(fd) }
+    /// Serves the connected socket `descriptor`, and closes it when done.
+    public init(_ descriptor: consuming OwnedDescriptor) { self.socket = descriptor }
 
     /// The next message, or nil when the front end closed the connection.
     public func receive() throws(VhostUserError) -> VhostUserMessage? {
         var header = VhostUserHeader()
-        var fds: [Int32] = []
+        var descriptors = ReceivedDescriptors([])
         var descriptorsDropped = false
+        // The descriptors are owned from here on: closed on every error path below, or by the message.
         let got = withUnsafeMutableBytes(of: &header) {
-            receiveWithDescriptors(into: $0, fds: &fds, dropped: &descriptorsDropped)
+            receiveWithDescriptors(into: $0, descriptors: &descriptors, dropped: &descriptorsDropped)
         }
-        // Owned from here on: closed on every error path below, or by the message.
-        let descriptors = ReceivedDescriptors(fds)
         switch got {
         case .failure(let error): throw error
         case .success(0): return nil
@@ -108,7 +108,7 @@ public struct VhostUserConnection: ~Copyable {
     /// More descriptors than fit (MSG_CTRUNC) are all closed and `dropped` is
     /// set: the message is still read whole, so the stream stays in step and
     /// the back end can refuse just that message.
-    private func receiveWithDescriptors(into buffer: UnsafeMutableRawBufferPointer, fds: inout [Int32],
+    private func receiveWithDescriptors(into buffer: UnsafeMutableRawBufferPointer, descriptors: inout ReceivedDescriptors,
                                         dropped: inout Bool) -> Result<Int, VhostUserError> {
         let controlLength = shim_cmsg_space(MemoryLayout<Int32>.size * Self.maxFileDescriptors)
         let control = UnsafeMutableRawPointer.allocate(byteCount: controlLength, alignment: 8)
@@ -126,6 +126,7 @@ public struct VhostUserConnection: ~Copyable {
                 if errno == ECONNRESET { return .success(0) }
                 return .failure(.system("recvmsg", errno: errno))
             }
+            var fds: [Int32] = []
             var cmsg = shim_cmsg_firsthdr(&message)
             while let header = cmsg {
                 if header.pointee.cmsg_level == SOL_SOCKET && header.pointee.cmsg_type == Int32(SCM_RIGHTS) {
@@ -137,9 +138,10 @@ public struct VhostUserConnection: ~Copyable {
                 }
                 cmsg = shim_cmsg_nxthdr(&message, header)
             }
+            // Owned at once; a truncated set is closed as it goes (replaced by none).
+            descriptors = ReceivedDescriptors(fds)
             if message.msg_flags & Int32(MSG_CTRUNC) != 0 {
-                fds.forEach { close($0) }
-                fds.removeAll()
+                descriptors = ReceivedDescriptors([])
                 dropped = true
             }
             return .success(count)

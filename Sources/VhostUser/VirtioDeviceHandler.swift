@@ -29,6 +29,11 @@ public protocol VirtioDeviceHandler: Sendable {
     /// Ends every request that is waiting indefinitely, at once: a queue
     /// being stopped (GET_VRING_BASE) must not wait for them.
     func interruptBlockedRequests()
+    /// The driver is gone: the front end reset the device (RESET_DEVICE,
+    /// RESET_OWNER; its queues are stopped first) or hung up (queues may still
+    /// finish requests no one will read). Drop what the device keeps for that
+    /// driver: a new one starts from nothing.
+    func reset()
 
     /// Sizes of the device's VIRTIO shared memory regions, indexed by shmid;
     /// empty for none. With any, the back end offers BACKEND_REQ and SHMEM
@@ -42,6 +47,7 @@ public protocol VirtioDeviceHandler: Sendable {
 extension VirtioDeviceHandler {
     public func mayBlock(_ head: RequestHead) -> Bool { false }
     public func interruptBlockedRequests() {}
+    public func reset() {}
     public var sharedMemoryRegions: [UInt64] { [] }
     public func sharedMemoryChannelOpened(_ channel: VhostUserBackendChannel) {}
 }

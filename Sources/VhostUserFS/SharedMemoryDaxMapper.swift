@@ -30,6 +30,9 @@ public final class SharedMemoryDaxMapper: DaxMapper {
     /// The guest's stores are already in the file's pages; FSYNC's fsync persists them.
     public func writeBack(_ range: DaxRange, file: Int32, fileSize: UInt64) throws(Errno) {}
 
+    /// The front end unmaps the whole region across a device reset: nothing is kept here.
+    public func forgetAll() {}
+
     private static func mapping(_ range: DaxRange) -> VhostUserSharedMemoryMapping {
         var mapping = VhostUserSharedMemoryMapping()
         mapping.shmid = VirtioFS.cacheWindowID

@@ -41,6 +41,9 @@ public struct VirtioFSDevice: VirtioDeviceHandler {
 
     public func interruptBlockedRequests() { handler.interruptBlockedRequests() }
 
+    /// The FUSE session ends with the driver; the front end dropped the cache window's mappings.
+    public func reset() { handler.deviceReset() }
+
     /// shmid 0: the virtio-fs cache window.
     public var sharedMemoryRegions: [UInt64] { sharedMemory.map { [$0.size] } ?? [] }
 

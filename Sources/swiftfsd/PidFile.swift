@@ -1,5 +1,6 @@
 import CShim
 import Glibc
+import SystemSupport
 
 /// `<socket-path>.pid`, locked for the daemon's life (as virtiofsd does): a
 /// second daemon started on the same socket path finds it locked and stops
@@ -21,22 +22,20 @@ struct PidFile {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let directoryFd = shim_openat(shim_AT_FDCWD, directory.isEmpty ? "/" : directory,
-                                      shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0)
-        guard directoryFd >= 0 else { throw Failure(description: "\(directory): \(String(cString: strerror(errno)))") }
+        let directoryRaw = shim_openat(shim_AT_FDCWD, directory.isEmpty ? "/" : directory,
+                                       shim_O_PATH | shim_O_DIRECTORY | shim_O_CLOEXEC, 0)
+        guard directoryRaw >= 0 else { throw Failure(description: "\(directory): \(String(cString: strerror(errno)))") }
+        let directoryDescriptor = OwnedDescriptor(directoryRaw) // closed on every failure below
+        let directoryFd = directoryDescriptor.rawValue
         // A few rounds: the file may be removed by an exiting daemon between our open and lock.
         for _ in 0..<8 {
-            let fd = shim_openat(directoryFd, name, O_RDWR | O_CREAT | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0o600)
-            guard fd >= 0 else {
-                let error = errno
-                close(directoryFd)
-                throw Failure(description: "pid file \(path): \(String(cString: strerror(error)))")
-            }
+            let raw = shim_openat(directoryFd, name, O_RDWR | O_CREAT | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0o600)
+            guard raw >= 0 else { throw Failure(description: "pid file \(path): \(String(cString: strerror(errno)))") }
+            let file = OwnedDescriptor(raw)
+            let fd = file.rawValue
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 let error = errno
                 let holder = Self.readPid(fd)
-                close(fd)
-                close(directoryFd)
                 if error == EWOULDBLOCK {
                     throw Failure(description: "another daemon\(holder.map { " (pid \($0))" } ?? "") is serving \(socketPath): "
                                   + "its pid file \(path) is locked; refusing to replace its socket")
@@ -51,14 +50,13 @@ struct PidFile {
                 _ = ftruncate(fd, 0)
                 _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
                 self.path = path
-                self.fd = fd
-                self.directoryFd = directoryFd
+                // Released, never closed: the lock and the directory stay until the process exits.
+                self.fd = file.release()
+                self.directoryFd = directoryDescriptor.release()
                 self.name = name
                 return
             }
-            close(fd)
         }
-        close(directoryFd)
         throw Failure(description: "pid file \(path) keeps changing; is another daemon starting?")
     }
 
@@ -71,6 +69,7 @@ struct PidFile {
 
     /// In the sandboxed child: the parent keeps the lock and removes the file.
     func closeDescriptors() {
+        // Raw: released at init to live until exit, these have no owner to drop them.
         close(fd)
         close(directoryFd)
     }

@@ -1,5 +1,6 @@
 import CShim
 import Glibc
+import SystemSupport
 
 /// Confines the daemon to the shared directory after everything outside it
 /// (the socket, the shared directory's root descriptor) has been opened.
@@ -46,7 +47,7 @@ enum Sandbox {
         let child = fork()
         guard child >= 0 else { throw Failure(description: "fork: \(String(cString: strerror(errno)))") }
         if child > 0 {
-            for fd in parentCloses { close(fd) }
+            for fd in parentCloses { close(fd) } // raw: this process never returns to their owners; it waits and exits
             do {
                 try CapabilitySet.supervisor.enter(userNamespace: userNamespace)
             } catch {
@@ -88,7 +89,7 @@ enum Sandbox {
             if let fd = Int32(name), fd != own, !kept.contains(fd) { inherited.append(fd) }
         }
         closedir(directory)
-        for fd in inherited { close(fd) }
+        for fd in inherited { close(fd) } // raw: inherited from the starter, owned by nothing here
     }
 
     /// Second step, once the share and /proc/self/fd are open: chroot or pivot_root into the share.
@@ -140,10 +141,10 @@ enum Sandbox {
     }
 
     private static func write(_ text: String, to path: String) throws(Failure) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(description: "open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let written = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+        let raw = open(path, O_WRONLY | O_CLOEXEC)
+        guard raw >= 0 else { throw Failure(description: "open \(path): \(String(cString: strerror(errno)))") }
+        let fd = OwnedDescriptor(raw)
+        let written = text.withCString { Glibc.write(fd.rawValue, $0, strlen($0)) }
         guard written == text.utf8.count else {
             throw Failure(description: "write '\(text)' to \(path): \(String(cString: strerror(errno)))")
         }

@@ -149,6 +149,32 @@ struct FuseMountSessionTests {
         close(fd)
     }
 
+    /// Descriptors of this process open on /dev/fuse (only this serialized suite opens any).
+    static func devFuseDescriptors() -> Int {
+        guard let directory = opendir("/proc/self/fd") else { return -1 }
+        defer { closedir(directory) }
+        var count = 0
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard Int32(name) != nil else { continue }
+            var link = [UInt8](repeating: 0, count: 64)
+            let length = readlink("/proc/self/fd/" + name, &link, link.count - 1)
+            if length > 0 && String(decoding: link.prefix(length), as: UTF8.self) == "/dev/fuse" { count += 1 }
+        }
+        return count
+    }
+
+    @Test func eachWorkerReadsItsOwnCloneAndRunClosesThemAll() throws {
+        let before = Self.devFuseDescriptors()
+        let mounted = try MountedShare(threads: 3)
+        // Up at once: the session's descriptor and one clone for each further worker.
+        #expect(Self.devFuseDescriptors() == before + 3)
+        mounted.stop()
+        let finished = mounted.finished.load(ordering: .acquiring)
+        #expect(finished)
+        #expect(Self.devFuseDescriptors() == before, "every /dev/fuse descriptor is closed once run returns")
+    }
+
     @Test func reservedMountOptionsAreRefused() {
         #expect(throws: FuseMountSession.Failure.self) {
             _ = try FuseMountSession(mountPoint: "/tmp", handler: NoHandler(), options: ["fd=3"])

@@ -19,7 +19,7 @@ import VhostUserFS
 
     /// Reads one whole message (and any descriptor) from the front end's end of the back-end channel.
     static func receiveBackendRequest(_ fd: Int32) throws -> (header: [UInt8], payload: [UInt8], fds: ReceivedDescriptors) {
-        let connection = VhostUserConnection(fd: dup(fd))
+        let connection = VhostUserConnection(OwnedDescriptor(dup(fd)))
         let message = try #require(try connection.receive())
         let header = withUnsafeBytes(of: message.header) { Array($0) }
         return (header, message.payload, message.fds)

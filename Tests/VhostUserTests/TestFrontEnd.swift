@@ -26,7 +26,7 @@ final class TestFrontEnd {
         backendThread = NativeThread(name: "backend") { [logger] in
             let backend = VhostUserBackend(device: device, configuration: .init(maxQueues: 3, threadPoolSize: threadPoolSize),
                                            logger: logger)
-            try? backend.serve(VhostUserConnection(fd: backendFd))
+            try? backend.serve(VhostUserConnection(OwnedDescriptor(backendFd)))
         }
     }
 
