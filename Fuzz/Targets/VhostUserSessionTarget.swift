@@ -66,26 +66,7 @@ private func descriptors(for request: UInt32, payload: UnsafeRawBufferPointer) -
 /// Sends `bytes` with `fds` attached (SCM_RIGHTS), then closes our copies of `fds`.
 private func send(_ socket: Int32, _ bytes: UnsafeRawBufferPointer, fds: [Int32]) {
     defer { fds.forEach { close($0) } }
-    var iov = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
-    let controlLength = fds.isEmpty ? 0 : shim_cmsg_space(4 * fds.count)
-    let control = UnsafeMutableRawPointer.allocate(byteCount: max(controlLength, 8), alignment: 8)
-    defer { control.deallocate() }
-    var message = msghdr()
-    withUnsafeMutablePointer(to: &iov) { iovPointer in
-        message.msg_iov = iovPointer
-        message.msg_iovlen = 1
-        if !fds.isEmpty {
-            message.msg_control = control
-            message.msg_controllen = controlLength
-            let cmsg = shim_cmsg_firsthdr(&message)!
-            cmsg.pointee.cmsg_level = SOL_SOCKET
-            cmsg.pointee.cmsg_type = Int32(SCM_RIGHTS)
-            cmsg.pointee.cmsg_len = shim_cmsg_len(4 * fds.count)
-            let data = UnsafeMutableRawPointer(shim_cmsg_data(cmsg)!)
-            for (i, fd) in fds.enumerated() { data.storeBytes(of: fd, toByteOffset: 4 * i, as: Int32.self) }
-        }
-        _ = sendmsg(socket, &message, Int32(MSG_NOSIGNAL))
-    }
+    _ = sendPassingDescriptors(socket, bytes, descriptors: fds)
 }
 
 public enum VhostUserSessionTarget {

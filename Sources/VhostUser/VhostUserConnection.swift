@@ -77,27 +77,7 @@ public struct VhostUserConnection: ~Copyable {
         var sent = 0
         if let descriptor {
             // The descriptor rides with the first bytes; the rest follows as plain data.
-            let controlLength = shim_cmsg_space(MemoryLayout<Int32>.size)
-            let control = UnsafeMutableRawPointer.allocate(byteCount: controlLength, alignment: 8)
-            defer { control.deallocate() }
-            let result: Int = bytes.withUnsafeMutableBytes { raw in
-                var iov = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
-                return withUnsafeMutablePointer(to: &iov) { iovPointer in
-                    var message = msghdr()
-                    message.msg_iov = iovPointer
-                    message.msg_iovlen = 1
-                    message.msg_control = control
-                    message.msg_controllen = controlLength
-                    let cmsg = shim_cmsg_firsthdr(&message)!
-                    cmsg.pointee.cmsg_level = SOL_SOCKET
-                    cmsg.pointee.cmsg_type = Int32(SCM_RIGHTS)
-                    cmsg.pointee.cmsg_len = shim_cmsg_len(MemoryLayout<Int32>.size)
-                    UnsafeMutableRawPointer(shim_cmsg_data(cmsg)!).storeBytes(of: descriptor, as: Int32.self)
-                    var n: Int
-                    repeat { n = sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) } while n < 0 && errno == EINTR
-                    return n
-                }
-            }
+            let result = bytes.withUnsafeBytes { sendPassingDescriptors(fd, $0, descriptors: [descriptor]) }
             if result < 0 { throw .system("sendmsg", errno: errno) }
             sent = result
         }

@@ -70,29 +70,8 @@ final class TestFrontEnd {
 
     /// Sends `bytes` as they are (possibly not a whole message), with `fds` on the first byte.
     func sendRaw(_ bytes: [UInt8], fds: [Int32] = []) {
-        var bytes = bytes
-        let controlLength = fds.isEmpty ? 0 : shim_cmsg_space(4 * fds.count)
-        let control = UnsafeMutableRawPointer.allocate(byteCount: max(controlLength, 8), alignment: 8)
-        defer { control.deallocate() }
-        bytes.withUnsafeMutableBytes { raw in
-            var iov = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
-            var message = msghdr()
-            withUnsafeMutablePointer(to: &iov) { iovPointer in
-                message.msg_iov = iovPointer
-                message.msg_iovlen = 1
-                if !fds.isEmpty {
-                    message.msg_control = control
-                    message.msg_controllen = controlLength
-                    let cmsg = shim_cmsg_firsthdr(&message)!
-                    cmsg.pointee.cmsg_level = SOL_SOCKET
-                    cmsg.pointee.cmsg_type = Int32(SCM_RIGHTS)
-                    cmsg.pointee.cmsg_len = shim_cmsg_len(4 * fds.count)
-                    let data = UnsafeMutableRawPointer(shim_cmsg_data(cmsg)!)
-                    for (i, fd) in fds.enumerated() { data.storeBytes(of: fd, toByteOffset: 4 * i, as: Int32.self) }
-                }
-                precondition(sendmsg(fd, &message, 0) == raw.count)
-            }
-        }
+        let sent = bytes.withUnsafeBytes { sendPassingDescriptors(fd, $0, descriptors: fds) }
+        precondition(sent == bytes.count)
     }
 
     func send<T: WireRecord>(_ request: VhostUserRequest, _ value: T, needReply: Bool = false, fds: [Int32] = []) {
