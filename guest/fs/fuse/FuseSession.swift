@@ -34,8 +34,7 @@ final class FuseSession {
     static let backgroundSlotSize = 128
     private let backgroundBuffers: UnsafeMutableRawBufferPointer
     private var nextBackgroundSlot = 0
-    private var readable: [DeviceBuffer] = []
-    private var writable: [DeviceBuffer] = []
+    private var exchange = DeviceExchange()
     private var nextUnique: UInt64 = 1
     /// Requests sent per opcode and time spent waiting for the device, for benchmark reports.
     private(set) var requestCounts = [UInt64](repeating: 0, count: 64)
@@ -54,8 +53,6 @@ final class FuseSession {
         forgetBuffer = .allocate(byteCount: FuseSession.headerSize + FuseBatchForgetIn.wireSize
                                    + FuseSession.forgetBatchSize * FuseForgetOne.wireSize, alignment: 64)
         backgroundBuffers = .allocate(byteCount: FuseSession.backgroundSlots * 2 * FuseSession.backgroundSlotSize, alignment: 64)
-        readable.reserveCapacity(2)
-        writable.reserveCapacity(2)
         try initialize()
     }
 
@@ -88,19 +85,11 @@ final class FuseSession {
         let unique = patchHeader(writer, payloadCount: payloadCount)
 
         // The descriptor lists are reused too: no allocation per request.
-        readable.removeAll(keepingCapacity: true)
-        readable.append(DeviceBuffer(base: request.baseAddress!, count: writer.offset))
-        if let payload = payload, payloadCount > 0 {
-            readable.append(DeviceBuffer(base: UnsafeMutableRawPointer(mutating: payload.baseAddress!), count: payloadCount))
-        }
         let fixedCapacity = replyPayload == nil ? FuseSession.replyCapacity : FuseOutHeader.wireSize
-        writable.removeAll(keepingCapacity: true)
-        writable.append(DeviceBuffer(base: reply.baseAddress!, count: fixedCapacity))
-        if let replyPayload = replyPayload, replyPayload.count > 0 {
-            writable.append(DeviceBuffer(base: replyPayload.baseAddress!, count: replyPayload.count))
-        }
+        exchange.set(request: request, count: writer.offset, payload: payload,
+                     reply: reply, fixedReplyCount: fixedCapacity, replyPayload: replyPayload)
         let start = monotonicNanoseconds()
-        let result = device.call(readable: readable, writable: writable)
+        let result = device.call(readable: exchange.readable, writable: exchange.writable)
         deviceNanoseconds &+= monotonicNanoseconds() &- start
         if Int(currentOpcode) < requestCounts.count { requestCounts[Int(currentOpcode)] += 1 }
         guard let written = result else { throw .EIO }
@@ -144,12 +133,11 @@ final class FuseSession {
         nextBackgroundSlot = (nextBackgroundSlot + 1) % FuseSession.backgroundSlots
         _ = patchHeader(writer, payloadCount: 0)
         slot.copyMemory(from: request.baseAddress!, byteCount: writer.offset)
-        readable.removeAll(keepingCapacity: true)
-        readable.append(DeviceBuffer(base: slot, count: writer.offset))
-        writable.removeAll(keepingCapacity: true)
-        writable.append(DeviceBuffer(base: slot + slotSize, count: FuseOutHeader.wireSize))
+        exchange.set(request: UnsafeMutableRawBufferPointer(start: slot, count: writer.offset), count: writer.offset,
+                     payload: nil, reply: UnsafeMutableRawBufferPointer(start: slot + slotSize, count: FuseOutHeader.wireSize),
+                     fixedReplyCount: FuseOutHeader.wireSize, replyPayload: nil)
         if Int(currentOpcode) < requestCounts.count { requestCounts[Int(currentOpcode)] += 1 }
-        guard device.post(readable: readable, writable: writable) else { throw .EIO }
+        guard device.post(readable: exchange.readable, writable: exchange.writable) else { throw .EIO }
     }
 
     /// Waits for every request sent in the background.

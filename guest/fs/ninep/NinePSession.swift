@@ -24,8 +24,7 @@ final class NinePSession {
 
     private let request: UnsafeMutableRawBufferPointer
     private let reply: UnsafeMutableRawBufferPointer
-    private var readable: [DeviceBuffer] = []
-    private var writable: [DeviceBuffer] = []
+    private var exchange = DeviceExchange()
     private var nextTag: UInt16 = 0
     private var freeFids: [UInt32] = []
     private var nextFid: UInt32 = NinePSession.rootFid + 1
@@ -44,8 +43,6 @@ final class NinePSession {
         self.device = device
         request = .allocate(byteCount: NinePSession.requestCapacity, alignment: 64)
         reply = .allocate(byteCount: NinePSession.replyCapacity, alignment: 64)
-        readable.reserveCapacity(2)
-        writable.reserveCapacity(2)
         try negotiateVersion()
         var attach = try call(.attach(fid: NinePSession.rootFid, authFid: NineP.noFid, userName: "root",
                                       attachName: "", userID: 0))
@@ -92,19 +89,11 @@ final class NinePSession {
         guard writer.offset + payloadCount <= messageSize,
               NineP.dataReplyHeaderSize + (replyPayload?.count ?? 0) <= messageSize else { throw .EINVAL }
 
-        readable.removeAll(keepingCapacity: true)
-        readable.append(DeviceBuffer(base: request.baseAddress!, count: writer.offset))
-        if let payload = payload, payloadCount > 0 {
-            readable.append(DeviceBuffer(base: UnsafeMutableRawPointer(mutating: payload.baseAddress!), count: payloadCount))
-        }
         let fixedCapacity = replyPayload == nil ? NinePSession.replyCapacity : NineP.dataReplyHeaderSize
-        writable.removeAll(keepingCapacity: true)
-        writable.append(DeviceBuffer(base: reply.baseAddress!, count: fixedCapacity))
-        if let replyPayload = replyPayload, replyPayload.count > 0 {
-            writable.append(DeviceBuffer(base: replyPayload.baseAddress!, count: replyPayload.count))
-        }
+        exchange.set(request: request, count: writer.offset, payload: payload,
+                     reply: reply, fixedReplyCount: fixedCapacity, replyPayload: replyPayload)
         let start = monotonicNanoseconds()
-        let result = device.call(readable: readable, writable: writable)
+        let result = device.call(readable: exchange.readable, writable: exchange.writable)
         deviceNanoseconds &+= monotonicNanoseconds() &- start
         requestCounts[Int(type.rawValue) & 127] += 1
         guard let written = result else { throw .EIO }
