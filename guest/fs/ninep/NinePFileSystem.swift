@@ -5,7 +5,9 @@
 // msize - 24 bytes straight between the device and the caller's buffer, with no
 // read-ahead or write-behind (9P has no such cache protocol; Linux's cache=none).
 
-final class NinePFileSystem: FileSystem {
+final class NinePFileSystem: FileSystem, ServerFileSystem {
+    typealias Node = NinePNode
+
     let session: NinePSession
     let names = NinePNameCache()
     let root: NinePNode
@@ -29,17 +31,6 @@ final class NinePFileSystem: FileSystem {
     override var name: String { "9p:" + tag }
     var sessionSummary: String { session.summary }
     override var rootNode: VNode { root }
-
-    func ninePNode(_ node: VNode) throws(Errno) -> NinePNode {
-        guard let ninePNode = node as? NinePNode else { throw .EXDEV }
-        return ninePNode
-    }
-
-    private func directoryNode(_ node: VNode) throws(Errno) -> NinePNode {
-        let directory = try ninePNode(node)
-        guard directory.kind == .directory else { throw .ENOTDIR }
-        return directory
-    }
 
     /// Linux open flags for Tlopen/Tlcreate: we implement O_APPEND ourselves (offsets are
     /// ours); Tlopen never carries O_CREAT/O_EXCL.
@@ -94,10 +85,10 @@ final class NinePFileSystem: FileSystem {
         return node
     }
 
-    override func kind(of node: VNode) throws(Errno) -> FileKind { try ninePNode(node).kind }
+    override func kind(of node: VNode) throws(Errno) -> FileKind { try ownNode(node).kind }
 
     override func attributes(of node: VNode) throws(Errno) -> FileStat {
-        let target = try ninePNode(node)
+        let target = try ownNode(node)
         if monotonicNanoseconds() < target.attributesValidUntil { return target.attributes }
         target.attributes = try fetchAttributes(fid: target.fid)
         target.knownSize = target.attributes.size
@@ -106,7 +97,7 @@ final class NinePFileSystem: FileSystem {
     }
 
     override func setAttributes(of node: VNode, _ changes: AttributeChanges) throws(Errno) -> FileStat {
-        let target = try ninePNode(node)
+        let target = try ownNode(node)
         if changes.size != nil && target.kind != .regular { throw target.kind == .directory ? .EISDIR : .EINVAL }
         try setAttributes(fid: target.fid, changes)
         target.invalidateAttributes()
@@ -142,7 +133,7 @@ final class NinePFileSystem: FileSystem {
     // MARK: Files
 
     override func open(_ node: VNode, flags: OpenFlags) throws(Errno) -> OpenFile {
-        let target = try ninePNode(node)
+        let target = try ownNode(node)
         guard target.kind != .directory else { throw .EISDIR }
         let fid = try cloneFid(target.fid)
         let ioUnit: UInt32
@@ -164,17 +155,7 @@ final class NinePFileSystem: FileSystem {
 
     override func create(_ name: String, in directory: VNode, permissions: UInt32, flags: OpenFlags) throws(Errno) -> OpenFile {
         let parent = try directoryNode(directory)
-        if !flags.contains(.exclusive) {
-            // Existing names are opened, as open(2) does without O_EXCL.
-            do {
-                let existing = try lookup(name, in: parent)
-                var openFlags = flags
-                openFlags.remove([.create, .exclusive])
-                return try open(existing, flags: openFlags)
-            } catch {
-                guard error == .ENOENT else { throw error }
-            }
-        }
+        if let existing = try openExisting(name, in: parent, flags: flags) { return existing }
         // Tlcreate turns the directory fid it is given into the new file's open fid: use a clone.
         let fid = try cloneFid(parent.fid)
         let ioUnit: UInt32
