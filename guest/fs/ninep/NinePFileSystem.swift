@@ -53,10 +53,22 @@ final class NinePFileSystem: FileSystem, ServerFileSystem {
         return attributes
     }
 
-    /// A fresh fid for the same file (Twalk with no names), to open: an opened fid can no
-    /// longer be walked from, so nodes keep theirs unopened.
-    func cloneFid(_ fid: UInt32) throws(Errno) -> UInt32 {
-        try session.walk(from: fid, names: []).fid
+    /// Opens a fresh fid for the file `fid` names (Twalk with no names: an opened fid can no
+    /// longer be walked from, so nodes keep theirs unopened) with `request` (Tlopen, or Tlcreate,
+    /// which turns the directory fid it is given into the new file's): the new fid and the
+    /// iounit; the new fid is clunked if the open fails.
+    private func openClone(of fid: UInt32, _ request: (UInt32) -> NinePRequest) throws(Errno) -> (fid: UInt32, ioUnit: UInt32) {
+        let clone = try session.walk(from: fid, names: []).fid
+        do {
+            var answer = try session.call(request(clone))
+            _ = try answer.qid()
+            let ioUnit = try answer.u32()
+            try answer.end()
+            return (clone, ioUnit)
+        } catch {
+            session.clunk(clone)
+            throw error
+        }
     }
 
     // MARK: Names
@@ -135,16 +147,8 @@ final class NinePFileSystem: FileSystem, ServerFileSystem {
     override func open(_ node: VNode, flags: OpenFlags) throws(Errno) -> OpenFile {
         let target = try ownNode(node)
         guard target.kind != .directory else { throw .EISDIR }
-        let fid = try cloneFid(target.fid)
-        let ioUnit: UInt32
-        do {
-            var answer = try session.call(.lopen(fid: fid, flags: serverFlags(flags, creating: false)))
-            _ = try answer.qid()
-            ioUnit = try answer.u32()
-            try answer.end()
-        } catch {
-            session.clunk(fid)
-            throw error
+        let (fid, ioUnit) = try openClone(of: target.fid) {
+            .lopen(fid: $0, flags: serverFlags(flags, creating: false))
         }
         if flags.contains(.truncate) && flags.canWrite {
             target.invalidateAttributes()
@@ -156,18 +160,9 @@ final class NinePFileSystem: FileSystem, ServerFileSystem {
     override func create(_ name: String, in directory: VNode, permissions: UInt32, flags: OpenFlags) throws(Errno) -> OpenFile {
         let parent = try directoryNode(directory)
         if let existing = try openExisting(name, in: parent, flags: flags) { return existing }
-        // Tlcreate turns the directory fid it is given into the new file's open fid: use a clone.
-        let fid = try cloneFid(parent.fid)
-        let ioUnit: UInt32
-        do {
-            var answer = try session.call(.lcreate(fid: fid, name: name, flags: serverFlags(flags, creating: true),
-                                                   mode: FileKind.regular.modeBits | (permissions & 0o7777), gid: 0))
-            _ = try answer.qid()
-            ioUnit = try answer.u32()
-            try answer.end()
-        } catch {
-            session.clunk(fid)
-            throw error
+        let (fid, ioUnit) = try openClone(of: parent.fid) {
+            .lcreate(fid: $0, name: name, flags: serverFlags(flags, creating: true),
+                     mode: FileKind.regular.modeBits | (permissions & 0o7777), gid: 0)
         }
         parent.invalidateAttributes()
         names.remove(name, in: parent)
@@ -218,15 +213,8 @@ final class NinePFileSystem: FileSystem, ServerFileSystem {
 
     override func openDirectory(_ node: VNode) throws(Errno) -> DirectoryStream {
         let directory = try directoryNode(node)
-        let fid = try cloneFid(directory.fid)
-        do {
-            var answer = try session.call(.lopen(fid: fid, flags: NinePOpenFlags.readOnly | NinePOpenFlags.directory))
-            _ = try answer.qid()
-            _ = try answer.u32()
-            try answer.end()
-        } catch {
-            session.clunk(fid)
-            throw error
+        let (fid, _) = try openClone(of: directory.fid) {
+            .lopen(fid: $0, flags: NinePOpenFlags.readOnly | NinePOpenFlags.directory)
         }
         return NinePDirectoryStream(fileSystem: self, directory: directory, fid: fid)
     }
