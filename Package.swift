@@ -101,7 +101,8 @@ package.targets += [
 if Context.environment["SWIFTFS_FUZZ"] != nil {
     package.targets += [
         .target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"),
+        .target(name: "FuzzEntry", dependencies: ["FuzzDriver"], path: "Fuzz/FuzzEntry"),
     ] + ["FuseRequestFuzzer", "DescriptorChainFuzzer", "VhostUserMessageFuzzer"].map {
-        .executableTarget(name: $0, dependencies: ["FuzzDriver", "FuzzTargets"], path: "Fuzz/\($0)")
+        .executableTarget(name: $0, dependencies: ["FuzzEntry", "FuzzTargets"], path: "Fuzz/\($0)")
     }
 }

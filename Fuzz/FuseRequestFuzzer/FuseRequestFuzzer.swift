@@ -1,18 +1,10 @@
-// libFuzzer entry points for FuseRequestTarget (Fuzz/Targets); built only by scripts/fuzz.
-import FuzzDriver
+// libFuzzer entry point for FuseRequestTarget (Fuzz/Targets); built only by scripts/fuzz.
+import FuzzEntry
 import FuzzTargets
-
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    if let data { FuseRequestTarget.run(data, size) }
-    return 0
-}
 
 /// SwiftPM links an executable's main under this name; libFuzzer's driver takes over from here.
 @_cdecl("FuseRequestFuzzer_main")
 public func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     FuseRequestTarget.limitFileSizes()
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, testOneInput)
+    return runLibFuzzer(argc, argv, FuseRequestTarget.run)
 }

@@ -23,12 +23,15 @@ RESULT = re.compile(r"RESULT (\w[\w-]*)((?: [\w./-]+=[^ ]*)*)")
 # "RESULT readbench summary key=value ...": a word between the name and the values.
 READBENCH_SUMMARY = re.compile(r"RESULT readbench summary((?: [\w./-]+=[^ ]*)*)")
 
-# Linux guest metrics, all "higher is better": (key, label).
-LINUX_METRICS = [
+# fio's jobs, the same in the Linux guest and on the host: (key, label).
+FIO_METRICS = [
     ("seqwrite_MiBps", "fio seq write 1 MiB (MiB/s)"),
     ("seqread_MiBps", "fio seq read 1 MiB (MiB/s)"),
     ("randread_iops", "fio rand read 4 KiB (IOPS)"),
     ("randwrite_iops", "fio rand write 4 KiB (IOPS)"),
+]
+# Linux guest metrics, all "higher is better": (key, label).
+LINUX_METRICS = FIO_METRICS + [
     ("create_per_s", "create empty files (/s)"),
     ("stat_per_s", "stat, cold caches (/s)"),
     ("unlink_per_s", "unlink (/s)"),
@@ -54,11 +57,7 @@ HOST_ORDER = ["fuse-swiftfsd", "fuse-passthrough_ll", "native", "fuse-passthroug
 HOST_DESC = {"fuse-swiftfsd": "swiftfsd --fuse-mount", "fuse-passthrough_ll": "libfuse passthrough_ll",
              "native": "the directory itself (no FUSE)",
              "fuse-passthrough_ll-same": "passthrough_ll with swiftfsd's defaults (-o xattr,default_permissions,allow_other)", "fuse-swiftfsd-noxattr": "swiftfsd -o no_xattr"}
-HOST_METRICS = [
-    ("seqwrite_MiBps", "fio seq write 1 MiB (MiB/s)"),
-    ("seqread_MiBps", "fio seq read 1 MiB (MiB/s)"),
-    ("randread_iops", "fio rand read 4 KiB (IOPS)"),
-    ("randwrite_iops", "fio rand write 4 KiB (IOPS)"),
+HOST_METRICS = FIO_METRICS + [
     ("create_per_s", "create empty files (/s)"),
     ("stat_per_s", "stat, fresh mount (/s)"),
     ("ls_l_cold_fps", "ls -l, fresh mount (files/s)"),
@@ -315,6 +314,30 @@ def md_table(header, rows):
     return "\n".join(lines)
 
 
+def metric_table(runs, kind, configs, metrics, pairs, values, ratios):
+    """Rows of a comparison table: one per metric, a cell per configuration, then one column per (a, b)
+    pair with the paired ratio a ÷ b. Fills values[config][metric] and ratios["a/b"][metric] on the way."""
+    rows = []
+    for metric, label in metrics:
+        row = [label]
+        for c in configs:
+            s = metric_summary(runs, (kind, c), metric)
+            values.setdefault(c, {})[metric] = s
+            row.append(fmt_cell(s))
+        for a, b in pairs:
+            r = paired_ratio(runs, (kind, a), (kind, b), metric)
+            ratios.setdefault(f"{a}/{b}", {})[metric] = r
+            row.append(fmt_ratio(r))
+        rows.append(row)
+    return rows
+
+
+def readbench_workloads(runs, keys):
+    """The readbench workloads ("64m seq 1048576") the runs of keys measured: large files first, seq first."""
+    return sorted({m.split(":")[0] for k in keys for r in runs[k].values() for m in r if ":" in m},
+                  key=lambda w: (-int(w.split()[0].rstrip("m")), w.split()[1] != "seq"))
+
+
 def main():
     logdir, outdir = sys.argv[1], sys.argv[2]
     docs = sys.argv[4] if len(sys.argv) == 5 and sys.argv[3] == "--docs" else None
@@ -351,18 +374,7 @@ def main():
         for variant in ("swiftfsd-tp64", "swiftfsd-q2"):
             if variant in configs and "swiftfsd" in configs:
                 ratio_cols.append((variant, "swiftfsd"))
-        rows = []
-        for metric, label in LINUX_METRICS:
-            row = [label]
-            for c in configs:
-                s = metric_summary(runs, ("linux", c), metric)
-                data["linux"].setdefault(c, {})[metric] = s
-                row.append(fmt_cell(s))
-            for a, b in ratio_cols:
-                r = paired_ratio(runs, ("linux", a), ("linux", b), metric)
-                data["linux_ratios"].setdefault(f"{a}/{b}", {})[metric] = r
-                row.append(fmt_ratio(r))
-            rows.append(row)
+        rows = metric_table(runs, "linux", configs, LINUX_METRICS, ratio_cols, data["linux"], data["linux_ratios"])
         for c in configs:
             for metric in ("randread_lat_us", "randwrite_lat_us", "pm_total_s"):
                 data["linux"].setdefault(c, {})[metric] = metric_summary(runs, ("linux", c), metric)
@@ -511,9 +523,7 @@ def main():
     on_key, off_key = ("unikernel", "readbench-dax-on"), ("unikernel", "readbench-dax-off")
     data["readbench"] = {}
     if on_key in runs and off_key in runs:
-        workloads = sorted({m.split(":")[0] for k in (on_key, off_key) for r in runs[k].values() for m in r
-                            if ":" in m},
-                           key=lambda w: (-int(w.split()[0].rstrip("m")), w.split()[1] != "seq"))
+        workloads = readbench_workloads(runs, (on_key, off_key))
         rows = []
         for w in workloads:
             entry = {
@@ -563,9 +573,7 @@ def main():
     rb_present = [(c, l) for c, l in rb_cols if ("unikernel", c) in runs]
     data["readbench_transports"] = {}
     if len(rb_present) > 2:
-        workloads = sorted({m.split(":")[0] for c, _ in rb_present for r in runs[("unikernel", c)].values()
-                            for m in r if ":" in m},
-                           key=lambda w: (-int(w.split()[0].rstrip("m")), w.split()[1] != "seq"))
+        workloads = readbench_workloads(runs, [("unikernel", c) for c, _ in rb_present])
         rows = []
         for w in workloads:
             row_first, row_re = [f"{w}, pass 1"], [f"{w}, re-read"]
@@ -649,24 +657,13 @@ def main():
     hconfigs = [c for c in HOST_ORDER if ("host", c) in runs]
     data["host"], data["host_ratios"], data["host_cpu"] = {}, {}, {}
     if hconfigs:
-        rows = []
         # Like with like: with the same defaults, and both without xattrs.
         pairs = [(a, b) for a, b in (("fuse-swiftfsd", "fuse-passthrough_ll"), ("fuse-swiftfsd", "native"),
                                      ("fuse-passthrough_ll", "native"),
                                      ("fuse-swiftfsd", "fuse-passthrough_ll-same"),
                                      ("fuse-swiftfsd-noxattr", "fuse-passthrough_ll"))
                  if a in hconfigs and b in hconfigs]
-        for metric, label in HOST_METRICS:
-            row = [label]
-            for c in hconfigs:
-                s_ = metric_summary(runs, ("host", c), metric)
-                data["host"].setdefault(c, {})[metric] = s_
-                row.append(fmt_cell(s_))
-            for a, b in pairs:
-                r = paired_ratio(runs, ("host", a), ("host", b), metric)
-                data["host_ratios"].setdefault(f"{a}/{b}", {})[metric] = r
-                row.append(fmt_ratio(r))
-            rows.append(row)
+        rows = metric_table(runs, "host", hconfigs, HOST_METRICS, pairs, data["host"], data["host_ratios"])
         hp = p.get("host", {})
         md += ["## 7. The host's own FUSE: swiftfsd --fuse-mount vs libfuse passthrough_ll vs no FUSE\n",
                f"On the host (no emulator), share on /dev/shm. fio: the guest's job file (psync, O_DIRECT, "
@@ -847,6 +844,41 @@ def pm_desc(p):
             f"seed {pm['seed']}")
 
 
+def relative_bars(plt, table, configs, ref, metric_labels, desc, log):
+    """Grouped bars: each metric of each configuration over ref's median (1 = as fast as ref)."""
+    metrics = [(k, l) for k, l in metric_labels if (table[ref].get(k) or {}).get("median")]
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    width = 0.8 / len(configs)
+    for i, c in enumerate(configs):
+        vals = []
+        for k, _ in metrics:
+            s, r = table[c].get(k), table[ref][k]
+            vals.append(s["median"] / r["median"] if s and r and r["median"] else 0)
+        ax.bar([j + i * width for j in range(len(metrics))], vals, width, label=desc.get(c, c))
+    if log:
+        ax.set_yscale("log")
+    else:
+        ax.axhline(1, color="black", linewidth=0.8)
+    ax.set_xticks([j + width * (len(configs) - 1) / 2 for j in range(len(metrics))])
+    ax.set_xticklabels([l.split(" (")[0] for _, l in metrics], rotation=25, ha="right", fontsize=8)
+    return fig, ax
+
+
+def labelled_hbars(plt, labels, vals, row_height, pad, fontsize, value_text, color, line_at_one=False):
+    """One horizontal bar per label, top to bottom, on a log scale, each with its value written after it."""
+    fig, ax = plt.subplots(figsize=(9, row_height * len(labels) + pad))
+    ax.barh(range(len(labels)), vals, color=color)
+    if line_at_one:
+        ax.axvline(1, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=fontsize)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    for i, v in enumerate(vals):
+        ax.text(v, i, value_text(v), va="center", fontsize=fontsize)
+    return fig, ax
+
+
 def plots(data, configs, outdir):
     try:
         import matplotlib
@@ -856,45 +888,29 @@ def plots(data, configs, outdir):
         print(f"report.py: no plots ({error})", file=sys.stderr)
         return
     written = []
+
+    def save(fig, name):
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, name), dpi=110)
+        plt.close(fig)
+        written.append(name)
+
     # Linux guest: every metric relative to the C virtiofsd.
     ref = "virtiofsd" if "virtiofsd" in configs else (configs[0] if configs else None)
     if ref:
-        metrics = [(k, l) for k, l in LINUX_METRICS if (data["linux"][ref].get(k) or {}).get("median")]
-        fig, ax = plt.subplots(figsize=(11, 4.8))
-        width = 0.8 / len(configs)
-        for i, c in enumerate(configs):
-            vals = []
-            for k, _ in metrics:
-                s, r = data["linux"][c].get(k), data["linux"][ref][k]
-                vals.append(s["median"] / r["median"] if s and r and r["median"] else 0)
-            ax.bar([j + i * width for j in range(len(metrics))], vals, width, label=LINUX_DESC.get(c, c))
-        ax.axhline(1, color="black", linewidth=0.8)
-        ax.set_xticks([j + width * (len(configs) - 1) / 2 for j in range(len(metrics))])
-        ax.set_xticklabels([l.split(" (")[0] for _, l in metrics], rotation=25, ha="right", fontsize=8)
+        fig, ax = relative_bars(plt, data["linux"], configs, ref, LINUX_METRICS, LINUX_DESC, log=False)
         ax.set_ylabel(f"relative to {ref} (higher is better)")
         ax.set_title("Linux guest over virtio-fs / 9p (QEMU TCG), medians")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(os.path.join(outdir, "linux-guest.png"), dpi=110)
-        plt.close(fig)
-        written.append("linux-guest.png")
+        save(fig, "linux-guest.png")
     if data["postmark"]:
         labels = list(data["postmark"])
         vals = [(data["postmark"][l]["pm_tps"] or {}).get("median", 0) for l in labels]
-        fig, ax = plt.subplots(figsize=(9, 0.5 * len(labels) + 1.5))
-        ax.barh(range(len(labels)), vals, color="tab:blue")
-        ax.set_yticks(range(len(labels)))
-        ax.set_yticklabels(labels, fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xscale("log")
-        for i, v in enumerate(vals):
-            ax.text(v, i, f" {v:,.0f}", va="center", fontsize=8)
+        fig, ax = labelled_hbars(plt, labels, vals, row_height=0.5, pad=1.5, fontsize=8,
+                                 value_text=lambda v: f" {v:,.0f}", color="tab:blue")
         ax.set_xlabel("postmark transactions per second (log scale)")
         ax.set_title("Postmark, same parameters everywhere")
-        fig.tight_layout()
-        fig.savefig(os.path.join(outdir, "postmark.png"), dpi=110)
-        plt.close(fig)
-        written.append("postmark.png")
+        save(fig, "postmark.png")
     if data["latency"]:
         ops = list(data["latency"])
         series = [l for l in ("unikernel /ram", "unikernel swiftfsd", "unikernel virtiofsd", "unikernel 9p",
@@ -911,50 +927,24 @@ def plots(data, configs, outdir):
         ax.set_ylabel("ns per call (log scale, lower is better)")
         ax.set_title("One file call on every path, under QEMU TCG")
         ax.legend(fontsize=7, ncol=3)
-        fig.tight_layout()
-        fig.savefig(os.path.join(outdir, "latency.png"), dpi=110)
-        plt.close(fig)
-        written.append("latency.png")
+        save(fig, "latency.png")
     if data.get("headline"):
         labels = list(data["headline"])
         vals = [(data["headline"][l]["speedup"] or {}).get("median", 0) for l in labels]
-        fig, ax = plt.subplots(figsize=(9, 0.32 * len(labels) + 1.6))
-        ax.barh(range(len(labels)), vals, color=["tab:green" if v >= 1 else "tab:red" for v in vals])
-        ax.axvline(1, color="black", linewidth=0.8)
-        ax.set_yticks(range(len(labels)))
-        ax.set_yticklabels(labels, fontsize=7)
-        ax.invert_yaxis()
-        ax.set_xscale("log")
-        for i, v in enumerate(vals):
-            ax.text(v, i, f" {v:.2f}×", va="center", fontsize=7)
+        fig, ax = labelled_hbars(plt, labels, vals, row_height=0.32, pad=1.6, fontsize=7,
+                                 value_text=lambda v: f" {v:.2f}×",
+                                 color=["tab:green" if v >= 1 else "tab:red" for v in vals], line_at_one=True)
         ax.set_xlabel("virtio-fs (swiftfsd) speed-up over 9p (log scale; right of 1 = virtio-fs faster)")
         ax.set_title("virtio-fs vs 9p, same application, QEMU TCG")
-        fig.tight_layout()
-        fig.savefig(os.path.join(outdir, "virtiofs-vs-9p.png"), dpi=110)
-        plt.close(fig)
-        written.append("virtiofs-vs-9p.png")
+        save(fig, "virtiofs-vs-9p.png")
     if data.get("host"):
         hconfigs = [c for c in HOST_ORDER if c in data["host"]]
         ref = "native" if "native" in hconfigs else hconfigs[0]
-        metrics = [(k, l) for k, l in HOST_METRICS if (data["host"][ref].get(k) or {}).get("median")]
-        fig, ax = plt.subplots(figsize=(11, 4.8))
-        width = 0.8 / len(hconfigs)
-        for i, c in enumerate(hconfigs):
-            vals = []
-            for k, _ in metrics:
-                s_, r_ = data["host"][c].get(k), data["host"][ref][k]
-                vals.append(s_["median"] / r_["median"] if s_ and r_ and r_["median"] else 0)
-            ax.bar([j + i * width for j in range(len(metrics))], vals, width, label=HOST_DESC.get(c, c))
-        ax.set_yscale("log")
-        ax.set_xticks([j + width * (len(hconfigs) - 1) / 2 for j in range(len(metrics))])
-        ax.set_xticklabels([l.split(" (")[0] for _, l in metrics], rotation=25, ha="right", fontsize=8)
+        fig, ax = relative_bars(plt, data["host"], hconfigs, ref, HOST_METRICS, HOST_DESC, log=True)
         ax.set_ylabel(f"relative to {HOST_DESC.get(ref, ref)} (log, higher is better)")
         ax.set_title("Host FUSE: swiftfsd --fuse-mount vs passthrough_ll vs the directory itself")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(os.path.join(outdir, "host-fuse.png"), dpi=110)
-        plt.close(fig)
-        written.append("host-fuse.png")
+        save(fig, "host-fuse.png")
     print(f"\nplots: {', '.join(os.path.join(outdir, w) for w in written)}", file=sys.stderr)
 
 

@@ -138,20 +138,15 @@ final class FuseDataStaging {
     /// WRITE requests of at most max_write bytes each; returns the bytes the server took.
     func sendWrite(handle: UInt64, nodeID: UInt64, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno) -> Int {
         var done = 0
-        while done < bytes.count {
-            let piece = min(bytes.count - done, session.maxWrite)
+        try transferInPieces(count: bytes.count, limit: session.maxWrite, done: &done) { (piece) throws(Errno) in
             var arguments = FuseWriteIn()
             arguments.fh = handle
-            arguments.offset = UInt64(offset + done)
-            arguments.size = UInt32(piece)
+            arguments.offset = UInt64(offset + piece.lowerBound)
+            arguments.size = UInt32(piece.count)
             var writer = try session.begin(.write, nodeID: nodeID)
             writer.write(arguments)
-            var reply = try session.complete(writer, payload: UnsafeRawBufferPointer(rebasing: bytes[done..<done + piece]))
-            let out = try reply.read(FuseWriteOut.self)
-            let accepted = Int(out.size)
-            guard accepted <= piece else { throw .EIO }
-            done += accepted
-            if accepted < piece { break }   // short write: report what was written
+            var reply = try session.complete(writer, payload: UnsafeRawBufferPointer(rebasing: bytes[piece]))
+            return Int(try reply.read(FuseWriteOut.self).size)
         }
         return done
     }
@@ -159,19 +154,16 @@ final class FuseDataStaging {
     /// READ requests of at most max_read bytes each, straight into `buffer`; stops at end of file.
     func sendRead(handle: UInt64, nodeID: UInt64, flags: UInt32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int {
         var done = 0
-        while done < buffer.count {
-            let piece = min(buffer.count - done, session.maxRead)
+        try transferInPieces(count: buffer.count, limit: session.maxRead, done: &done) { (piece) throws(Errno) in
             var arguments = FuseReadIn()
             arguments.fh = handle
-            arguments.offset = UInt64(offset + done)
-            arguments.size = UInt32(piece)
+            arguments.offset = UInt64(offset + piece.lowerBound)
+            arguments.size = UInt32(piece.count)
             arguments.flags = flags
             var writer = try session.begin(.read, nodeID: nodeID)
             writer.write(arguments)
-            let reply = try session.complete(writer, replyPayload: UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + piece]))
-            guard reply.payloadCount <= piece else { throw .EIO }
-            done += reply.payloadCount
-            if reply.payloadCount < piece { break }
+            let reply = try session.complete(writer, replyPayload: UnsafeMutableRawBufferPointer(rebasing: buffer[piece]))
+            return reply.payloadCount
         }
         return done
     }

@@ -38,8 +38,7 @@ final class FuseDirectoryStream: BatchedDirectoryStream {
             _ = reader.skip(FuseProtocol.recordAlign(recordSize) - recordSize)
             let name = String(decoding: nameBytes, as: UTF8.self)
             nextOffset = dirent.off
-            let kind = FileKind(modeBits: (dirent.type << 12) & LinuxFileMode.typeMask)   // d_type = S_IF* >> 12
-            batch.append(DirectoryEntry(name: name, inode: dirent.ino, kind: kind))
+            batch.append(DirectoryEntry(name: name, inode: dirent.ino, kind: FileKind(directoryEntryType: dirent.type)))
             // "." and ".." are not counted lookups (the kernel skips them too).
             if let entry = entry, entry.nodeID != 0, name != ".", name != ".." {
                 fileSystem.table.record(entry, name: name, in: directory)

@@ -3,7 +3,9 @@
 // through FuseNodeTable so repeated paths cost no LOOKUP while the server's
 // entry timeout holds.
 
-final class FuseFileSystem: FileSystem {
+final class FuseFileSystem: FileSystem, ServerFileSystem {
+    typealias Node = FuseNode
+
     let session: FuseSession
     let table: FuseNodeTable
     let staging: FuseDataStaging
@@ -58,17 +60,6 @@ final class FuseFileSystem: FileSystem {
     }
     override var rootNode: VNode { table.root }
 
-    func fuseNode(_ node: VNode) throws(Errno) -> FuseNode {
-        guard let fuseNode = node as? FuseNode else { throw .EXDEV }
-        return fuseNode
-    }
-
-    private func directoryNode(_ node: VNode) throws(Errno) -> FuseNode {
-        let directory = try fuseNode(node)
-        guard directory.kind == .directory else { throw .ENOTDIR }
-        return directory
-    }
-
     /// Linux open flags for the server: we implement O_APPEND ourselves (offsets are ours),
     /// OPEN never carries O_CREAT/O_EXCL, and O_TRUNC only travels if the server handles it.
     private func serverFlags(_ flags: OpenFlags, creating: Bool) -> UInt32 {
@@ -96,10 +87,10 @@ final class FuseFileSystem: FileSystem {
         return node
     }
 
-    override func kind(of node: VNode) throws(Errno) -> FileKind { try fuseNode(node).kind }
+    override func kind(of node: VNode) throws(Errno) -> FileKind { try ownNode(node).kind }
 
     override func attributes(of node: VNode) throws(Errno) -> FileStat {
-        let target = try fuseNode(node)
+        let target = try ownNode(node)
         if monotonicNanoseconds() < target.attributesValidUntil { return target.attributes }
         var writer = try session.begin(.getattr, nodeID: target.nodeID)
         writer.write(FuseGetattrIn())
@@ -110,7 +101,7 @@ final class FuseFileSystem: FileSystem {
     }
 
     override func setAttributes(of node: VNode, _ changes: AttributeChanges) throws(Errno) -> FileStat {
-        try setAttributes(of: try fuseNode(node), changes, handle: nil)
+        try setAttributes(of: try ownNode(node), changes, handle: nil)
     }
 
     func setAttributes(of target: FuseNode, _ changes: AttributeChanges, handle: UInt64?) throws(Errno) -> FileStat {
@@ -151,7 +142,7 @@ final class FuseFileSystem: FileSystem {
     // MARK: Files
 
     override func open(_ node: VNode, flags: OpenFlags) throws(Errno) -> OpenFile {
-        let target = try fuseNode(node)
+        let target = try ownNode(node)
         guard target.kind != .directory else { throw .EISDIR }
         var arguments = FuseOpenIn()
         arguments.flags = serverFlags(flags, creating: false)
@@ -183,18 +174,9 @@ final class FuseFileSystem: FileSystem {
 
     override func create(_ name: String, in directory: VNode, permissions: UInt32, flags: OpenFlags) throws(Errno) -> OpenFile {
         let parent = try directoryNode(directory)
-        if !flags.contains(.exclusive) {
-            // Like the Linux client, CREATE only names that do not exist: open existing ones
-            // (virtiofsd 7.2 aborts on CREATE of an existing file without O_EXCL).
-            do {
-                let existing = try lookup(name, in: parent)
-                var openFlags = flags
-                openFlags.remove([.create, .exclusive])
-                return try open(existing, flags: openFlags)
-            } catch {
-                guard error == .ENOENT else { throw error }
-            }
-        }
+        // Like the Linux client, CREATE only names that do not exist: open existing ones
+        // (virtiofsd 7.2 aborts on CREATE of an existing file without O_EXCL).
+        if let existing = try openExisting(name, in: parent, flags: flags) { return existing }
         var arguments = FuseCreateIn()
         arguments.flags = serverFlags(flags, creating: true)
         arguments.mode = FileKind.regular.modeBits | (permissions & 0o7777)
@@ -238,7 +220,7 @@ final class FuseFileSystem: FileSystem {
         let parent = try directoryNode(directory)
         // Like the Linux client, only remove names we have looked up: virtiofsd answers
         // EIO, not ENOENT, for a name it does not know. Usually a cache hit.
-        let victim = try fuseNode(try lookup(name, in: parent))
+        let victim = try ownNode(try lookup(name, in: parent))
         victim.attributesValidUntil = 0   // its link count changes
         var writer = try session.begin(opcode, nodeID: parent.nodeID)
         try FuseSession.writeName(name, into: &writer)

@@ -2,7 +2,7 @@
 // CREATE/MKDIR/READDIRPLUS entries); we count them too and give them all back
 // with one FORGET when the node leaves the cache.
 
-final class FuseNode: VNode {
+final class FuseNode: VNode, KindKeepingNode {
     let nodeID: UInt64
     let kind: FileKind
     /// Lookups the server has counted for this node and we have not forgotten.

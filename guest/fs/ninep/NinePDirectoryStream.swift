@@ -27,7 +27,7 @@ final class NinePDirectoryStream: BatchedDirectoryStream {
             }
             nextOffset = entry.offset
             batch.append(DirectoryEntry(name: String(decoding: entry.name, as: UTF8.self), inode: entry.qid.path,
-                                        kind: NinePDirectoryStream.kind(directoryEntryType: entry.type)))
+                                        kind: FileKind(directoryEntryType: UInt32(entry.type))))
         }
     }
 
@@ -36,11 +36,6 @@ final class NinePDirectoryStream: BatchedDirectoryStream {
         guard name.count > 0, name.count <= 255 else { return false }
         for byte in name where byte == UInt8(ascii: "/") || byte == 0 { return false }
         return true
-    }
-
-    /// d_type is S_IF* >> 12.
-    private static func kind(directoryEntryType type: UInt8) -> FileKind {
-        FileKind(modeBits: (UInt32(type) << 12) & LinuxFileMode.typeMask)
     }
 
     override func release() {

@@ -5,7 +5,9 @@
 // msize - 24 bytes straight between the device and the caller's buffer, with no
 // read-ahead or write-behind (9P has no such cache protocol; Linux's cache=none).
 
-final class NinePFileSystem: FileSystem {
+final class NinePFileSystem: FileSystem, ServerFileSystem {
+    typealias Node = NinePNode
+
     let session: NinePSession
     let names = NinePNameCache()
     let root: NinePNode
@@ -30,17 +32,6 @@ final class NinePFileSystem: FileSystem {
     var sessionSummary: String { session.summary }
     override var rootNode: VNode { root }
 
-    func ninePNode(_ node: VNode) throws(Errno) -> NinePNode {
-        guard let ninePNode = node as? NinePNode else { throw .EXDEV }
-        return ninePNode
-    }
-
-    private func directoryNode(_ node: VNode) throws(Errno) -> NinePNode {
-        let directory = try ninePNode(node)
-        guard directory.kind == .directory else { throw .ENOTDIR }
-        return directory
-    }
-
     /// Linux open flags for Tlopen/Tlcreate: we implement O_APPEND ourselves (offsets are
     /// ours); Tlopen never carries O_CREAT/O_EXCL.
     private func serverFlags(_ flags: OpenFlags, creating: Bool) -> UInt32 {
@@ -62,10 +53,22 @@ final class NinePFileSystem: FileSystem {
         return attributes
     }
 
-    /// A fresh fid for the same file (Twalk with no names), to open: an opened fid can no
-    /// longer be walked from, so nodes keep theirs unopened.
-    func cloneFid(_ fid: UInt32) throws(Errno) -> UInt32 {
-        try session.walk(from: fid, names: []).fid
+    /// Opens a fresh fid for the file `fid` names (Twalk with no names: an opened fid can no
+    /// longer be walked from, so nodes keep theirs unopened) with `request` (Tlopen, or Tlcreate,
+    /// which turns the directory fid it is given into the new file's): the new fid and the
+    /// iounit; the new fid is clunked if the open fails.
+    private func openClone(of fid: UInt32, _ request: (UInt32) -> NinePRequest) throws(Errno) -> (fid: UInt32, ioUnit: UInt32) {
+        let clone = try session.walk(from: fid, names: []).fid
+        do {
+            var answer = try session.call(request(clone))
+            _ = try answer.qid()
+            let ioUnit = try answer.u32()
+            try answer.end()
+            return (clone, ioUnit)
+        } catch {
+            session.clunk(clone)
+            throw error
+        }
     }
 
     // MARK: Names
@@ -94,10 +97,10 @@ final class NinePFileSystem: FileSystem {
         return node
     }
 
-    override func kind(of node: VNode) throws(Errno) -> FileKind { try ninePNode(node).kind }
+    override func kind(of node: VNode) throws(Errno) -> FileKind { try ownNode(node).kind }
 
     override func attributes(of node: VNode) throws(Errno) -> FileStat {
-        let target = try ninePNode(node)
+        let target = try ownNode(node)
         if monotonicNanoseconds() < target.attributesValidUntil { return target.attributes }
         target.attributes = try fetchAttributes(fid: target.fid)
         target.knownSize = target.attributes.size
@@ -106,7 +109,7 @@ final class NinePFileSystem: FileSystem {
     }
 
     override func setAttributes(of node: VNode, _ changes: AttributeChanges) throws(Errno) -> FileStat {
-        let target = try ninePNode(node)
+        let target = try ownNode(node)
         if changes.size != nil && target.kind != .regular { throw target.kind == .directory ? .EISDIR : .EINVAL }
         try setAttributes(fid: target.fid, changes)
         target.invalidateAttributes()
@@ -142,18 +145,10 @@ final class NinePFileSystem: FileSystem {
     // MARK: Files
 
     override func open(_ node: VNode, flags: OpenFlags) throws(Errno) -> OpenFile {
-        let target = try ninePNode(node)
+        let target = try ownNode(node)
         guard target.kind != .directory else { throw .EISDIR }
-        let fid = try cloneFid(target.fid)
-        let ioUnit: UInt32
-        do {
-            var answer = try session.call(.lopen(fid: fid, flags: serverFlags(flags, creating: false)))
-            _ = try answer.qid()
-            ioUnit = try answer.u32()
-            try answer.end()
-        } catch {
-            session.clunk(fid)
-            throw error
+        let (fid, ioUnit) = try openClone(of: target.fid) {
+            .lopen(fid: $0, flags: serverFlags(flags, creating: false))
         }
         if flags.contains(.truncate) && flags.canWrite {
             target.invalidateAttributes()
@@ -164,29 +159,10 @@ final class NinePFileSystem: FileSystem {
 
     override func create(_ name: String, in directory: VNode, permissions: UInt32, flags: OpenFlags) throws(Errno) -> OpenFile {
         let parent = try directoryNode(directory)
-        if !flags.contains(.exclusive) {
-            // Existing names are opened, as open(2) does without O_EXCL.
-            do {
-                let existing = try lookup(name, in: parent)
-                var openFlags = flags
-                openFlags.remove([.create, .exclusive])
-                return try open(existing, flags: openFlags)
-            } catch {
-                guard error == .ENOENT else { throw error }
-            }
-        }
-        // Tlcreate turns the directory fid it is given into the new file's open fid: use a clone.
-        let fid = try cloneFid(parent.fid)
-        let ioUnit: UInt32
-        do {
-            var answer = try session.call(.lcreate(fid: fid, name: name, flags: serverFlags(flags, creating: true),
-                                                   mode: FileKind.regular.modeBits | (permissions & 0o7777), gid: 0))
-            _ = try answer.qid()
-            ioUnit = try answer.u32()
-            try answer.end()
-        } catch {
-            session.clunk(fid)
-            throw error
+        if let existing = try openExisting(name, in: parent, flags: flags) { return existing }
+        let (fid, ioUnit) = try openClone(of: parent.fid) {
+            .lcreate(fid: $0, name: name, flags: serverFlags(flags, creating: true),
+                     mode: FileKind.regular.modeBits | (permissions & 0o7777), gid: 0)
         }
         parent.invalidateAttributes()
         names.remove(name, in: parent)
@@ -237,15 +213,8 @@ final class NinePFileSystem: FileSystem {
 
     override func openDirectory(_ node: VNode) throws(Errno) -> DirectoryStream {
         let directory = try directoryNode(node)
-        let fid = try cloneFid(directory.fid)
-        do {
-            var answer = try session.call(.lopen(fid: fid, flags: NinePOpenFlags.readOnly | NinePOpenFlags.directory))
-            _ = try answer.qid()
-            _ = try answer.u32()
-            try answer.end()
-        } catch {
-            session.clunk(fid)
-            throw error
+        let (fid, _) = try openClone(of: directory.fid) {
+            .lopen(fid: $0, flags: NinePOpenFlags.readOnly | NinePOpenFlags.directory)
         }
         return NinePDirectoryStream(fileSystem: self, directory: directory, fid: fid)
     }

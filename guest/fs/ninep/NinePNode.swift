@@ -5,7 +5,7 @@
 // name cache dropped it and no open file or running call holds it), deinit
 // hands the fid to the session, which clunks it between operations.
 
-final class NinePNode: VNode {
+final class NinePNode: VNode, KindKeepingNode {
     let session: NinePSession
     let fid: UInt32
     /// Keeps the parent's fid alive while this node is cached under it.

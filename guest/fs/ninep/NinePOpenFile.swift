@@ -34,14 +34,10 @@ final class NinePOpenFile: OpenFile {
         // Nothing can be read past Int.max, whatever the server answers.
         let total = min(buffer.count, Int.max - offset)
         var done = 0
-        while done < total {
-            let chunk = min(total - done, chunkLimit)
-            let destination = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + chunk])
-            var answer = try session.call(.read(fid: fid, offset: UInt64(offset + done), count: UInt32(chunk)),
-                                          replyPayload: destination)
-            let count = try answer.dataCount(requested: chunk)
-            done += count
-            if count < chunk { break }   // end of file
+        try transferInPieces(count: total, limit: chunkLimit, done: &done) { (piece) throws(Errno) in
+            var answer = try session.call(.read(fid: fid, offset: UInt64(offset + piece.lowerBound), count: UInt32(piece.count)),
+                                          replyPayload: UnsafeMutableRawBufferPointer(rebasing: buffer[piece]))
+            return try answer.dataCount(requested: piece.count)
         }
         return done
     }
@@ -56,17 +52,12 @@ final class NinePOpenFile: OpenFile {
                 if let size = knownSize { knownSize = max(size, offset + done) }
             }
         }
-        while done < bytes.count {
-            let chunk = min(bytes.count - done, chunkLimit)
-            let source = UnsafeRawBufferPointer(rebasing: bytes[done..<done + chunk])
-            var answer = try session.call(.write(fid: fid, offset: UInt64(offset + done), dataCount: UInt32(chunk)),
-                                          payload: source)
+        try transferInPieces(count: bytes.count, limit: chunkLimit, done: &done) { (piece) throws(Errno) in
+            var answer = try session.call(.write(fid: fid, offset: UInt64(offset + piece.lowerBound), dataCount: UInt32(piece.count)),
+                                          payload: UnsafeRawBufferPointer(rebasing: bytes[piece]))
             let count = Int(try answer.u32())
             try answer.end()
-            guard count <= chunk else { throw .EIO }
-            guard count > 0 else { break }
-            done += count
-            if count < chunk { break }
+            return count
         }
         if done == 0 && bytes.count > 0 { throw .EIO }
         return done

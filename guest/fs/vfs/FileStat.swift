@@ -21,6 +21,11 @@ enum FileKind: UInt8 {
         default: self = .other
         }
     }
+
+    /// From a directory entry's d_type (FUSE and 9P send Linux's): S_IF* >> 12.
+    init(directoryEntryType type: UInt32) {
+        self.init(modeBits: (type << 12) & LinuxFileMode.typeMask)
+    }
 }
 
 /// A point in time as seconds and nanoseconds (FUSE and struct stat both use this split).
