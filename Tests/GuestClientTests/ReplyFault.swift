@@ -23,6 +23,11 @@ enum ReplyFault: CaseIterable, CustomTestStringConvertible {
     case claimsMoreThanBuffers
     /// The device gives the chain back with no reply at all (a broken device).
     case noReply
+    /// A directory listing's first name becomes "/" (only READDIRPLUS replies carry names).
+    case slashAsName
+
+    /// Faults that only a directory listing's reply can carry.
+    var onlyInListings: Bool { self == .slashAsName }
 
     var testDescription: String { "\(self)" }
 
@@ -54,6 +59,11 @@ enum ReplyFault: CaseIterable, CustomTestStringConvertible {
             return writable.reduce(0) { $0 + $1.count } + 1
         case .noReply:
             return nil
+        case .slashAsName:
+            // The payload buffer holds fuse_entry_out, fuse_dirent, then the first name.
+            let name = FuseEntryOut.wireSize + FuseDirent.wireSize
+            guard writable.count > 1, written > FuseOutHeader.wireSize + name else { return written }
+            writable[1].base.storeBytes(of: UInt8(ascii: "/"), toByteOffset: name, as: UInt8.self)
         }
         header.storeBytes(of: out, as: FuseOutHeader.self)
         return written

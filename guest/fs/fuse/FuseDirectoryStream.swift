@@ -31,9 +31,9 @@ final class FuseDirectoryStream: BatchedDirectoryStream {
                 guard let record = reader.read(FuseEntryOut.self) else { throw .EIO }
                 entry = record
             }
-            guard let dirent = reader.read(FuseDirent.self),
-                  dirent.namelen > 0, dirent.namelen <= 1024,
-                  let nameBytes = reader.readBytes(Int(dirent.namelen)) else { throw .EIO }
+            guard let dirent = reader.read(FuseDirent.self), dirent.namelen <= 255,
+                  let nameBytes = reader.readBytes(Int(dirent.namelen)),
+                  Self.isPlainName(nameBytes) else { throw .EIO }
             let recordSize = FuseDirent.wireSize + Int(dirent.namelen)
             _ = reader.skip(FuseProtocol.recordAlign(recordSize) - recordSize)
             let name = String(decoding: nameBytes, as: UTF8.self)

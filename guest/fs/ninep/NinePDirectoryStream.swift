@@ -22,20 +22,13 @@ final class NinePDirectoryStream: BatchedDirectoryStream {
         let received = try answer.dataCount(requested: count)
         var reader = NinePReader(UnsafeRawBufferPointer(rebasing: buffer[0..<received]))
         while reader.remaining > 0 {
-            guard let entry = NinePDirectoryEntry.read(from: &reader), NinePDirectoryStream.isPlainName(entry.name) else {
+            guard let entry = NinePDirectoryEntry.read(from: &reader), Self.isPlainName(entry.name) else {
                 throw .EIO
             }
             nextOffset = entry.offset
             batch.append(DirectoryEntry(name: String(decoding: entry.name, as: UTF8.self), inode: entry.qid.path,
                                         kind: FileKind(directoryEntryType: UInt32(entry.type))))
         }
-    }
-
-    /// A name is 1...255 bytes without "/" or NUL.
-    private static func isPlainName(_ name: UnsafeRawBufferPointer) -> Bool {
-        guard name.count > 0, name.count <= 255 else { return false }
-        for byte in name where byte == UInt8(ascii: "/") || byte == 0 { return false }
-        return true
     }
 
     override func release() {

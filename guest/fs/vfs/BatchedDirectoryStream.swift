@@ -33,6 +33,15 @@ class BatchedDirectoryStream: DirectoryStream {
     /// nothing means the directory has no more.
     func fetchBatch(into batch: inout [DirectoryEntry]) throws(Errno) {}
 
+    /// Whether a name from a server's listing can be an entry of a directory: 1...255 bytes
+    /// (NAME_MAX) without "/" or NUL. Anything else is a faulty server: a "/" would make the
+    /// entry name a path, and the lookup cache would file it under the wrong parent.
+    static func isPlainName(_ name: UnsafeRawBufferPointer) -> Bool {
+        guard name.count > 0, name.count <= 255 else { return false }
+        for byte in name where byte == UInt8(ascii: "/") || byte == 0 { return false }
+        return true
+    }
+
     /// Gives the server's directory handle back; called once, by the first close.
     func release() {}
 
