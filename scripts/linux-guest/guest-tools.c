@@ -491,6 +491,48 @@ static int cmd_setid_write(int argc, char **argv) {
     return 0;
 }
 
+/* Not a pass/fail check: prints what an exec sees right after the owner's write cleared the setuid bit
+ * (the mode the client cached decides; a stale one still runs the program with the file owner's euid).
+ * FILE becomes a setuid-root, group-writable copy of this program; uid:gid writes to it and execs it. */
+static int cmd_setid_exec(int argc, char **argv) {
+    if (argc < 4) fail("usage: setid-exec FILE UID GID");
+    const char *f = argv[1];
+    uid_t uid = (uid_t)strtoul(argv[2], NULL, 10);
+    gid_t gid = (gid_t)strtoul(argv[3], NULL, 10);
+    int in = SYS(open("/proc/self/exe", O_RDONLY)), out = SYS(open(f, O_WRONLY | O_CREAT | O_TRUNC, 0700));
+    char buf[65536];
+    ssize_t n;
+    while ((n = SYS(read(in, buf, sizeof buf))) > 0) CHECK(write(out, buf, (size_t)n) == n, "copy to %s", f);
+    close(in);
+    close(out);
+    SYS(chown(f, 0, gid));
+    SYS(chmod(f, 04775));
+    struct stat st;
+    SYS(stat(f, &st)); /* the client now caches the mode with the setuid bit */
+    pid_t pid = SYS(fork());
+    if (pid == 0) {
+        if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) _exit(3);
+        int fd = open(f, O_WRONLY | O_APPEND);
+        if (fd < 0 || write(fd, "appended", 8) != 8) _exit(4);
+        close(fd);
+        execl(f, "guest-tools", "euid", (char *)NULL);
+        _exit(5);
+    }
+    int status;
+    SYS(waitpid(pid, &status, 0));
+    SYS(stat(f, &st));
+    printf("setid-exec: after the owner's write, mode %04o; the exec ran with euid %s\n",
+           (unsigned)(st.st_mode & 07777), WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "printed above" : "(failed)");
+    SYS(unlink(f));
+    return 0;
+}
+
+static int cmd_euid(int argc, char **argv) {
+    (void)argc, (void)argv;
+    printf("euid %u\n", (unsigned)geteuid());
+    return 0;
+}
+
 /* --- statfs, fsync, unlink of an open file, renameat2 ------------------------------------------------ */
 static int cmd_statfs(int argc, char **argv) {
     if (argc < 2) fail("usage: statfs DIR");
@@ -821,6 +863,8 @@ static const struct {
     {"fsync", "FILE DIR", cmd_fsync},
     {"unlink-open", "FILE", cmd_unlink_open},
     {"setid-write", "FILE UID GID [otrunc]", cmd_setid_write},
+    {"setid-exec", "FILE UID GID", cmd_setid_exec},
+    {"euid", "", cmd_euid},
     {"rename2", "DIR", cmd_rename2},
     {"many-files", "DIR NDIRS NFILES", cmd_many_files},
     {"fsync-writer", "DIR SIZE", cmd_fsync_writer},
