@@ -143,6 +143,16 @@ int shim_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
     return (int)syscall(SYS_capset, &header, data);
 }
 
+int shim_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable) {
+    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
+    if (syscall(SYS_capget, &header, data) != 0) return -1;
+    *effective = (uint64_t)data[1].effective << 32 | data[0].effective;
+    *permitted = (uint64_t)data[1].permitted << 32 | data[0].permitted;
+    *inheritable = (uint64_t)data[1].inheritable << 32 | data[0].inheritable;
+    return 0;
+}
+
 int shim_seccomp_install(struct sock_filter *filter, unsigned short count) {
     struct sock_fprog program = { count, filter };
     return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0);

@@ -43,6 +43,8 @@ public protocol FileSystem: Sendable {
     func read(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
               into destination: inout ReadDestination) throws(Errno)
     /// Writes `source.count` bytes at `offset`; returns how many were written.
+    /// `flags` is fuse_write_in.write_flags: with FuseFlag.writeKillSuidgid the
+    /// caller lacks CAP_FSETID, so the write clears suid, and sgid if group-executable.
     func write(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
                from source: WriteSource, flags: UInt32) throws(Errno) -> Int
     /// close(2) of one file descriptor: release the POSIX locks of `lockOwner`.

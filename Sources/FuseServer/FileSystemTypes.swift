@@ -70,13 +70,19 @@ public struct AttributeChanges: Sendable {
     /// The open file the change came through (ftruncate, fchmod), if any.
     public var handle: FileHandle?
     public var lockOwner: UInt64?
+    /// FATTR_KILL_SUIDGID (FUSE_HANDLE_KILLPRIV_V2): the caller lacks
+    /// CAP_FSETID, so a size change clears suid, and sgid if group-executable.
+    public var killSuidgid = false
     public init() {}
 }
 
 /// Linux open(2) flags as the guest passed them.
 public struct OpenFlags: Sendable, Equatable {
     public var rawValue: UInt32
-    public init(_ rawValue: UInt32) { self.rawValue = rawValue }
+    /// FUSE_OPEN_KILL_SUIDGID (FUSE_HANDLE_KILLPRIV_V2): the caller lacks
+    /// CAP_FSETID, so O_TRUNC clears suid, and sgid if group-executable.
+    public var killSuidgid: Bool
+    public init(_ rawValue: UInt32, killSuidgid: Bool = false) { self.rawValue = rawValue; self.killSuidgid = killSuidgid }
     public var accessMode: UInt32 { rawValue & LinuxOpenFlags.accessModeMask }
     public var writes: Bool { accessMode != LinuxOpenFlags.readOnly || rawValue & LinuxOpenFlags.truncate != 0 }
 }

@@ -7,7 +7,7 @@ extension FuseServer {
     func open(_ context: RequestContext, _ node: NodeID, _ request: inout ScatterReader,
               _ reply: inout ScatterWriter) throws(Errno) {
         let openIn = try request.take(FuseOpenIn.self)
-        let flags = OpenFlags(openIn.flags)
+        let flags = OpenFlags(openIn.flags, killSuidgid: openIn.openFlags & FuseFlag.openKillSuidgid != 0)
         if options.readOnly && ReadOnlyPolicy.opens(forWriting: flags) { throw Errno.EROFS }
         try putOpened(try fileSystem.open(context, node: node, flags: flags), &reply)
     }
@@ -17,7 +17,8 @@ extension FuseServer {
         let createIn = try request.take(FuseCreateIn.self)
         let (entry, opened) = try request.withArgumentStrings(limit: ArgumentLimits.names) { (s) throws(Errno) in
             try fileSystem.create(context, parent: parent, name: try s.nextName(), mode: createIn.mode,
-                                  umask: createIn.umask, flags: OpenFlags(createIn.flags))
+                                  umask: createIn.umask,
+                                  flags: OpenFlags(createIn.flags, killSuidgid: createIn.openFlags & FuseFlag.openKillSuidgid != 0))
         }
         try reply.put(entry.wire)
         try putOpened(opened, &reply)

@@ -36,6 +36,7 @@ extension FuseServer {
         }
         if valid.contains(.fh) { changes.handle = FileHandle(setattrIn.fh) }
         if valid.contains(.lockOwner) { changes.lockOwner = setattrIn.lockOwner }
+        changes.killSuidgid = valid.contains(.killSuidgid)
         try putAttributes(try fileSystem.setattr(context, node: node, changes: changes), &reply)
     }
 

@@ -46,3 +46,30 @@ struct Credentials {
         }
     }
 }
+
+extension Credentials {
+    private static let fileSetID: UInt64 = 1 << 4 // CAP_FSETID
+
+    /// Runs `body` as a caller without CAP_FSETID, for a write, truncation
+    /// or O_TRUNC the guest marked KILL_SUIDGID (its caller lacks the
+    /// capability). The host kernel then clears suid, and sgid of a
+    /// group-executable file, itself, under the inode lock and before the
+    /// data changes, as it would for such a local caller; clearing them with
+    /// our own fchmod would race with a concurrent chmod. Capabilities are
+    /// per thread (capset with pid 0), so other requests keep theirs. A
+    /// thread without CAP_FSETID (not root, or a caller's uid) runs `body` as is.
+    static func withoutFileSetID<R: ~Copyable>(_ body: () throws(Errno) -> R) throws(Errno) -> R {
+        var effective: UInt64 = 0, permitted: UInt64 = 0, inheritable: UInt64 = 0
+        guard shim_capget(&effective, &permitted, &inheritable) == 0 else { throw Errno.current }
+        guard effective & fileSetID != 0 else { return try body() }
+        guard shim_capset(effective & ~fileSetID, permitted, inheritable) == 0 else { throw Errno.current }
+        // As with backToRoot: a thread that kept serving without CAP_FSETID would
+        // clear suid/sgid on writes of guest root; stop instead.
+        defer {
+            if shim_capset(effective, permitted, inheritable) != 0 {
+                fatalError("cannot regain CAP_FSETID: errno \(errno)")
+            }
+        }
+        return try body()
+    }
+}

@@ -21,6 +21,12 @@ extension PassthroughFileSystem {
 
     func file(_ handle: FileHandle) throws(Errno) -> OpenFile { try files.get(handle) }
 
+    /// A write, truncation or O_TRUNC of a guest caller without CAP_FSETID
+    /// (`kill`, FUSE_HANDLE_KILLPRIV_V2) runs so that the host clears suid/sgid.
+    func killingSuidgid<R: ~Copyable>(if kill: Bool, _ body: () throws(Errno) -> R) throws(Errno) -> R {
+        kill ? try Credentials.withoutFileSetID(body) : try body()
+    }
+
     public func open(_ context: RequestContext, node: NodeID, flags: OpenFlags) throws(Errno) -> OpenedHandle {
         let inode = try inodes.inode(node)
         // Only regular files: the guest kernel opens devices, FIFOs and sockets
@@ -28,7 +34,8 @@ extension PassthroughFileSystem {
         if inode.isDirectory { throw Errno.EISDIR }
         if inode.isSymlink { throw Errno(ELOOP) }
         guard inode.isRegularFile else { throw Errno.EACCES }
-        let handle = try files.insert(OpenFile(try reopen(inode, flags: hostOpenFlags(flags)), node: node))
+        let fd = try killingSuidgid(if: flags.killSuidgid) { () throws(Errno) in try reopen(inode, flags: hostOpenFlags(flags)) }
+        let handle = try files.insert(OpenFile(fd, node: node))
         // Close-to-open: window copies of a file the host changed are refreshed.
         do throws(Errno) { try dax?.revalidate(node: node) } catch {
             _ = try? files.remove(handle)
@@ -41,7 +48,9 @@ extension PassthroughFileSystem {
                        flags: OpenFlags) throws(Errno) -> (Entry, OpenedHandle) {
         let dir = try directory(parent)
         let fd = OwnedDescriptor(try Credentials.asCaller(context) { () throws(Errno) in
-            try openForCreate(in: dir, name: name, mode: mode & LinuxFileMode.permissionMask, flags: flags)
+            try killingSuidgid(if: flags.killSuidgid) { () throws(Errno) in
+                try openForCreate(in: dir, name: name, mode: mode & LinuxFileMode.permissionMask, flags: flags)
+            }
         })
         let entry = try lookupEntry(in: dir, name: name.pointer)
         let handle: FileHandle
@@ -105,8 +114,10 @@ extension PassthroughFileSystem {
                       from source: WriteSource, flags: UInt32) throws(Errno) -> Int {
         let file = try file(handle)
         let before = dax?.identityBeforeChange(node: file.node, file: file)
-        let written = try source.drain { (iovecs) throws(Errno) -> Int in
-            try systemCall { pwritev(file.fd, iovecs.baseAddress, Int32(iovecs.count), off_t(offset)) }
+        let written = try killingSuidgid(if: flags & FuseFlag.writeKillSuidgid != 0) { () throws(Errno) in
+            try source.drain { (iovecs) throws(Errno) -> Int in
+                try systemCall { pwritev(file.fd, iovecs.baseAddress, Int32(iovecs.count), off_t(offset)) }
+            }
         }
         // A read after a write sees the written bytes, also through the window.
         dax?.fileChanged(node: file.node, offset: offset, length: UInt64(written), before: before)

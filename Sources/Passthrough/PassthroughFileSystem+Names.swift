@@ -112,12 +112,16 @@ extension PassthroughFileSystem {
         if let size = changes.size {
             guard size <= UInt64(Int64.max) else { throw Errno.EINVAL }
             if let file {
-                _ = try systemCall { ftruncate(file.fd, off_t(size)) }
+                _ = try killingSuidgid(if: changes.killSuidgid) { () throws(Errno) in
+                    try systemCall { ftruncate(file.fd, off_t(size)) }
+                }
             } else {
                 guard !inode.isDirectory else { throw Errno.EISDIR }
                 guard inode.isRegularFile else { throw Errno.EINVAL }
                 let fd = try reopen(inode, flags: O_WRONLY)
-                _ = try systemCall { ftruncate(fd.rawValue, off_t(size)) }
+                _ = try killingSuidgid(if: changes.killSuidgid) { () throws(Errno) in
+                    try systemCall { ftruncate(fd.rawValue, off_t(size)) }
+                }
             }
         }
         if changes.atime != nil || changes.mtime != nil {

@@ -94,6 +94,9 @@ public final class PassthroughFileSystem: FileSystem {
         // DIRECT_IO opens (cache never/metadata) would otherwise refuse shared mmap.
         if options.cache.fileOpenFlags.contains(.directIO) { wanted.insert(.directIOAllowMmap) }
         if dax?.mappers.mapper != nil { wanted.insert(.mapAlignment) }
+        // Granted only if offered (the server intersects): the guest then asks us to
+        // clear suid/sgid (KILL_SUIDGID flags) and stops asking security.capability per write.
+        if options.killprivV2 { wanted.insert(.handleKillprivV2) }
         return wanted
     }
 

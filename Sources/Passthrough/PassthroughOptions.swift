@@ -23,6 +23,10 @@ public struct PassthroughOptions: Sendable {
     public var announceSubmounts = false
     /// `--allow-direct-io`: keep the guest's O_DIRECT (otherwise dropped, as virtiofsd does).
     public var allowDirectIO = false
+    /// `--killpriv-v2` / `-o killpriv_v2`: grant FUSE_HANDLE_KILLPRIV_V2, so the
+    /// guest leaves clearing suid/sgid on write, truncate and O_TRUNC to us and
+    /// skips its security.capability check on most writes (off by default, as in virtiofsd).
+    public var killprivV2 = false
     /// `--xattrmap`: which guest xattr names reach the host, and as what.
     public var xattrMap = XattrMap.default
     /// How long a SETLKW may wait before answering EINTR.

@@ -103,6 +103,9 @@ struct DaemonSettings: Sendable {
     var announceSubmounts = false
     /// `--allow-direct-io`: honour the guest's O_DIRECT.
     var allowDirectIO = false
+    /// `--killpriv-v2`, `-o killpriv_v2`: grant FUSE_HANDLE_KILLPRIV_V2 (off by
+    /// default, as in virtiofsd 7.2: the guest then trusts its cached mode, see README).
+    var killprivV2 = false
     /// `--syslog`: log to syslog instead of stderr.
     var syslog = false
     /// `--xattrmap`: the xattr name policy (nil: the default policy).
@@ -152,10 +155,12 @@ struct DaemonSettings: Sendable {
             case ("syslog", nil): syslog = true
             case ("modcaps", let v?): modcaps = v
             // The defaults, which are also virtiofsd's: nothing to change.
-            case ("no_writeback", nil), ("no_posix_acl", nil), ("no_killpriv_v2", nil), ("no_allow_direct_io", nil):
+            case ("no_writeback", nil), ("no_posix_acl", nil), ("no_allow_direct_io", nil):
                 break
             case ("allow_direct_io", nil): allowDirectIO = true
-            case ("writeback", nil), ("posix_acl", nil), ("killpriv_v2", nil), ("allow_root", nil),
+            case ("killpriv_v2", nil): killprivV2 = true
+            case ("no_killpriv_v2", nil): killprivV2 = false
+            case ("writeback", nil), ("posix_acl", nil), ("allow_root", nil),
                  ("max_idle_threads", _):
                 throw ValidationError(Self.unsupported("-o \(key)"))
             default:

@@ -33,6 +33,7 @@ enum FileSystemFactory {
         options.readdirplus = settings.readdirplus
         options.announceSubmounts = settings.announceSubmounts
         options.allowDirectIO = settings.allowDirectIO
+        options.killprivV2 = settings.killprivV2
         if let seconds = settings.timeout {
             options.timeout = CacheTimeout(seconds: UInt64(seconds),
                                            nanoseconds: UInt32((seconds - seconds.rounded(.down)) * 1e9))

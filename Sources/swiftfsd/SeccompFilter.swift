@@ -53,8 +53,8 @@ enum SeccompFilter {
         __NR_rt_sigtimedwait, __NR_sigaltstack, __NR_sched_yield, __NR_sched_getaffinity, __NR_nanosleep,
         __NR_clock_nanosleep, __NR_clock_gettime, __NR_gettimeofday, __NR_getrandom, __NR_prctl,
         __NR_prlimit64, __NR_getrlimit, __NR_uname, __NR_set_tid_address,
-        // Acting as the caller (per thread)
-        __NR_setresuid, __NR_setresgid, __NR_geteuid, __NR_getuid, __NR_getegid, __NR_getgid,
+        // Acting as the caller (per thread); CAP_FSETID dropped for a killpriv write, within the kept set
+        __NR_setresuid, __NR_setresgid, __NR_geteuid, __NR_getuid, __NR_getegid, __NR_getgid, __NR_capget, __NR_capset,
         // --fuse-mount unmounts at exit
         __NR_umount2,
     ].map { Int32($0) }

@@ -88,6 +88,10 @@ struct Swiftfsd: ParsableCommand {
     @Flag(help: "Do not offer READDIRPLUS (the guest then looks each name up).")
     var noReaddirplus = false
 
+    @Flag(name: .customLong("killpriv-v2"), inversion: .prefixedNo,
+          help: "Offer FUSE_HANDLE_KILLPRIV_V2 (default off, as virtiofsd): the daemon clears suid/sgid on the guest's writes, truncations and O_TRUNC opens, and the guest skips most of its security.capability checks before writes. Not with --dax-window.")
+    var killprivV2: Bool?
+
     @Option(help: ArgumentHelp("Extended attribute name mapping, virtiofsd's syntax (e.g. ':map:trusted.:user.virtiofs.:'). Default: trusted.* and security.* refused, the rest passed through.",
                                valueName: "mapping"))
     var xattrmap: String?
@@ -133,6 +137,7 @@ struct Swiftfsd: ParsableCommand {
         if syslog { settings.syslog = true }
         if allowDirectIo { settings.allowDirectIO = true }
         if noReaddirplus { settings.readdirplus = false }
+        if let killprivV2 { settings.killprivV2 = killprivV2 }
         if let xattrmap { settings.xattrMap = xattrmap }
         if let modcaps { settings.modcaps = modcaps }
         if let seccomp { settings.seccomp = seccomp }
@@ -163,6 +168,11 @@ struct Swiftfsd: ParsableCommand {
         }
         if settings.daxSize != nil && settings.fuseMountPoint != nil {
             throw ValidationError("--dax-window/--dax-size need a vhost-user front end, not --fuse-mount")
+        }
+        if settings.killprivV2 && settings.daxSize != nil {
+            // With killpriv_v2 the guest leaves clearing suid/sgid to the daemon, but its writes
+            // through the DAX window never reach the daemon: the bits would survive them.
+            throw ValidationError("--killpriv-v2 / -o killpriv_v2 cannot be combined with --dax-window/--dax-size: writes through the DAX window bypass the daemon, which could then not clear setuid/setgid bits")
         }
         if let text = settings.xattrMap {
             do { _ = try XattrMap(parsing: text) } catch { throw ValidationError("--xattrmap: \(error)") }

@@ -45,7 +45,7 @@ final class FuseTestSession {
     private let replyBuffer: UnsafeMutableRawBufferPointer
 
     init(readOnly: Bool = false, xattr: Bool = true, cache: CachePolicy = .auto, initialize: Bool = true,
-         daxWindowSize: UInt64? = nil) throws {
+         daxWindowSize: UInt64? = nil, killprivV2: Bool = false) throws {
         var template = Array("/tmp/swiftfs-test.XXXXXX".utf8CString)
         guard let path = mkdtemp(&template) else { throw Errno.current }
         directory = String(cString: path)
@@ -66,6 +66,7 @@ final class FuseTestSession {
         options.readOnly = readOnly
         options.xattr = xattr
         options.cache = cache
+        options.killprivV2 = killprivV2
         options.lockWaitLimit = .seconds(2)
         server = try makePassthroughServer(options: options)
         replyBuffer = .allocate(byteCount: server.options.replyBufferSize, alignment: 4096)

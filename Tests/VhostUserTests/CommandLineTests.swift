@@ -37,8 +37,9 @@ import Testing
         let refused: [([String], String)] = [
             (["-o", "writeback"], "writeback"), (["--writeback"], "--writeback"),
             (["-o", "posix_acl"], "posix_acl"), (["--posix-acl"], "--posix-acl"),
-            (["-o", "killpriv_v2"], "killpriv_v2"), (["-o", "allow_root"], "allow_root"),
-            (["-o", "max_idle_threads=4"], "max_idle_threads"),
+            (["-o", "allow_root"], "allow_root"), (["-o", "max_idle_threads=4"], "max_idle_threads"),
+            (["--killpriv-v2", "--dax-window", "/dev/shm/w", "--dax-size", "2M"], "--dax-window"),
+            (["-o", "killpriv_v2", "--dax-size", "2M"], "killpriv_v2"),
             (["--seccomp", "sometimes"], "--seccomp"), (["--fuse-mount", "/mnt", "--seccomp=kill"], "--seccomp"),
             (["--xattrmap", ":bogus:all:::"], "--xattrmap"), (["--modcaps", "+nonsense"], "nonsense"),
             (["--fuse-mount", "/mnt", "--sandbox", "namespace"], "--sandbox"), (["--fuse-mount", "/mnt", "-o", "sandbox=chroot"], "--sandbox"),
@@ -88,6 +89,12 @@ import Testing
         #expect(defaults.isSuperset(of: [.posixLocks, .flockLocks, .doReaddirplus]) && !defaults.contains(.submounts))
         let off = try fileSystem(["-o", "no_posix_lock,no_flock,no_readdirplus", "--announce-submounts"]).initialize(offered: everything)
         #expect(!off.contains(.posixLocks) && !off.contains(.flockLocks) && !off.contains(.doReaddirplus) && off.contains(.submounts))
+        #expect(!defaults.contains(.handleKillprivV2), "off by default, as in virtiofsd")
+        #expect(try fileSystem(["-o", "killpriv_v2"]).initialize(offered: everything).contains(.handleKillprivV2))
+        #expect(try fileSystem(["--killpriv-v2"]).initialize(offered: everything).contains(.handleKillprivV2))
+        #expect(!(try fileSystem(["-o", "killpriv_v2", "--no-killpriv-v2"]).initialize(offered: everything).contains(.handleKillprivV2)),
+                "the long option wins")
+        #expect(!(try fileSystem(["-o", "killpriv_v2,no_killpriv_v2"]).initialize(offered: everything).contains(.handleKillprivV2)))
         let timed = try fileSystem(["-o", "timeout=2.5"])
         #expect(timed.options.timeout == CacheTimeout(seconds: 2, nanoseconds: 500_000_000))
         #expect(try fileSystem(["--no-xattr", "--xattrmap", ":ok:all:::"]).options.xattr, "a mapping turns xattrs on, as in virtiofsd")

@@ -16,7 +16,7 @@ import Testing
     @Test func refusedFlagsExitNonZeroNamingTheFlag() throws {
         let refused: [([String], String)] = [
             (["--writeback"], "--writeback"), (["-o", "writeback"], "writeback"), (["--posix-acl"], "--posix-acl"),
-            (["-o", "killpriv_v2"], "killpriv_v2"), (["-o", "allow_root"], "allow_root"),
+            (["-o", "killpriv_v2", "--dax-size", "2M"], "killpriv_v2"), (["-o", "allow_root"], "allow_root"),
             (["-o", "max_idle_threads=10"], "max_idle_threads"), (["--seccomp", "sometimes"], "--seccomp"),
             (["-o", "security_label"], "security_label"),
         ]

@@ -10,6 +10,8 @@
 #   FSCHECK_HOST_DIR     the host directory behind DIR (host-side runs such as a FUSE mount of it):
 #                        fs-check.sh then writes those two files there itself, behind the daemon's back
 #   FSCHECK_DROP_CACHES  1 = drop the page cache before read-backs, so data comes from the daemon
+#   FSCHECK_KILLPRIV     1 = the daemon grants FUSE_HANDLE_KILLPRIV_V2: also check that open(O_TRUNC)
+#                        by a file's owner clears its setuid/setgid bits
 # Output: "FSCHECK PASS name" / "FSCHECK FAIL name: why" per check, then
 # "FSCHECK SUMMARY: N passed, M failed"; the exit status is non-zero if any check failed.
 # Leaves DIR/guest-out/ for the driver's byte-for-byte checks: scripts/linux-guest/verify-share HOSTDIR.
@@ -223,6 +225,11 @@ t_xattr() {
     "$GT" xattr "$W/xattr"
 }
 
+# A file owned by uid 1000, who then has to reach it (DIR and W are 755). open(O_TRUNC) by the owner
+# clears the bits only when the daemon grants FUSE_HANDLE_KILLPRIV_V2 (see guest-tools setid-write):
+# FSCHECK_KILLPRIV=1 checks that too.
+t_setid_write() { "$GT" setid-write "$W/setid" 1000 1000 ${FSCHECK_KILLPRIV:+otrunc}; }
+
 t_statfs() {
     "$GT" statfs "$DIR"
     stat -f "$DIR" >/dev/null
@@ -320,6 +327,9 @@ check mkdir-rmdir t_mkdir_rmdir
 check dir-2000-entries t_bigdir
 check unlink-open-file t_unlink_open
 check xattr t_xattr
+check setid-cleared-by-user-write t_setid_write
+# Not judged: the euid an exec gets right after a user's write cleared the setuid bit (guest-tools setid-exec).
+echo "FSCHECK NOTE $("$GT" setid-exec "$W/setid-exec" 1000 1000 2>&1 | tr '\n' ' ')"
 check statfs t_statfs
 check fsync t_fsync
 check sparse-file t_sparse

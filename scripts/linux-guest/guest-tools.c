@@ -28,6 +28,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -436,6 +437,102 @@ static int cmd_xattr(int argc, char **argv) {
     return 0;
 }
 
+/* --- setuid/setgid cleared by a change of an unprivileged writer ------------------------------------- */
+enum { BY_WRITE, BY_TRUNCATING_OPEN, BY_TRUNCATE, BY_FTRUNCATE };
+static const char *const change_names[] = {"write", "open(O_TRUNC)", "truncate", "ftruncate"};
+
+/* Changes FILE as uid:gid (a child without capabilities) or as root, in one of the ways above. */
+static void change_as(const char *f, int how, uid_t uid, gid_t gid, int as_root) {
+    pid_t pid = SYS(fork());
+    if (pid == 0) {
+        if (!as_root && (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)) _exit(3);
+        int fd = -1, ok = 1;
+        switch (how) {
+        case BY_WRITE: fd = open(f, O_WRONLY | O_APPEND); ok = fd >= 0 && write(fd, "more\n", 5) == 5; break;
+        case BY_TRUNCATING_OPEN: fd = open(f, O_WRONLY | O_TRUNC); ok = fd >= 0; break;
+        case BY_TRUNCATE: ok = truncate(f, 3) == 0; break;
+        case BY_FTRUNCATE: fd = open(f, O_WRONLY); ok = fd >= 0 && ftruncate(fd, 2) == 0; break;
+        }
+        if (fd >= 0) close(fd);
+        _exit(ok ? 0 : 4);
+    }
+    int status;
+    SYS(waitpid(pid, &status, 0));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s of %s as %s: child status %d", change_names[how], f,
+          as_root ? "root" : "a user", status);
+}
+
+/* A write or truncation (and with "otrunc" an O_TRUNC open) of a setuid/setgid (group-executable) file
+ * by its owner, who has no CAP_FSETID, clears both bits; the same by root keeps them. With
+ * FUSE_HANDLE_KILLPRIV_V2 the daemon does the clearing, without it the guest kernel (a SETATTR of the
+ * mode), except for O_TRUNC: with FUSE_ATOMIC_O_TRUNC, Linux (6.1 to 6.18 at least) drops that
+ * SETATTR, so the bits survive unless the daemon clears them. */
+static int cmd_setid_write(int argc, char **argv) {
+    if (argc < 4) fail("usage: setid-write FILE UID GID [otrunc]");
+    const char *f = argv[1];
+    int with_otrunc = argc > 4 && strcmp(argv[4], "otrunc") == 0;
+    uid_t uid = (uid_t)strtoul(argv[2], NULL, 10);
+    gid_t gid = (gid_t)strtoul(argv[3], NULL, 10);
+    int fd = SYS(open(f, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    SYS(write(fd, "setid\n", 6));
+    SYS(close(fd));
+    SYS(chown(f, uid, gid));
+    struct stat st;
+    for (int how = BY_WRITE; how <= BY_FTRUNCATE; how++)
+        for (int as_root = 0; as_root <= 1 && (how != BY_TRUNCATING_OPEN || with_otrunc); as_root++) {
+            SYS(chmod(f, 06755));
+            change_as(f, how, uid, gid, as_root);
+            SYS(stat(f, &st));
+            mode_t want = as_root ? 06755 : 0755;
+            CHECK((st.st_mode & 07777) == want, "%s by %s: mode %04o, expected %04o", change_names[how],
+                  as_root ? "root" : "the owner", (unsigned)(st.st_mode & 07777), (unsigned)want);
+        }
+    SYS(unlink(f));
+    return 0;
+}
+
+/* Not a pass/fail check: prints what an exec sees right after the owner's write cleared the setuid bit
+ * (the mode the client cached decides; a stale one still runs the program with the file owner's euid).
+ * FILE becomes a setuid-root, group-writable copy of this program; uid:gid writes to it and execs it. */
+static int cmd_setid_exec(int argc, char **argv) {
+    if (argc < 4) fail("usage: setid-exec FILE UID GID");
+    const char *f = argv[1];
+    uid_t uid = (uid_t)strtoul(argv[2], NULL, 10);
+    gid_t gid = (gid_t)strtoul(argv[3], NULL, 10);
+    int in = SYS(open("/proc/self/exe", O_RDONLY)), out = SYS(open(f, O_WRONLY | O_CREAT | O_TRUNC, 0700));
+    char buf[65536];
+    ssize_t n;
+    while ((n = SYS(read(in, buf, sizeof buf))) > 0) CHECK(write(out, buf, (size_t)n) == n, "copy to %s", f);
+    close(in);
+    close(out);
+    SYS(chown(f, 0, gid));
+    SYS(chmod(f, 04775));
+    struct stat st;
+    SYS(stat(f, &st)); /* the client now caches the mode with the setuid bit */
+    pid_t pid = SYS(fork());
+    if (pid == 0) {
+        if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) _exit(3);
+        int fd = open(f, O_WRONLY | O_APPEND);
+        if (fd < 0 || write(fd, "appended", 8) != 8) _exit(4);
+        close(fd);
+        execl(f, "guest-tools", "euid", (char *)NULL);
+        _exit(5);
+    }
+    int status;
+    SYS(waitpid(pid, &status, 0));
+    SYS(stat(f, &st));
+    printf("setid-exec: after the owner's write, mode %04o; the exec ran with euid %s\n",
+           (unsigned)(st.st_mode & 07777), WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "printed above" : "(failed)");
+    SYS(unlink(f));
+    return 0;
+}
+
+static int cmd_euid(int argc, char **argv) {
+    (void)argc, (void)argv;
+    printf("euid %u\n", (unsigned)geteuid());
+    return 0;
+}
+
 /* --- statfs, fsync, unlink of an open file, renameat2 ------------------------------------------------ */
 static int cmd_statfs(int argc, char **argv) {
     if (argc < 2) fail("usage: statfs DIR");
@@ -765,6 +862,9 @@ static const struct {
     {"statfs", "DIR", cmd_statfs},
     {"fsync", "FILE DIR", cmd_fsync},
     {"unlink-open", "FILE", cmd_unlink_open},
+    {"setid-write", "FILE UID GID [otrunc]", cmd_setid_write},
+    {"setid-exec", "FILE UID GID", cmd_setid_exec},
+    {"euid", "", cmd_euid},
     {"rename2", "DIR", cmd_rename2},
     {"many-files", "DIR NDIRS NFILES", cmd_many_files},
     {"fsync-writer", "DIR SIZE", cmd_fsync_writer},

@@ -157,6 +157,7 @@ void shim_syslog(int priority, const char *message);
 
 /// Capabilities of the calling thread (capget/capset have no glibc wrapper).
 int shim_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
+int shim_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
 
 /// seccomp: install a BPF filter (the program struct and mode are macros).
 int shim_seccomp_install(struct sock_filter *filter, unsigned short count);
