@@ -40,6 +40,9 @@ final class Inode: Sendable {
     /// several times the call itself, and `ls -l` asks two xattrs of every file.
     private let readableSlot = DescriptorSlot()
     private let readableCache: DescriptorCache?
+    /// Of a directory: whether the next lookup in it stats the name before
+    /// opening it (PassthroughFileSystem.lookupEntry keeps it up to date).
+    private let statFirst = Atomic<Bool>(true)
 
     init(node: NodeID, access: Access, key: InodeKey, fileType: UInt32, readableCache: DescriptorCache? = nil) {
         self.node = node; self.access = access; self.key = key; self.fileType = fileType
@@ -92,6 +95,11 @@ final class Inode: Sendable {
     var usesFileHandle: Bool {
         if case .handle = access { return true }
         return false
+    }
+
+    var lookupsStatFirst: Bool {
+        get { statFirst.load(ordering: .relaxed) }
+        set { statFirst.store(newValue, ordering: .relaxed) }
     }
 
     var isDirectory: Bool { fileType == LinuxFileMode.directory }
@@ -189,12 +197,12 @@ final class InodeStore: Sendable {
     }
 
     /// Counts one lookup of the file `fd` (a new O_PATH descriptor) refers
-    /// to, adding it if new. The store keeps `fd` (in the inode or its
+    /// to, adding it if new (`isNew`). The store keeps `fd` (in the inode or its
     /// descriptor cache) only for a new inode; otherwise it is closed here.
     /// With mandatory file handles, a file without one cannot be added.
-    func reference(_ fd: consuming OwnedDescriptor, stat st: stat) throws(Errno) -> Inode {
+    func reference(_ fd: consuming OwnedDescriptor, stat st: stat) throws(Errno) -> (inode: Inode, isNew: Bool) {
         let key = InodeKey(st)
-        if let known = referenceIfKnown(key) { return known }
+        if let known = referenceIfKnown(key) { return (known, false) }
         let descriptor = PathDescriptor(fd)
         // Found outside the lock: the handle costs a system call.
         let access: Inode.Access
@@ -223,9 +231,9 @@ final class InodeStore: Sendable {
         }
         guard let (inode, adopted) = found else { throw Errno.ENFILE }
         // Lost a race with another lookup of the same file: `access` was never used.
-        guard adopted else { return inode }
+        guard adopted else { return (inode, false) }
         if let slot, let resolver = handles.resolver { resolver.cache.install(descriptor, in: slot) }
-        return inode
+        return (inode, true)
     }
 
     /// `fd`'s file handle, nil where a descriptor must stand in (another mount,
