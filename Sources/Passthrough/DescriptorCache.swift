@@ -15,18 +15,28 @@ final class PathDescriptor: Sendable {
     var fd: Int32 { owned.rawValue }
 }
 
+/// Asked before the cache closes a slot's descriptor to make room for another.
+protocol EvictionCheck: AnyObject, Sendable {
+    /// Whether `fd` may be closed now (it can be reopened later). No keeps it
+    /// open for good, outside the cache's count. Called with the cache's locks held.
+    func mayClose(_ fd: Int32) -> Bool
+}
+
 /// Where one inode keeps its cached descriptor (if it has one now).
 final class DescriptorSlot: Sendable {
     fileprivate struct State {
         var descriptor: PathDescriptor?
         /// Used since the clock hand last passed: spared once.
         var referenced = false
-        /// Index in the cache's ring while `descriptor` is set; guarded by the cache's lock too.
+        /// Index in the cache's ring while `descriptor` is set and counted (-1
+        /// once kept for good); guarded by the cache's lock too.
         var position = -1
     }
     fileprivate let state = Mutex(State())
+    /// Consulted before eviction; nil: the descriptor may always be closed.
+    let evictionCheck: (any EvictionCheck)?
 
-    init() {}
+    init(evictionCheck: (any EvictionCheck)? = nil) { self.evictionCheck = evictionCheck }
 
     /// The cached descriptor, if any, marked as recently used.
     fileprivate func take() -> PathDescriptor? {
@@ -124,6 +134,10 @@ final class DescriptorCache: Sendable {
                     state.referenced = false
                     return false
                 }
+                if let check = victim.evictionCheck, let kept = state.descriptor, !check.mayClose(kept.fd) {
+                    state.position = -1 // stays open, no longer counted: its place is free
+                    return true
+                }
                 evicted = state.descriptor
                 state.descriptor = nil
                 state.position = -1
@@ -142,9 +156,11 @@ final class DescriptorCache: Sendable {
         let released = ring.withLock { ring -> PathDescriptor? in
             slot.state.withLock { state -> PathDescriptor? in
                 guard let descriptor = state.descriptor else { return nil }
-                ring.slots[state.position] = nil
-                ring.free.append(state.position)
-                ring.open -= 1
+                if state.position >= 0 {
+                    ring.slots[state.position] = nil
+                    ring.free.append(state.position)
+                    ring.open -= 1
+                }
                 state.descriptor = nil
                 state.position = -1
                 return descriptor

@@ -26,8 +26,9 @@ final class Inode: Sendable {
     enum Access: Sendable {
         /// Keeps this descriptor open until the inode goes.
         case pinned(PathDescriptor)
-        /// Reopened from the handle; the cached descriptor lives in the slot.
-        case handle(KernelFileHandle, DescriptorSlot, HandleResolver)
+        /// Reopened from the handle (taken when the cache first closes the
+        /// descriptor); the cached descriptor lives in the slot.
+        case handle(LazyFileHandle, DescriptorSlot, HandleResolver)
     }
 
     let node: NodeID
@@ -40,6 +41,9 @@ final class Inode: Sendable {
     /// several times the call itself, and `ls -l` asks two xattrs of every file.
     private let readableSlot = DescriptorSlot()
     private let readableCache: DescriptorCache?
+    /// Of a directory: whether the next lookup in it stats the name before
+    /// opening it (PassthroughFileSystem.lookupEntry keeps it up to date).
+    private let statFirst = Atomic<Bool>(true)
 
     init(node: NodeID, access: Access, key: InodeKey, fileType: UInt32, readableCache: DescriptorCache? = nil) {
         self.node = node; self.access = access; self.key = key; self.fileType = fileType
@@ -69,9 +73,11 @@ final class Inode: Sendable {
         switch access {
         case .pinned(let descriptor):
             return try body(descriptor.fd)
-        case .handle(let handle, let slot, let resolver):
+        case .handle(let lazy, let slot, let resolver):
             let descriptor = try resolver.cache.borrow(slot) { () throws(Errno) in
-                try resolver.open(handle, expecting: key)
+                // The cache takes the handle before it closes the descriptor, so there is one.
+                guard let handle = lazy.handle else { throw Errno(ESTALE) }
+                return try resolver.open(handle, expecting: key)
             }
             return try withExtendedLifetime(descriptor) { () throws(Errno) -> R in try body(descriptor.fd) }
         }
@@ -88,10 +94,17 @@ final class Inode: Sendable {
         }
     }
 
-    /// Whether this inode is reopened from a file handle (for tests and diagnostics).
+    /// Whether this inode has a file handle to be reopened from (for tests and
+    /// diagnostics): once its descriptor was first evicted, or at once with
+    /// mandatory handles.
     var usesFileHandle: Bool {
-        if case .handle = access { return true }
+        if case .handle(let lazy, _, _) = access { return lazy.handle != nil }
         return false
+    }
+
+    var lookupsStatFirst: Bool {
+        get { statFirst.load(ordering: .relaxed) }
+        set { statFirst.store(newValue, ordering: .relaxed) }
     }
 
     var isDirectory: Bool { fileType == LinuxFileMode.directory }
@@ -189,18 +202,19 @@ final class InodeStore: Sendable {
     }
 
     /// Counts one lookup of the file `fd` (a new O_PATH descriptor) refers
-    /// to, adding it if new. The store keeps `fd` (in the inode or its
+    /// to, adding it if new (`isNew`). The store keeps `fd` (in the inode or its
     /// descriptor cache) only for a new inode; otherwise it is closed here.
     /// With mandatory file handles, a file without one cannot be added.
-    func reference(_ fd: consuming OwnedDescriptor, stat st: stat) throws(Errno) -> Inode {
+    func reference(_ fd: consuming OwnedDescriptor, stat st: stat) throws(Errno) -> (inode: Inode, isNew: Bool) {
         let key = InodeKey(st)
-        if let known = referenceIfKnown(key) { return known }
+        if let known = referenceIfKnown(key) { return (known, false) }
         let descriptor = PathDescriptor(fd)
-        // Found outside the lock: the handle costs a system call.
         let access: Inode.Access
         var slot: DescriptorSlot?
-        if let resolver = handles.resolver, let handle = try handleIfUsable(descriptor.fd, resolver) {
-            let newSlot = DescriptorSlot()
+        if let resolver = handles.resolver, let handle = try lazyHandle(descriptor.fd, resolver) {
+            let newSlot = DescriptorSlot(evictionCheck: handle)
+            // Cached before anyone can borrow it: the handle is taken only when the cache closes it.
+            resolver.cache.install(descriptor, in: newSlot)
             slot = newSlot
             access = .handle(handle, newSlot, resolver)
         } else {
@@ -221,24 +235,22 @@ final class InodeStore: Sendable {
             tables.byKey[key] = node
             return (inode, true)
         }
-        guard let (inode, adopted) = found else { throw Errno.ENFILE }
-        // Lost a race with another lookup of the same file: `access` was never used.
-        guard adopted else { return inode }
-        if let slot, let resolver = handles.resolver { resolver.cache.install(descriptor, in: slot) }
-        return inode
+        // Lost a race with another lookup of the same file (or no room): `access` was never used.
+        guard let (inode, adopted) = found, adopted else {
+            if let slot { handles.resolver?.cache.discard(slot) }
+            guard let (inode, _) = found else { throw Errno.ENFILE }
+            return (inode, false)
+        }
+        return (inode, true)
     }
 
-    /// `fd`'s file handle, nil where a descriptor must stand in (another mount,
-    /// a filesystem without handles) unless handles are mandatory.
-    private func handleIfUsable(_ fd: Int32, _ resolver: HandleResolver) throws(Errno) -> KernelFileHandle? {
-        do throws(Errno) {
-            if let handle = try resolver.handle(of: fd) { return handle }
-            if handles.mandatory { throw Errno(EXDEV) }
-            return nil
-        } catch {
-            if handles.mandatory { throw error }
-            return nil
-        }
+    /// The handle `fd`'s inode will be reopened from. With mandatory handles
+    /// it is taken now, and a file without a usable one (another mount, a
+    /// filesystem without handles) cannot be added; otherwise later (LazyFileHandle).
+    private func lazyHandle(_ fd: Int32, _ resolver: HandleResolver) throws(Errno) -> LazyFileHandle? {
+        guard handles.mandatory else { return LazyFileHandle(nil, mountID: resolver.mountID) }
+        guard let handle = try resolver.handle(of: fd) else { throw Errno(EXDEV) }
+        return LazyFileHandle(handle, mountID: resolver.mountID)
     }
 
     /// Counts one more lookup of an inode the caller holds ("." and ".."),

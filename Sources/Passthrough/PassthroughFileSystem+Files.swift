@@ -52,7 +52,7 @@ extension PassthroughFileSystem {
                 try openForCreate(in: dir, name: name, mode: mode & LinuxFileMode.permissionMask, flags: flags)
             }
         })
-        let entry = try lookupEntry(in: dir, name: name.pointer)
+        let entry = try lookupEntry(in: dir, name: name.pointer, statFirst: false)
         let handle: FileHandle
         do throws(Errno) {
             handle = try files.insert(OpenFile(fd, node: entry.node))

@@ -17,7 +17,7 @@ extension PassthroughFileSystem {
         try Credentials.asCaller(context) { () throws(Errno) in
             _ = try dir.withDescriptor { (dirFD) throws(Errno) in try systemCall { mknodat(dirFD, name.pointer, mode_t(mode), dev_t(rdev)) } }
         }
-        return try lookupEntry(in: dir, name: name.pointer)
+        return try lookupEntry(in: dir, name: name.pointer, statFirst: false)
     }
 
     public func mkdir(_ context: RequestContext, parent: NodeID, name: FileName, mode: UInt32,
@@ -26,7 +26,7 @@ extension PassthroughFileSystem {
         try Credentials.asCaller(context) { () throws(Errno) in
             _ = try dir.withDescriptor { (dirFD) throws(Errno) in try systemCall { mkdirat(dirFD, name.pointer, mode_t(mode)) } }
         }
-        return try lookupEntry(in: dir, name: name.pointer)
+        return try lookupEntry(in: dir, name: name.pointer, statFirst: false)
     }
 
     public func symlink(_ context: RequestContext, parent: NodeID, name: FileName, target: CString) throws(Errno) -> Entry {
@@ -34,7 +34,7 @@ extension PassthroughFileSystem {
         try Credentials.asCaller(context) { () throws(Errno) in
             _ = try dir.withDescriptor { (dirFD) throws(Errno) in try systemCall { symlinkat(target.pointer, dirFD, name.pointer) } }
         }
-        return try lookupEntry(in: dir, name: name.pointer)
+        return try lookupEntry(in: dir, name: name.pointer, statFirst: false)
     }
 
     public func link(_ context: RequestContext, node: NodeID, newParent: NodeID, newName: FileName) throws(Errno) -> Entry {
@@ -50,7 +50,7 @@ extension PassthroughFileSystem {
                 }
             }
         }
-        return try lookupEntry(in: dir, name: newName.pointer)
+        return try lookupEntry(in: dir, name: newName.pointer, statFirst: true) // the file the kernel links
     }
 
     public func unlink(_ context: RequestContext, parent: NodeID, name: FileName) throws(Errno) {

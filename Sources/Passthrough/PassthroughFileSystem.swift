@@ -130,20 +130,36 @@ public final class PassthroughFileSystem: FileSystem {
     var timeout: CacheTimeout { options.timeout ?? options.cache.timeout }
 
     /// Looks `name` up in `parent` and counts one lookup of the result.
-    func lookupEntry(in parent: Inode, name: UnsafePointer<CChar>) throws(Errno) -> Entry {
+    ///
+    /// A file that already has a node needs no new descriptor: one fstatat of
+    /// the name finds it, and so does a name that does not exist. A new file
+    /// needs an O_PATH descriptor, opened and then stat-ed (the name may change
+    /// between two calls by name), so a stat of the name first would be a
+    /// wasted call. Which comes first is a guess: `statFirst` when the caller
+    /// knows (a name just created is new, a hard link's file is not), else what
+    /// the directory's last lookup found (a repeated listing, a revalidation or
+    /// a create's negative lookup: stat first; a fresh mount or a new directory:
+    /// open first). A wrong guess costs a call, never a wrong answer.
+    func lookupEntry(in parent: Inode, name: UnsafePointer<CChar>, statFirst: Bool? = nil) throws(Errno) -> Entry {
         try parent.withDescriptor { (parentFD) throws(Errno) in
-            // A known file needs no new descriptor: one fstatat instead of openat+fstat+close.
-            var known = stat()
-            _ = try systemCall { fstatat(parentFD, name, &known, shim_AT_SYMLINK_NOFOLLOW) }
-            if let inode = inodes.referenceIfKnown(InodeKey(known)) {
-                return Entry(node: inode.node, attr: entryAttributes(known, parent: parent), entryTimeout: timeout, attrTimeout: timeout)
+            if statFirst ?? parent.lookupsStatFirst {
+                var known = stat()
+                _ = try systemCall { fstatat(parentFD, name, &known, shim_AT_SYMLINK_NOFOLLOW) }
+                if let inode = inodes.referenceIfKnown(InodeKey(known)) {
+                    return Entry(node: inode.node, attr: entryAttributes(known, parent: parent), entryTimeout: timeout, attrTimeout: timeout)
+                }
             }
-            let fd = OwnedDescriptor(try systemCall {
-                shim_openat(parentFD, name, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0)
-            })
+            let fd: OwnedDescriptor
+            do throws(Errno) {
+                fd = OwnedDescriptor(try systemCall { shim_openat(parentFD, name, shim_O_PATH | shim_O_NOFOLLOW | shim_O_CLOEXEC, 0) })
+            } catch {
+                if error == .ENOENT && statFirst == nil { parent.lookupsStatFirst = true }
+                throw error
+            }
             var st = stat()
             try Self.statNode(fd.rawValue, &st)
-            let inode = try inodes.reference(fd, stat: st)
+            let (inode, isNew) = try inodes.reference(fd, stat: st)
+            if statFirst == nil { parent.lookupsStatFirst = !isNew }
             return Entry(node: inode.node, attr: entryAttributes(st, parent: parent), entryTimeout: timeout, attrTimeout: timeout)
         }
     }

@@ -21,6 +21,11 @@
 /// are refused, because the daemon (root) would otherwise let any guest set
 /// host-significant attributes such as `security.capability` (file
 /// capabilities on the host), `security.ima` or `trusted.overlay.*`.
+/// `security.*` is refused as `unsupported` (EOPNOTSUPP, as from a filesystem
+/// without a security namespace), which is what the share is to the guest:
+/// SELinux then labels the mount by genfscon instead of as unlabeled xattr
+/// files (its mount check falls back on EOPNOTSUPP, not on ENODATA), and
+/// `ls -l` stops asking `security.selinux` of every file.
 public struct XattrMap: Sendable, Equatable {
     public enum Kind: String, Sendable { case prefix, ok, bad, unsupported }
     public enum Scope: String, Sendable { case client, server, all }
@@ -47,10 +52,10 @@ public struct XattrMap: Sendable, Equatable {
 
     public init(rules: [Rule]) { self.rules = rules }
 
-    /// The policy without `--xattrmap`: trusted.* and security.* refused, everything else passed.
+    /// The policy without `--xattrmap`: trusted.* refused, security.* unsupported, everything else passed.
     public static let `default` = XattrMap(rules: [
         Rule(.bad, .all, key: "trusted.", prepend: "trusted."),
-        Rule(.bad, .all, key: "security.", prepend: "security."),
+        Rule(.unsupported, .all, key: "security.", prepend: "security."),
         Rule(.ok, .all, key: "", prepend: ""),
     ])
 

@@ -128,4 +128,33 @@ import Testing
         #expect(cache.openCount <= 8)
         #expect(slots.filter(\.isOpen).count == cache.openCount)
     }
+
+    /// Says yes or no to closing, and counts the questions.
+    final class Check: EvictionCheck, @unchecked Sendable {
+        let answer: Bool
+        var asked = 0
+        init(_ answer: Bool) { self.answer = answer }
+        func mayClose(_ fd: Int32) -> Bool { asked += 1; return answer }
+    }
+
+    @Test func aSlotThatMayNotCloseStaysOpenOutsideTheCount() throws {
+        let cache = DescriptorCache(capacity: 2)
+        let keep = Check(false), close = Check(true)
+        let kept = DescriptorSlot(evictionCheck: keep), closed = DescriptorSlot(evictionCheck: close)
+        let keptFD = try cache.borrow(kept, open: Self.openSomething).fd
+        _ = try cache.borrow(closed, open: Self.openSomething)
+        let others = (0..<4).map { _ in DescriptorSlot() }
+        for slot in others { _ = try cache.borrow(slot, open: Self.openSomething) }
+        #expect(kept.isOpen && Self.isOpen(keptFD), "kept for good")
+        #expect(!closed.isOpen && close.asked == 1)
+        #expect(keep.asked == 1, "asked once: a kept slot leaves the ring")
+        #expect(cache.openCount == 2 && others.filter(\.isOpen).count == 2)
+        // Still served from the slot without opening.
+        var opens = 0
+        _ = try cache.borrow(kept) { () throws(Errno) -> OwnedDescriptor in opens += 1; return try Self.openSomething() }
+        #expect(opens == 0)
+        cache.discard(kept)
+        #expect(!kept.isOpen && !Self.isOpen(keptFD))
+        #expect(cache.openCount == 2)
+    }
 }

@@ -61,6 +61,19 @@ import Testing
         #expect(Self.cache(t)!.openCount <= 4)
     }
 
+    @Test func theHandleIsTakenOnlyWhenTheDescriptorIsFirstEvicted() throws {
+        let t = try Self.fixture(cacheSize: 2)
+        t.writeHostFile("a", "a")
+        let a = try t.lookup("a")
+        #expect(try !t.fs.inodes.inode(a.node).usesFileHandle, "no name_to_handle_at at lookup")
+        for name in ["b", "c", "d"] {
+            t.writeHostFile(name, name)
+            _ = try t.lookup(name)
+        }
+        #expect(try t.fs.inodes.inode(a.node).usesFileHandle, "taken before its descriptor was closed")
+        #expect(try t.fs.getattr(t.root, node: a.node, handle: nil).attr.size == 1, "reopened from it")
+    }
+
     @Test func anEvictedNodeFollowsItsFileAcrossRenamesOnTheHost() throws {
         let t = try Self.fixture(cacheSize: 1)
         let dir = try t.mkdir("dir")
@@ -137,10 +150,18 @@ import Testing
             if mode == .prefer {
                 let mounted = try t.lookup("mnt") // the mount's root, reached through the share's directory
                 #expect(mounted.node != sub.node)
-                #expect(try !t.fs.inodes.inode(mounted.node).usesFileHandle)
                 let inner = try t.lookup("inner", in: mounted.node)
+                // More nodes than the cache holds: the share's files get handles, the mount's keep descriptors.
+                for i in 0..<20 { t.writeHostFile("f\(i)", "\(i)") }
+                let files = try (0..<20).map { try t.lookup("f\($0)").node }
+                #expect(try t.fs.inodes.inode(files[0]).usesFileHandle)
+                #expect(try !t.fs.inodes.inode(mounted.node).usesFileHandle)
                 #expect(try !t.fs.inodes.inode(inner.node).usesFileHandle)
+                #expect(Self.cache(t)!.openCount <= 8)
                 #expect(try t.fs.getattr(t.root, node: inner.node, handle: nil).attr.size == 1)
+                #expect(try t.fs.getattr(t.root, node: files[0], handle: nil).attr.size == 1)
+                t.fs.forget(node: inner.node, count: 1) // a descriptor kept for good goes with its inode
+                #expect(throws: Errno.EBADF) { try t.fs.getattr(t.root, node: inner.node, handle: nil) }
             } else {
                 #expect(throws: Errno(EXDEV)) { try t.lookup("mnt") }
             }

@@ -69,8 +69,9 @@ import Testing
     @Test func theDefaultRefusesTrustedAndSecurityAndPassesTheRest() {
         let map = XattrMap.default
         #expect(client(map, "trusted.overlay.redirect") == .refused)
-        #expect(client(map, "security.ima") == .refused)
-        #expect(client(map, "security.capability") == .refused)
+        #expect(client(map, "security.ima") == .unsupported)
+        #expect(client(map, "security.capability") == .unsupported)
+        #expect(client(map, "security.selinux") == .unsupported)
         #expect(client(map, "user.x") == .host(Array("user.x".utf8)))
         #expect(client(map, "system.posix_acl_access") == .host(Array("system.posix_acl_access".utf8)))
         #expect(server(map, "trusted.x") == nil && server(map, "security.selinux") == nil)

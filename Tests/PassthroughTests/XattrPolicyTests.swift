@@ -20,10 +20,8 @@ import Testing
     @Test func trustedAndSecurityNamesAreRefusedByDefault() throws {
         let t = try PassthroughFixture()
         let (entry, _) = try t.create("f")
-        for name in ["trusted.overlay.redirect", "security.ima", "security.capability"] {
-            #expect(throws: Errno.EPERM, "set \(name)") { try t.setxattr(entry.node, name, Array("x".utf8)) }
-            #expect(throws: Errno.EPERM, "remove \(name)") { try t.removexattr(entry.node, name) }
-        }
+        #expect(throws: Errno.EPERM) { try t.setxattr(entry.node, "trusted.overlay.redirect", Array("x".utf8)) }
+        #expect(throws: Errno.EPERM) { try t.removexattr(entry.node, "trusted.overlay.redirect") }
         #expect(hostGetxattr(t.hostPath("f"), "trusted.overlay.redirect", nil, 0) < 0 && errno == ENODATA, "nothing reached the host")
         // Set on the host: invisible to the guest.
         #expect(hostSetxattr(t.hostPath("f"), "trusted.host", "h", 1, 0) == 0)
@@ -34,6 +32,28 @@ import Testing
         #expect(list.sizeQuery == "user.visible".utf8.count + 1)
         try t.setxattr(entry.node, "user.ok", Array("fine".utf8))
         #expect(try t.getxattr(entry.node, "user.ok") == Array("fine".utf8))
+    }
+
+    /// security.* is a namespace the share does not have: EOPNOTSUPP for every
+    /// call, as a filesystem without security xattrs answers (SELinux falls back
+    /// to genfs labels on it; `ls` stops asking), and host values stay hidden.
+    @Test(.enabled(if: geteuid() == 0)) func securityNamesAreUnsupportedByDefault() throws {
+        let t = try PassthroughFixture()
+        let (entry, _) = try t.create("f")
+        #expect(hostSetxattr(t.hostPath("f"), "security.host", "h", 1, 0) == 0)
+        for name in ["security.selinux", "security.capability", "security.ima", "security.host"] {
+            #expect(throws: Errno.EOPNOTSUPP, "get \(name)") { try t.getxattr(entry.node, name) }
+            #expect(throws: Errno.EOPNOTSUPP, "set \(name)") { try t.setxattr(entry.node, name, Array("x".utf8)) }
+            #expect(throws: Errno.EOPNOTSUPP, "remove \(name)") { try t.removexattr(entry.node, name) }
+        }
+        #expect(hostGetxattr(t.hostPath("f"), "security.capability", nil, 0) < 0 && errno == ENODATA, "nothing reached the host")
+        #expect(hostGetxattr(t.hostPath("f"), "security.host", nil, 0) == 1, "the host's own value is untouched")
+        #expect(try t.listxattr(entry.node).names == [])
+        // An explicit map keeps virtiofsd's meaning: `bad` refuses with EPERM (ENODATA on get).
+        let mapped = try PassthroughFixture { $0.xattrMap = try! XattrMap(parsing: ":bad:all:security.:security.::ok:all:::") }
+        let (other, _) = try mapped.create("g")
+        #expect(throws: Errno.ENODATA) { try mapped.getxattr(other.node, "security.selinux") }
+        #expect(throws: Errno.EPERM) { try mapped.setxattr(other.node, "security.selinux", Array("x".utf8)) }
     }
 
     @Test func aMapMovesTheGuestsTrustedNamesUnderUserVirtiofs() throws {

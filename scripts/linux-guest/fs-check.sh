@@ -23,8 +23,9 @@
 #   stalling its queue (the unlock arrives on the same queue), and flock(LOCK_UN) arrives as SETLKW
 #   too. virtiofsd -o posix_lock -o flock fails flock, flock-blocking and fcntl-setlkw (EOPNOTSUPP for
 #   every SETLKW) and reports F_GETLK pid 0 (accepted here as "holder unknown").
-# - The kernel asks GETXATTR security.capability around writes (hundreds per run): it must answer
-#   ENODATA; after one ENOSYS every getxattr on the mount fails with EOPNOTSUPP.
+# - The kernel asks GETXATTR security.capability around writes (hundreds per run): any error but
+#   ENOSYS will do (only a positive size means "has capabilities"; swiftfsd answers EOPNOTSUPP, the
+#   C virtiofsd the host's ENODATA); after one ENOSYS every getxattr on the mount fails with EOPNOTSUPP.
 # - renameat2 flags go out as RENAME2, plain renames as RENAME; ENOSYS for RENAME2 becomes EINVAL.
 # - "unlink-open-file" needs the daemon to serve I/O on an open handle after UNLINK (fd-based, not
 #   reopening by path); "dir-2000-entries" needs READDIR(PLUS) offsets to resume correctly and
