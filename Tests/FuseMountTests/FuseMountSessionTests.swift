@@ -174,7 +174,9 @@ struct FuseMountSessionTests {
     @Test func eachWorkerReadsItsOwnCloneAndRunClosesThemAll() throws {
         let before = Self.devFuseDescriptorsOnceEarlierWorkersEnded()
         let mounted = try MountedShare(threads: 3)
-        // Up at once: the session's descriptor and one clone for each further worker.
+        // The session's descriptor and one clone for each further worker. The mount is up
+        // before run() has cloned, so wait for the clones (bounded).
+        for _ in 0..<500 where Self.devFuseDescriptors() < before + 3 { usleep(10_000) }
         #expect(Self.devFuseDescriptors() == before + 3)
         mounted.stop()
         let finished = mounted.finished.load(ordering: .acquiring)
