@@ -73,11 +73,22 @@ final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
     /// Wakeup fields: the worker's thread only; the rest under `monitor`.
     private var trace = QueueTrace()
 
-    init(setup: QueueSetup, memoryMap: GuestMemoryMap, device: Device,
-                scheduling: RequestScheduling<Device>, logger: Logger) throws(VhostUserError) {
+    /// Everything that can fail happens here, before any stored property is set (the
+    /// compiler's cross-module optimization crashed on a throw after `refusedChains` was).
+    convenience init(setup: QueueSetup, memoryMap: GuestMemoryMap, device: Device,
+                     scheduling: RequestScheduling<Device>, logger: Logger) throws(VhostUserError) {
         let memory = memoryMap.snapshot
         let rings = try SplitRingPointers(memory: memory, size: setup.size, descriptors: setup.descriptorsAddress,
                                           available: setup.availableAddress, used: setup.usedAddress)
+        let notifier = EventNotifier.make()
+        guard notifier >= 0 else { throw .system("eventfd", errno: errno) }
+        self.init(setup: setup, memoryMap: memoryMap, ringMemory: memory, rings: rings, device: device,
+                  scheduling: scheduling, logger: logger, stopNotifier: OwnedDescriptor(notifier))
+    }
+
+    private init(setup: QueueSetup, memoryMap: GuestMemoryMap, ringMemory memory: GuestMemory, rings: SplitRingPointers,
+                 device: Device, scheduling: RequestScheduling<Device>, logger: Logger,
+                 stopNotifier: consuming OwnedDescriptor) {
         self.index = setup.index
         self.setup = setup
         self.memoryMap = memoryMap
@@ -89,9 +100,7 @@ final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
         self.queue = DeviceQueue(size: setup.size, rings: rings, lastAvailableIndex: setup.lastAvailableIndex,
                                  eventIndex: setup.eventIndex)
         self.walker = queue.chainWalker(indirectAllowed: setup.indirectDescriptors)
-        let notifier = EventNotifier.make()
-        guard notifier >= 0 else { throw .system("eventfd", errno: errno) }
-        self.stopNotifier = OwnedDescriptor(notifier)
+        self.stopNotifier = stopNotifier
     }
 
     /// Starts the thread, which uses `descriptors` until `stop()` returns them.
