@@ -197,30 +197,31 @@ final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
         }
     }
 
-    /// Processes everything available, then re-arms notifications and
-    /// checks once more so a request that raced with re-arming is not lost.
+    /// Processes everything available (`nextHead` re-arms notifications
+    /// when the ring runs empty).
     private func drain(_ buffers: inout ChainBuffers, _ memory: inout GuestMemoryCache) {
-        while true {
-            while let head = nextHead() {
-                switch scheduling {
-                case .pool(let pool):
-                    pool.submit(RequestPool<Device>.Item(worker: self, head: head))
-                case .inline(let blocking):
-                    if let requestHead = process(head: head, buffers: &buffers, memory: &memory, pooled: false) {
-                        blocking.submit(RequestPool<Device>.Item(worker: self, head: head, requestHead: requestHead))
-                    }
+        while let head = nextHead() {
+            switch scheduling {
+            case .pool(let pool):
+                pool.submit(RequestPool<Device>.Item(worker: self, head: head))
+            case .inline(let blocking):
+                if let requestHead = process(head: head, buffers: &buffers, memory: &memory, pooled: false) {
+                    blocking.submit(RequestPool<Device>.Item(worker: self, head: head, requestHead: requestHead))
                 }
             }
-            let more = monitor.withLock { !broken && !stopping && queue.enableNotification() }
-            if !more { return }
         }
     }
 
+    /// The next available head; when the ring is empty, re-arms notifications
+    /// and checks once more (in the same critical section) so a request that
+    /// raced with re-arming is not lost. nil: sleep until the next kick.
     private func nextHead() -> UInt16? {
         monitor.withLock {
             guard !broken && !stopping else { return nil }
             do {
-                guard let head = try queue.popAvailable() else { return nil }
+                var next = try queue.popAvailable()
+                if next == nil && queue.enableNotification() { next = try queue.popAvailable() }
+                guard let head = next else { return nil }
                 if case .pool = scheduling { inFlight += 1 }
                 return head
             } catch {
