@@ -167,13 +167,19 @@ public final class GuestMemoryMap: Sendable {
 /// One thread's reference to the memory table. It keeps the snapshot it
 /// last used alive (and mapped) until it sees a newer one.
 public struct GuestMemoryCache {
-    private var memory: GuestMemory = .empty
+    /// The snapshot as of the last `refresh` (read in place: no retain per request).
+    public private(set) var memory: GuestMemory = .empty
     private var generation = UInt64.max
 
     public init() {}
 
-    public mutating func current(_ map: GuestMemoryMap) -> GuestMemory {
+    /// Takes the map's latest snapshot if the table changed since the last call.
+    public mutating func refresh(_ map: GuestMemoryMap) {
         if map.currentGeneration() != generation { (memory, generation) = map.load() }
+    }
+
+    public mutating func current(_ map: GuestMemoryMap) -> GuestMemory {
+        refresh(map)
         return memory
     }
 }

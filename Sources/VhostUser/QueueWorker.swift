@@ -201,13 +201,12 @@ final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
     /// when the ring runs empty).
     private func drain(_ buffers: inout ChainBuffers, _ memory: inout GuestMemoryCache) {
         while let head = nextHead() {
-            switch scheduling {
-            case .pool(let pool):
+            // The pools are bound only where used: binding one per request cost a retain and a release.
+            if case .pool(let pool) = scheduling {
                 pool.submit(RequestPool<Device>.Item(worker: self, head: head))
-            case .inline(let blocking):
-                if let requestHead = process(head: head, buffers: &buffers, memory: &memory, pooled: false) {
-                    blocking.submit(RequestPool<Device>.Item(worker: self, head: head, requestHead: requestHead))
-                }
+            } else if let requestHead = process(head: head, buffers: &buffers, memory: &memory, pooled: false),
+                      case .inline(let blocking) = scheduling {
+                blocking.submit(RequestPool<Device>.Item(worker: self, head: head, requestHead: requestHead))
             }
         }
     }
@@ -243,10 +242,10 @@ final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
     func process(head: UInt16, requestHead prefetched: Device.RequestHead? = nil, buffers: inout ChainBuffers,
                  memory cache: inout GuestMemoryCache, pooled: Bool) -> Device.RequestHead? {
         let taken = tracing ? QueueTrace.now() : 0
-        let memory = cache.current(memoryMap)
+        cache.refresh(memoryMap)
         var replyLength = 0
         do {
-            try walker.walk(head: head, memory: memory, into: &buffers)
+            try walker.walk(head: head, memory: cache.memory, into: &buffers)
             let requestHead = prefetched ?? buffers.readable.withUnsafeBufferPointer { device.readHead($0) }
             if !pooled && device.mayBlock(requestHead) {
                 monitor.withLock { inFlight += 1 }
