@@ -35,7 +35,13 @@ struct SegmentCursor {
     }
 
     /// Moves past `count` bytes.
-    mutating func advance(_ count: Int) { consume(count) { _, _, _ in } }
+    mutating func advance(_ count: Int) {
+        if contiguous(count) != nil {
+            advanceWithinSegment(count)
+        } else {
+            consume(count) { _, _, _ in }
+        }
+    }
 
     /// The next `count` bytes when they lie within the current segment (a
     /// request's records almost always do), else nil. Callers have checked
