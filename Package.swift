@@ -87,6 +87,15 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
+// Release builds optimize across module boundaries: the vhost-user back end is generic over its
+// device and the FUSE core over its filesystem, and without this every request paid for run-time
+// generic metadata lookups, witness-table calls and unspecialized ScatterReader/Writer records
+// (docs/benchmarks.md, "Where the time goes"). Bounds and overflow checks stay (-O, never -Ounchecked).
+for target in package.targets where target.type == .regular || target.type == .executable {
+    target.swiftSettings = (target.swiftSettings ?? [])
+        + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+}
+
 // Fuzzing (Fuzz/, scripts/fuzz): FuzzTargets holds what each fuzz target does with one input and is
 // built always, so FuzzReplayTests replays the seed corpus and every crasher found in `swift test`.
 // The libFuzzer executables (-sanitize=fuzzer,address; libFuzzer supplies the driver) are declared

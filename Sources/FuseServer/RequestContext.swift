@@ -18,6 +18,12 @@ public struct NodeID: Hashable, Sendable, CustomStringConvertible {
     @inlinable public init(_ rawValue: UInt64) { self.rawValue = rawValue }
     public static let root = NodeID(1)
     public var description: String { "node \(rawValue)" }
+
+    // Node tables are looked up on almost every request: hash the one word
+    // through UInt64's single-word path (the same seeded SipHash value,
+    // without a streaming Hasher's setup and finalization).
+    @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+    @inlinable public func _rawHashValue(seed: Int) -> Int { rawValue._rawHashValue(seed: seed) }
 }
 
 /// An open file or directory handle the filesystem gave out in OPEN/CREATE/OPENDIR.
@@ -25,4 +31,8 @@ public struct FileHandle: Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt64
     @inlinable public init(_ rawValue: UInt64) { self.rawValue = rawValue }
     public var description: String { "handle \(rawValue)" }
+
+    // As NodeID: one word, hashed through UInt64's single-word path.
+    @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+    @inlinable public func _rawHashValue(seed: Int) -> Int { rawValue._rawHashValue(seed: seed) }
 }

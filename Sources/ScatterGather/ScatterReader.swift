@@ -20,6 +20,13 @@ public struct ScatterReader {
     /// Reads one record, or returns nil (consuming nothing) if too few bytes remain.
     public mutating func read<T: WireRecord>(_: T.Type = T.self) -> T? {
         guard remaining >= T.wireSize else { return nil }
+        if let bytes = cursor.contiguous(T.wireSize) {
+            // One load instead of a gathering copy: the record does not straddle segments.
+            let value = UnsafeRawPointer(bytes).loadUnaligned(as: T.self)
+            cursor.advanceWithinSegment(T.wireSize)
+            remaining -= T.wireSize
+            return value
+        }
         var value = T()
         withUnsafeMutableBytes(of: &value) { copyOut(into: $0) }
         return value

@@ -24,6 +24,13 @@ public struct ScatterWriter {
     @discardableResult
     public mutating func write<T: WireRecord>(_ value: T) -> Bool {
         guard remaining >= T.wireSize else { return false }
+        if let bytes = cursor.contiguous(T.wireSize) {
+            // One store instead of a scattering copy: the record does not straddle segments.
+            bytes.storeBytes(of: value, as: T.self)
+            cursor.advanceWithinSegment(T.wireSize)
+            written += T.wireSize
+            return true
+        }
         var copy = value
         withUnsafeBytes(of: &copy) { copyIn(from: $0) }
         return true
@@ -54,6 +61,10 @@ public struct ScatterWriter {
         var copy = value
         var target = SegmentCursor(segments: cursor.segments)
         target.advance(position)
+        if let bytes = target.contiguous(T.wireSize) {
+            bytes.storeBytes(of: value, as: T.self)
+            return true
+        }
         withUnsafeBytes(of: &copy) { source in
             target.consume(source.count) { base, length, at in
                 base.copyMemory(from: source.baseAddress! + at, byteCount: length)

@@ -35,7 +35,31 @@ struct SegmentCursor {
     }
 
     /// Moves past `count` bytes.
-    mutating func advance(_ count: Int) { consume(count) { _, _, _ in } }
+    mutating func advance(_ count: Int) {
+        if contiguous(count) != nil {
+            advanceWithinSegment(count)
+        } else {
+            consume(count) { _, _, _ in }
+        }
+    }
+
+    /// The next `count` bytes when they lie within the current segment (a
+    /// request's records almost always do), else nil. Callers have checked
+    /// that `count` bytes remain.
+    @inline(__always)
+    func contiguous(_ count: Int) -> UnsafeMutableRawPointer? {
+        guard index < segments.count else { return nil }
+        let segment = segments[index]
+        guard segment.iov_len - offset >= count else { return nil }
+        return segment.iov_base! + offset
+    }
+
+    /// Moves past `count` bytes that `contiguous(count)` returned.
+    @inline(__always)
+    mutating func advanceWithinSegment(_ count: Int) {
+        offset += count
+        skipExhaustedSegments()
+    }
 
     /// Calls `body` with iovecs covering the next `count` bytes, built in
     /// stack storage (no allocation per request). Does not move the cursor.

@@ -36,8 +36,10 @@ public struct ChainBuffers {
     }
 
     mutating func reset() {
-        readable.removeAll(keepingCapacity: true)
-        writable.removeAll(keepingCapacity: true)
+        // One removeLast per segment (a chain has a few) keeps the capacity and costs far
+        // less than removeAll(keepingCapacity:), which goes through replaceSubrange.
+        while !readable.isEmpty { readable.removeLast() }
+        while !writable.isEmpty { writable.removeLast() }
         readableBytes = 0
         writableBytes = 0
         sawWritable = false

@@ -8,6 +8,10 @@ import Synchronization
 public final class GuestMemory: Sendable {
     /// Sorted by guest-physical address; never overlapping.
     public let regions: [MemoryRegion]
+    /// What translating a guest-physical address needs of each region, in the
+    /// same order: plain values, so a lookup per descriptor retains nothing
+    /// (`regions` keeps the mappings alive).
+    private let bounds: [RegionBounds]
 
     public static let empty = GuestMemory(sorted: [])
 
@@ -17,9 +21,13 @@ public final class GuestMemory: Sendable {
             throw .invalidMemoryRegion("regions at 0x\(String(sorted[i - 1].guestPhysicalAddress, radix: 16)) and 0x\(String(sorted[i].guestPhysicalAddress, radix: 16)) overlap")
         }
         self.regions = sorted
+        self.bounds = sorted.map(RegionBounds.init)
     }
 
-    private init(sorted: [MemoryRegion]) { self.regions = sorted }
+    private init(sorted: [MemoryRegion]) {
+        self.regions = sorted
+        self.bounds = sorted.map(RegionBounds.init)
+    }
 
     /// A snapshot with `region` added.
     public func adding(_ region: MemoryRegion) throws(VhostUserError) -> GuestMemory {
@@ -40,9 +48,9 @@ public final class GuestMemory: Sendable {
 
     /// The region holding guest-physical `address`, and the offset into it.
     @inline(__always)
-    func region(containingGuestAddress address: UInt64) -> (MemoryRegion, UInt64)? {
+    func region(containingGuestAddress address: UInt64) -> (RegionBounds, UInt64)? {
         // Few regions (typically 2-3): a linear scan beats a binary search.
-        for region in regions where address >= region.guestPhysicalAddress {
+        for region in bounds where address >= region.guestPhysicalAddress {
             let offset = address - region.guestPhysicalAddress
             if offset < region.size { return (region, offset) }
         }
@@ -53,7 +61,7 @@ public final class GuestMemory: Sendable {
     /// or nil if they are not entirely inside one region.
     public func pointer(guestAddress address: UInt64, length: Int) -> UnsafeMutableRawPointer? {
         guard length >= 0, let (region, offset) = region(containingGuestAddress: address),
-              UInt64(length) <= region.bytesAvailable(from: offset) else { return nil }
+              UInt64(length) <= region.size - offset else { return nil }
         return region.base + Int(offset)
     }
 
@@ -77,34 +85,57 @@ public final class GuestMemory: Sendable {
     /// descriptor). Returns false (leaving `segments` as it was) if any byte
     /// lies outside guest memory.
     public func appendSegments(guestAddress address: UInt64, length: UInt32, to segments: inout [iovec]) -> Bool {
+        guard length > 0 else { return true }
+        // The common case: the buffer lies in one region.
+        if let (region, offset) = region(containingGuestAddress: address), UInt64(length) <= region.size - offset {
+            append(region.base + Int(offset), Int(length), to: &segments)
+            return true
+        }
         let start = segments.count
         let lastLength = segments.last?.iov_len ?? 0
-        func undo() {
-            segments.removeSubrange(start...)
-            if start > 0 { segments[start - 1].iov_len = lastLength }
-        }
         var address = address
         var left = UInt64(length)
         while left > 0 {
-            guard let (region, offset) = region(containingGuestAddress: address) else {
-                undo()
-                return false
-            }
-            let take = min(left, region.bytesAvailable(from: offset))
-            let base = region.base + Int(offset)
-            if let last = segments.last, let lastBase = last.iov_base, lastBase + last.iov_len == base {
-                segments[segments.count - 1].iov_len += Int(take)
-            } else {
-                segments.append(iovec(iov_base: base, iov_len: Int(take)))
-            }
+            guard let (region, offset) = region(containingGuestAddress: address) else { break }
+            let take = min(left, region.size - offset)
+            append(region.base + Int(offset), Int(take), to: &segments)
             left -= take
             // Cannot overflow: region end - 1 fits in UInt64 and take ends at most there + 1,
             // and if more is left the next lookup starts at the region's end.
             let (next, overflow) = address.addingReportingOverflow(take)
-            if overflow && left > 0 { undo(); return false }
+            if overflow && left > 0 { break }
             address = next
         }
-        return true
+        if left == 0 { return true }
+        segments.removeSubrange(start...)
+        if start > 0 { segments[start - 1].iov_len = lastLength }
+        return false
+    }
+
+    /// Appends a segment, or extends the last one if these bytes continue it.
+    @inline(__always)
+    private func append(_ base: UnsafeMutableRawPointer, _ length: Int, to segments: inout [iovec]) {
+        if let last = segments.last, let lastBase = last.iov_base, lastBase + last.iov_len == base {
+            segments[segments.count - 1].iov_len += length
+        } else {
+            segments.append(iovec(iov_base: base, iov_len: length))
+        }
+    }
+}
+
+/// A region's translation data, copied out of its MemoryRegion.
+///
+/// @unchecked Sendable: immutable; `base` points into a mapping its
+/// snapshot's MemoryRegion keeps alive (see MemoryRegion).
+struct RegionBounds: @unchecked Sendable {
+    let guestPhysicalAddress: UInt64
+    let size: UInt64
+    let base: UnsafeMutableRawPointer
+
+    init(_ region: MemoryRegion) {
+        guestPhysicalAddress = region.guestPhysicalAddress
+        size = region.size
+        base = region.base
     }
 }
 
@@ -136,13 +167,19 @@ public final class GuestMemoryMap: Sendable {
 /// One thread's reference to the memory table. It keeps the snapshot it
 /// last used alive (and mapped) until it sees a newer one.
 public struct GuestMemoryCache {
-    private var memory: GuestMemory = .empty
+    /// The snapshot as of the last `refresh` (read in place: no retain per request).
+    public private(set) var memory: GuestMemory = .empty
     private var generation = UInt64.max
 
     public init() {}
 
-    public mutating func current(_ map: GuestMemoryMap) -> GuestMemory {
+    /// Takes the map's latest snapshot if the table changed since the last call.
+    public mutating func refresh(_ map: GuestMemoryMap) {
         if map.currentGeneration() != generation { (memory, generation) = map.load() }
+    }
+
+    public mutating func current(_ map: GuestMemoryMap) -> GuestMemory {
+        refresh(map)
         return memory
     }
 }
