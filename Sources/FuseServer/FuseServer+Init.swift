@@ -10,8 +10,13 @@ extension FuseServer {
     /// Flags the server itself supports regardless of the filesystem. ASYNC_DIO (as
     /// libfuse and virtiofsd grant it): the kernel sends the pieces of a large
     /// O_DIRECT read or write together instead of waiting for each in turn.
+    /// AUTO_INVAL_DATA (libfuse's and virtiofsd's default too): a cached read first
+    /// refreshes attributes the kernel marked stale or whose timeout passed, and a
+    /// changed mtime or size drops the file's page cache. So host-side changes reach
+    /// cached readers, and after a write whose setuid bit the daemon cleared
+    /// (killpriv_v2) the read an exec makes picks up the new mode before the exec.
     static var serverFlags: FuseInitFlags {
-        [.asyncRead, .asyncDIO, .bigWrites, .maxPages, .parallelDirops, .initExt]
+        [.asyncRead, .asyncDIO, .autoInvalData, .bigWrites, .maxPages, .parallelDirops, .initExt]
     }
 
     func initialize(request: inout ScatterReader, reply: inout ScatterWriter) throws(Errno) {

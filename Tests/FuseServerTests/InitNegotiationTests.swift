@@ -1,4 +1,5 @@
 import FuseServer
+import Passthrough
 import SwiftFSProtocol
 import Testing
 
@@ -22,10 +23,26 @@ import Testing
         #expect(out.maxReadahead == 128 * 1024) // never more than the kernel offered
         let flags = FuseInitFlags(rawValue: UInt64(out.flags) | UInt64(out.flags2) << 32)
         #expect(flags.isSuperset(of: [.asyncRead, .posixLocks, .flockLocks, .atomicOTrunc, .exportSupport, .bigWrites,
-                                      .doReaddirplus, .readdirplusAuto, .parallelDirops, .maxPages, .initExt, .asyncDIO]))
+                                      .doReaddirplus, .readdirplusAuto, .parallelDirops, .maxPages, .initExt, .asyncDIO,
+                                      .autoInvalData]))
         // Not implemented, so never granted.
         #expect(flags.isDisjoint(with: [.writebackCache, .setxattrExt, .hasInodeDAX, .securityContext, .spliceRead,
                                         .dontMask, .posixACL, .handleKillprivV2]))
+    }
+
+    /// Granted in every cache mode and with or without killpriv_v2 (as libfuse and
+    /// virtiofsd do), but never to a client that did not offer it (the unikernel).
+    @Test func autoInvalDataIsGrantedWheneverOffered() throws {
+        func granted(_ session: FuseTestSession, offer: FuseInitFlags = FuseTestSession.linuxOffer) throws -> Bool {
+            let out = try #require(session.sendInit(flags: offer).record(FuseInitOut.self))
+            return FuseInitFlags(rawValue: UInt64(out.flags)).contains(.autoInvalData)
+        }
+        for cache in CachePolicy.allCases {
+            #expect(try granted(FuseTestSession(cache: cache, initialize: false)))
+        }
+        #expect(try granted(FuseTestSession(initialize: false, killprivV2: true)))
+        #expect(!(try granted(FuseTestSession(initialize: false),
+                              offer: FuseTestSession.linuxOffer.subtracting(.autoInvalData))))
     }
 
     @Test func olderKernelGetsShortReplyAndOnlyOfferedFlags() throws {

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -491,9 +492,43 @@ static int cmd_setid_write(int argc, char **argv) {
     return 0;
 }
 
-/* Not a pass/fail check: prints what an exec sees right after the owner's write cleared the setuid bit
- * (the mode the client cached decides; a stale one still runs the program with the file owner's euid).
- * FILE becomes a setuid-root, group-writable copy of this program; uid:gid writes to it and execs it. */
+/* As uid:gid, optionally append to setuid file F first, then exec F (a copy of this program) as
+ * "guest-tools euid": returns the euid the exec ran with. */
+static unsigned exec_as(const char *f, uid_t uid, gid_t gid, int write_first) {
+    int pipefd[2];
+    SYS(pipe(pipefd));
+    pid_t pid = SYS(fork());
+    if (pid == 0) {
+        if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) _exit(3);
+        if (write_first) {
+            int fd = open(f, O_WRONLY | O_APPEND);
+            if (fd < 0 || write(fd, "appended", 8) != 8) _exit(4);
+            close(fd);
+        }
+        if (dup2(pipefd[1], STDOUT_FILENO) < 0) _exit(6);
+        execl(f, "guest-tools", "euid", (char *)NULL);
+        _exit(5);
+    }
+    close(pipefd[1]);
+    char said[64] = "";
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof said - 1 && (n = read(pipefd[0], said + got, sizeof said - 1 - got)) > 0) got += (size_t)n;
+    said[got] = 0;
+    close(pipefd[0]);
+    int status;
+    SYS(waitpid(pid, &status, 0));
+    unsigned euid;
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && sscanf(said, "euid %u", &euid) == 1,
+          "exec of %s as uid %u failed (status %d, output '%s')", f, (unsigned)uid, status, said);
+    return euid;
+}
+
+/* What an exec sees right after the owner's write cleared the setuid bit: FILE becomes a setuid-root,
+ * group-writable copy of this program; uid:gid appends to it and execs it. The mode the client cached
+ * decides: a stale one still runs the program as root. Fails if that exec ran with euid 0 (fs-check
+ * judges this when the daemon clears the bit itself, killpriv_v2). Control: the same exec without the
+ * write must run as root; on a nosuid mount nothing can be judged and it says so. */
 static int cmd_setid_exec(int argc, char **argv) {
     if (argc < 4) fail("usage: setid-exec FILE UID GID");
     const char *f = argv[1];
@@ -507,23 +542,24 @@ static int cmd_setid_exec(int argc, char **argv) {
     close(out);
     SYS(chown(f, 0, gid));
     SYS(chmod(f, 04775));
+    struct statvfs vfs;
+    SYS(statvfs(f, &vfs));
+    if (vfs.f_flag & ST_NOSUID) {
+        SYS(unlink(f));
+        printf("setid-exec: the mount is nosuid, an exec never runs as the file's owner: nothing to judge\n");
+        return 0;
+    }
     struct stat st;
     SYS(stat(f, &st)); /* the client now caches the mode with the setuid bit */
-    pid_t pid = SYS(fork());
-    if (pid == 0) {
-        if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) _exit(3);
-        int fd = open(f, O_WRONLY | O_APPEND);
-        if (fd < 0 || write(fd, "appended", 8) != 8) _exit(4);
-        close(fd);
-        execl(f, "guest-tools", "euid", (char *)NULL);
-        _exit(5);
-    }
-    int status;
-    SYS(waitpid(pid, &status, 0));
+    unsigned before = exec_as(f, uid, gid, 0);
+    unsigned after = exec_as(f, uid, gid, 1);
     SYS(stat(f, &st));
-    printf("setid-exec: after the owner's write, mode %04o; the exec ran with euid %s\n",
-           (unsigned)(st.st_mode & 07777), WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "printed above" : "(failed)");
     SYS(unlink(f));
+    printf("setid-exec: uid %u's exec of a setuid-root file ran with euid %u; after its write, mode %04o and "
+           "euid %u\n", (unsigned)uid, before, (unsigned)(st.st_mode & 07777), after);
+    CHECK(before == 0, "the control exec (no write) ran with euid %u, not 0", before);
+    CHECK(after != 0, "an exec right after uid %u's write ran with euid 0 (mode now %04o): the client kept the "
+          "setuid bit it had cached", (unsigned)uid, (unsigned)(st.st_mode & 07777));
     return 0;
 }
 
