@@ -199,15 +199,7 @@ final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
 
     /// Processes everything available (`nextHead` re-arms notifications
     /// when the ring runs empty).
-    ///
-    /// Inline replies go on the used ring at once (a polling guest sees each) but
-    /// interrupt the guest once per burst: when the ring is empty, or after
-    /// `repliesPerInterrupt` replies. The guest sends the pieces of a large
-    /// O_DIRECT read or write together and waits for all of them; an interrupt per
-    /// piece made it take an interrupt and a completion pass (under TCG, vCPU time
-    /// on the host's cores) for pieces it could not use yet.
     private func drain(_ buffers: inout ChainBuffers, _ memory: inout GuestMemoryCache) {
-        var unsignalled = 0
         while let head = nextHead() {
             // The pools are bound only where used: binding one per request cost a retain and a release.
             if case .pool(let pool) = scheduling {
@@ -215,16 +207,9 @@ final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
             } else if let requestHead = process(head: head, buffers: &buffers, memory: &memory, pooled: false),
                       case .inline(let blocking) = scheduling {
                 blocking.submit(RequestPool<Device>.Item(worker: self, head: head, requestHead: requestHead))
-            } else {
-                unsignalled += 1
-                if unsignalled >= Self.repliesPerInterrupt { notifyGuest(); unsignalled = 0 }
             }
         }
-        if unsignalled > 0 { notifyGuest() }
     }
-
-    /// Inline replies pushed before the guest is interrupted for them, at most.
-    static var repliesPerInterrupt: Int { 16 }
 
     /// The next available head; when the ring is empty, re-arms notifications
     /// and checks once more (in the same critical section) so a request that
@@ -290,22 +275,12 @@ final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
                 inFlight -= 1
                 if inFlight == 0 { monitor.broadcast() }
             }
-            // Inline replies are signalled by drain() once per burst.
-            if pooled { signalIfNeeded() }
-        }
-    }
-
-    /// Interrupts the guest for the replies pushed since the last interrupt, if it wants one.
-    private func notifyGuest() {
-        monitor.withLock { signalIfNeeded() }
-    }
-
-    /// Under `monitor`: the call descriptor may be swapped concurrently.
-    /// Without one, the notification stays pending for the next completion.
-    private func signalIfNeeded() {
-        if let fd = call?.rawValue, queue.needsNotification() {
-            EventNotifier.signal(fd)
-            trace.notifications &+= 1
+            // Signalling under the lock: the call descriptor may be swapped concurrently.
+            // Without one, the notification stays pending for the next completion.
+            if let fd = call?.rawValue, queue.needsNotification() {
+                EventNotifier.signal(fd)
+                trace.notifications &+= 1
+            }
         }
     }
 }
