@@ -71,7 +71,7 @@ public final class GuestMemory: Sendable {
         guard length >= 0 else { return nil }
         for region in regions where address >= region.userAddress {
             let offset = address - region.userAddress
-            if offset < region.size, UInt64(length) <= region.bytesAvailable(from: offset) {
+            if offset < region.size, UInt64(length) <= region.size - offset {
                 return region.base + Int(offset)
             }
         }
@@ -176,10 +176,5 @@ public struct GuestMemoryCache {
     /// Takes the map's latest snapshot if the table changed since the last call.
     public mutating func refresh(_ map: GuestMemoryMap) {
         if map.currentGeneration() != generation { (memory, generation) = map.load() }
-    }
-
-    public mutating func current(_ map: GuestMemoryMap) -> GuestMemory {
-        refresh(map)
-        return memory
     }
 }

@@ -55,9 +55,6 @@ public final class MemoryRegion: @unchecked Sendable {
 
     deinit { munmap(mapping, mappingLength) }
 
-    /// Bytes from `offset` to the end of the region.
-    @inline(__always) func bytesAvailable(from offset: UInt64) -> UInt64 { size - offset }
-
     /// Do the guest-physical ranges overlap?
     func overlaps(_ other: MemoryRegion) -> Bool {
         guestPhysicalAddress <= other.guestPhysicalAddress &+ (other.size - 1)
