@@ -39,7 +39,7 @@ let package = Package(
         ]),
         // The /dev/fuse transport: host mounts served by the same FUSE core.
         .target(name: "FuseMount", dependencies: [
-            "FuseServer", "ScatterGather", "SystemSupport", "CShim",
+            "FuseServer", "SystemSupport", "CShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The virtio-fs device: the FUSE server behind the vhost-user back end (SETLKW scheduling, DAX through SHMEM).
@@ -102,7 +102,7 @@ for target in package.targets where target.type == .regular || target.type == .e
 // only when SWIFTFS_FUZZ is set, so a plain build never links them.
 package.targets += [
     .target(name: "FuzzTargets", dependencies: [
-        "VhostUser", "VhostUserFS", "FuseServer", "Passthrough", "ScatterGather", "SystemSupport", "SwiftFSProtocol", "CShim",
+        "VhostUser", "VhostUserFS", "FuseServer", "Passthrough", "SystemSupport", "SwiftFSProtocol", "CShim",
         .product(name: "Logging", package: "swift-log"),
     ], path: "Fuzz/Targets"),
     .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),

@@ -9,7 +9,6 @@ import FuseServer
 import Glibc
 import Logging
 import Passthrough
-import ScatterGather
 import SwiftFSProtocol
 
 private let replyCapacity = (1 << 20) + 4096
@@ -37,15 +36,7 @@ private func removeTree(_ parent: Int32, _ name: [CChar]) {
 private func bytes<T: WireRecord>(of value: T) -> [UInt8] { withUnsafeBytes(of: value) { Array($0) } }
 
 private func exchange(_ server: FuseServer<PassthroughFileSystem>, _ request: UnsafeRawBufferPointer) {
-    var segment = iovec(iov_base: UnsafeMutableRawPointer(mutating: request.baseAddress), iov_len: request.count)
-    var replyVec = iovec(iov_base: replyBuffer.baseAddress, iov_len: replyCapacity)
-    let written = withUnsafePointer(to: &segment) { requestSegment in
-        withUnsafePointer(to: &replyVec) { replySegment in
-            var reader = ScatterReader(segments: UnsafeBufferPointer(start: requestSegment, count: 1))
-            var writer = ScatterWriter(segments: UnsafeBufferPointer(start: replySegment, count: 1))
-            return server.handle(request: &reader, reply: &writer)
-        }
-    }
+    let written = server.handle(request: request, reply: replyBuffer)
     guard written > 0 else { return }
     precondition(written >= FuseOutHeader.wireSize && written <= replyCapacity, "reply of \(written) bytes")
     let header = replyBuffer.loadUnaligned(as: FuseOutHeader.self)

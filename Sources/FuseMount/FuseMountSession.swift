@@ -2,7 +2,6 @@ import CShim
 import FuseServer
 import Glibc
 import Logging
-import ScatterGather
 import Synchronization
 import SystemSupport
 
@@ -149,7 +148,6 @@ public final class FuseMountSession: Sendable {
             request.deallocate()
             reply.deallocate()
         }
-        var replyVector = iovec(iov_base: reply, iov_len: bufferSize)
         while true {
             let count = Glibc.read(fd, request, bufferSize)
             if count < 0 {
@@ -162,14 +160,8 @@ public final class FuseMountSession: Sendable {
                 }
             }
             if count == 0 { return }
-            var requestVector = iovec(iov_base: request, iov_len: count)
-            let length = withUnsafePointer(to: &requestVector) { requestSegment in
-                withUnsafePointer(to: &replyVector) { replySegment in
-                    var reader = ScatterReader(segments: UnsafeBufferPointer(start: requestSegment, count: 1))
-                    var writer = ScatterWriter(segments: UnsafeBufferPointer(start: replySegment, count: 1))
-                    return handler.handle(request: &reader, reply: &writer)
-                }
-            }
+            let length = handler.handle(request: UnsafeRawBufferPointer(start: request, count: count),
+                                        reply: UnsafeMutableRawBufferPointer(start: reply, count: bufferSize))
             guard length > 0 else { continue }
             if Glibc.write(fd, reply, length) < 0 {
                 switch errno {

@@ -1,3 +1,4 @@
+import Glibc
 import ScatterGather
 import SwiftFSProtocol
 
@@ -50,6 +51,20 @@ extension FuseRequestHandler {
     /// One step, for transports that schedule nothing (/dev/fuse).
     public func handle(request: inout ScatterReader, reply: inout ScatterWriter) -> Int {
         handle(head: readHead(request), request: &request, reply: &reply)
+    }
+
+    /// One step for a request in one buffer and a reply into another (/dev/fuse
+    /// reads whole requests; the fuzz target feeds byte strings).
+    public func handle(request: UnsafeRawBufferPointer, reply: UnsafeMutableRawBufferPointer) -> Int {
+        var requestSegment = iovec(iov_base: UnsafeMutableRawPointer(mutating: request.baseAddress), iov_len: request.count)
+        var replySegment = iovec(iov_base: reply.baseAddress, iov_len: reply.count)
+        return withUnsafePointer(to: &requestSegment) { requestSegments in
+            withUnsafePointer(to: &replySegment) { replySegments in
+                var reader = ScatterReader(segments: UnsafeBufferPointer(start: requestSegments, count: 1))
+                var writer = ScatterWriter(segments: UnsafeBufferPointer(start: replySegments, count: 1))
+                return handle(request: &reader, reply: &writer)
+            }
+        }
     }
 
     public func interruptBlockedRequests() {}
