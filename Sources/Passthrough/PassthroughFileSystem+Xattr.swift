@@ -6,8 +6,9 @@ import SwiftFSProtocol
 /// Extended attributes. The f*xattr calls refuse O_PATH descriptors, so
 /// regular files and directories are reopened read-only through the
 /// /proc/self/fd descriptor (never a path string: the sandbox may hide /proc
-/// paths), and that descriptor is kept in a bounded cache (Inode.withReadableDescriptor). Symlinks and special files are not reopened (that could block on a
-/// FIFO or reach a device): they report no attributes and refuse changes.
+/// paths), and kept in a bounded cache (Inode.withReadableDescriptor).
+/// Symlinks and special files are not reopened (that could block on a FIFO or
+/// reach a device): they report no attributes and refuse changes.
 /// With `--xattr` off every call is ENOSYS, which the kernel remembers.
 ///
 /// Every name goes through the xattr map (XattrMap): refused names never

@@ -92,7 +92,7 @@ struct Swiftfsd: ParsableCommand {
           help: "Offer FUSE_HANDLE_KILLPRIV_V2 (default off, as virtiofsd): the daemon clears suid/sgid on the guest's writes, truncations and O_TRUNC opens, and the guest skips most of its security.capability checks before writes. Not with --dax-window.")
     var killprivV2: Bool?
 
-    @Option(help: ArgumentHelp("Extended attribute name mapping, virtiofsd's syntax (e.g. ':map:trusted.:user.virtiofs.:'). Default: trusted.* and security.* refused, the rest passed through.",
+    @Option(help: ArgumentHelp("Extended attribute name mapping, virtiofsd's syntax (e.g. ':map:trusted.:user.virtiofs.:'). Default: trusted.* refused, security.* unsupported (EOPNOTSUPP), the rest passed through.",
                                valueName: "mapping"))
     var xattrmap: String?
 
