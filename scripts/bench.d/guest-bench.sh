@@ -5,7 +5,7 @@
 #   bench.seqtime=S     runtime of each sequential fio job (looping over the file)
 #   bench.randtime=S    runtime of each random fio job
 #   bench.meta=N        files for the create/stat/unlink test
-#   bench.pm=FILES,TRANSACTIONS,MIN,MAX,SEED                 Debian postmark parameters
+#   bench.pm=FILES,TRANSACTIONS,MIN,MAX,SEED                 Debian postmark parameters (default: postmark.sh's)
 #   bench.lat=N         timed calls per operation for benchtool latency
 #   bench.tar=PATH      the tarball of the tree part (default /bench/src.tar)
 #   bench.parts=fio,meta,postmark,tar,latency[,tmpfs]        which parts to run; tmpfs adds the tar and
@@ -17,7 +17,7 @@
 # drops the caches, reads every file back (find | xargs cat) and removes the tree, each step timed.
 export PATH=/usr/bin:/bin
 mnt=${1:-/mnt}
-size=64 seqtime=5 randtime=5 meta=500 pm=500,500,500,10000,42 parts=fio,meta,postmark,tar,latency lat=1000 tarball=/bench/src.tar
+size=64 seqtime=5 randtime=5 meta=500 pm='' parts=fio,meta,postmark,tar,latency lat=1000 tarball=/bench/src.tar
 # shellcheck disable=SC2013 # one line of words
 for word in $(cat /proc/cmdline); do
     case $word in
@@ -98,13 +98,12 @@ esac
 
 case ",$parts," in *,postmark,*)
     phase postmark
-    IFS=, read -r files transactions min max seed <<PM
+    . /bench/postmark.sh
+    [ -n "$pm" ] && IFS=, read -r pm_files pm_transactions pm_min pm_max pm_seed <<PM
 $pm
 PM
     mkdir -p "$work/postmark"
-    printf '%s\n' "set size $min $max" "set number $files" "set transactions $transactions" "set seed $seed" \
-        "set read 512" "set write 512" "set buffering false" "set bias read 5" "set bias create 5" \
-        "set subdirectories 0" "set location $work/postmark" run quit >/tmp/pm.cfg
+    postmark_config "$work/postmark" >/tmp/pm.cfg
     benchtool postmark --bin /usr/bin/postmark /tmp/pm.cfg 2>/dev/null || { status=1; echo "RESULT error what=postmark"; }
     ;;
 esac
