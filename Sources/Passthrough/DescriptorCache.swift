@@ -134,6 +134,9 @@ final class DescriptorCache: Sendable {
                     state.referenced = false
                     return false
                 }
+                // mayClose may make a system call (name_to_handle_at, once per inode in its
+                // life) under the ring's lock: outside it, the victim could be borrowed again
+                // between the check and the close.
                 if let check = victim.evictionCheck, let kept = state.descriptor, !check.mayClose(kept.fd) {
                     state.position = -1 // stays open, no longer counted: its place is free
                     return true
