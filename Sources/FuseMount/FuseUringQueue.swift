@@ -93,8 +93,8 @@ final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blo
         Glibc.close(wakeFd)
     }
 
-    private func header(_ entry: Int) -> UnsafeMutableRawPointer { entryHeaders + entry * FuseUringLayout.headerSize }
-    private func payload(_ entry: Int) -> UnsafeMutableRawPointer { entryPayloads + entry * payloadCapacity }
+    func header(_ entry: Int) -> UnsafeMutableRawPointer { entryHeaders + entry * FuseUringLayout.headerSize }
+    func payload(_ entry: Int) -> UnsafeMutableRawPointer { entryPayloads + entry * payloadCapacity }
 
     /// Serves until the kernel ends every entry. Returns nil then, or why the
     /// queue could not start (the session then fails: nothing is served).
@@ -191,7 +191,7 @@ final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blo
         shim_uring_prep_read(sqe, wakeFd, wakeCounter, 8, Self.wakeUserData)
     }
 
-    private enum Outcome {
+    enum Outcome: Equatable {
         case reply(Int)
         case blocked
     }
@@ -199,7 +199,7 @@ final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blo
     /// The request in `entry` as the handler's segments: fuse_in_header, the
     /// opcode's fixed argument (op_in), the rest (payload). Every length the
     /// kernel wrote is checked before use.
-    private func serve(entry: Int) -> Outcome {
+    func serve(entry: Int) -> Outcome {
         let head = header(entry)
         let commitId = head.load(fromByteOffset: FuseUringLayout.commitIdOffset, as: UInt64.self)
         let payloadSize = Int(head.load(fromByteOffset: FuseUringLayout.payloadSizeOffset, as: UInt32.self))
