@@ -73,6 +73,7 @@ let package = Package(
         // Mounts a share through /dev/fuse (needs root).
         .testTarget(name: "FuseMountTests", dependencies: [
             "TestSupport", "FuseMount", "FuseServer", "Passthrough", "ScatterGather", "SystemSupport", "SwiftFSProtocol",
+            "CShim",
         ]),
         .testTarget(name: "PassthroughTests", dependencies: [
             "TestSupport", "Passthrough", "FuseServer", "SystemSupport", "SwiftFSProtocol", "CShim",

@@ -1,3 +1,4 @@
+import CShim
 import FuseMount
 import Glibc
 import Synchronization
@@ -47,31 +48,36 @@ extension FuseMountSessionTests {
         let serving = Self.uringResources()
         #expect(serving.descriptors > before.descriptors)
 
-        // A lock wait (SETLKW) must not hold up its queue: the unlock may come through it.
+        // A lock wait (SETLKW) must not hold up its queue: the unlock may come through it. Two
+        // processes pinned to CPU 0 (so both use queue 0): one holds the lock, reads through the
+        // mount while the other waits for the lock, then unlocks.
         HostFiles.write(mounted.path("lockfile"), "x")
-        let fd = open(mounted.path("lockfile"), O_RDWR)
-        var lock = flock()
-        lock.l_type = Int16(F_WRLCK)
-        lock.l_whence = Int16(SEEK_SET)
-        #expect(fcntl(fd, F_SETLK, &lock) == 0)
-        let child = fork()
-        if child == 0 {
-            let fd2 = open(mounted.path("lockfile"), O_RDWR)
-            var wait = flock()
-            wait.l_type = Int16(F_WRLCK)
-            wait.l_whence = Int16(SEEK_SET)
+        func lockProcess(wait: Bool) -> pid_t {
+            let child = fork()
+            guard child == 0 else { return child }
             alarm(10)
-            _exit(fcntl(fd2, F_SETLKW, &wait) == 0 ? 0 : 1)
+            guard shim_pin_to_cpu(0) == 0 else { _exit(3) }
+            let fd = open(mounted.path("lockfile"), O_RDWR)
+            var lock = flock()
+            lock.l_type = Int16(F_WRLCK)
+            lock.l_whence = Int16(SEEK_SET)
+            if wait {
+                usleep(100_000)
+                _exit(fcntl(fd, F_SETLKW, &lock) == 0 ? 0 : 1)
+            }
+            guard fcntl(fd, F_SETLK, &lock) == 0 else { _exit(4) }
+            usleep(400_000)
+            guard HostFiles.readText(mounted.path("lockfile")) == "x" else { _exit(5) }
+            lock.l_type = Int16(F_UNLCK)
+            _exit(fcntl(fd, F_SETLK, &lock) == 0 ? 0 : 6)
         }
-        usleep(300_000)
-        // Meanwhile the same queues still serve.
-        #expect(HostFiles.readText(mounted.path("lockfile")) == "x")
-        lock.l_type = Int16(F_UNLCK)
-        #expect(fcntl(fd, F_SETLK, &lock) == 0)
-        var status: Int32 = 0
-        waitpid(child, &status, 0)
-        #expect(status == 0, "the waiting child got the lock once it was released (status \(status))")
-        close(fd)
+        let holder = lockProcess(wait: false)
+        let waiter = lockProcess(wait: true)
+        var holderStatus: Int32 = 0, waiterStatus: Int32 = 0
+        waitpid(holder, &holderStatus, 0)
+        waitpid(waiter, &waiterStatus, 0)
+        #expect(holderStatus == 0, "the holder read through queue 0 while the other waited, then unlocked (status \(holderStatus))")
+        #expect(waiterStatus == 0, "the waiting process got the lock once it was released (status \(waiterStatus))")
 
         mounted.stop()
         let finished = mounted.finished.load(ordering: .acquiring)
