@@ -1,5 +1,6 @@
 import CShim
-import FuseMount
+@testable import FuseMount
+import SwiftFSProtocol
 import Glibc
 import Synchronization
 import TestSupport
@@ -97,5 +98,38 @@ extension FuseMountSessionTests {
         let session = try FuseMountSession(mountPoint: mountPoint, handler: NoHandler(), ioUring: FuseUringSettings())
         let error = #expect(throws: FuseMountSession.Failure.self) { try session.run() }
         #expect(error?.description.contains("enable_uring") == true)
+    }
+
+    /// The kernel offers FUSE_OVER_IO_URING in INIT only while enable_uring is on: without the offer
+    /// INIT is answered with an error (the mount then refuses every access) and the session fails.
+    @Test func anInitWithoutTheIoUringOfferIsRefused() throws {
+        let session = try FuseMountSession(mountPoint: "/nonexistent", handler: NoHandler(), ioUring: FuseUringSettings())
+        guard let device = FuseDevice.open() else { Issue.record("open /dev/fuse: \(errno)"); return }
+        var pipeFds: [Int32] = [0, 0]
+        #expect(pipe(&pipeFds) == 0)
+        defer { close(pipeFds[0]); close(pipeFds[1]) }
+        var header = FuseInHeader()
+        header.len = UInt32(FuseInHeader.wireSize + FuseInitIn.wireSize)
+        header.opcode = 26
+        header.unique = 5
+        var initIn = FuseInitIn()
+        initIn.major = 7
+        initIn.minor = 42
+        initIn.flags = FuseUringLayout.initFlagInitExt // flags2 without FUSE_OVER_IO_URING
+        let request = withUnsafeBytes(of: header) { Array($0) } + withUnsafeBytes(of: initIn) { Array($0) }
+        var reply = [UInt8](repeating: 0, count: 4096)
+        request.withUnsafeBytes { requestBytes in
+            reply.withUnsafeMutableBytes { replyBytes in
+                session.answerInitForIoUring(fd: pipeFds[1], request: requestBytes, reply: replyBytes, session: device)
+            }
+        }
+        var answer = [UInt8](repeating: 0, count: 64)
+        let count = read(pipeFds[0], &answer, answer.count)
+        #expect(count == FuseOutHeader.wireSize)
+        let out = answer.withUnsafeBytes { (error: $0.load(fromByteOffset: 4, as: Int32.self), unique: $0.load(fromByteOffset: 8, as: UInt64.self)) }
+        #expect(out.error == -EPROTO && out.unique == 5)
+        let failure = session.failure.withLock { $0 }
+        #expect(failure?.contains("did not offer FUSE_OVER_IO_URING") == true, "\(String(describing: failure))")
+        #expect(session.workers.count == 0, "no queue thread started")
     }
 }
