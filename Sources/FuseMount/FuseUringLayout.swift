@@ -30,7 +30,7 @@ enum FuseUringLayout {
     static let defaultMaxPages = 32
 
     /// struct fuse_uring_cmd_req in the SQE's 80-byte command area:
-    /// flags u64, commit_id u64, qid u16, padding.
+    /// flags u64, commit_id u64, qid u16, padding (qid in the low bytes: little-endian hosts).
     static func command(commitId: UInt64, queue: UInt16) -> (UInt64, UInt64, UInt64) {
         (0, commitId, UInt64(queue))
     }

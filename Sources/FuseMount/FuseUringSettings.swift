@@ -24,9 +24,7 @@ public struct FuseUringSettings: Sendable {
             throw FuseMountSession.Failure(description: "FUSE over io_uring: this kernel has none (no \(parameterPath); needs Linux 6.14+ with CONFIG_FUSE_IO_URING)")
         }
         defer { fclose(file) }
-        var value: Int32 = 0
-        value = fgetc(file)
-        guard value == Int32(UInt8(ascii: "Y")) else {
+        guard fgetc(file) == Int32(UInt8(ascii: "Y")) else {
             throw FuseMountSession.Failure(description: "FUSE over io_uring is disabled in this kernel: as root, echo Y > \(parameterPath)")
         }
     }
