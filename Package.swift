@@ -39,7 +39,7 @@ let package = Package(
         ]),
         // The /dev/fuse transport: host mounts served by the same FUSE core.
         .target(name: "FuseMount", dependencies: [
-            "FuseServer", "SystemSupport", "CShim",
+            "FuseServer", "ScatterGather", "SwiftFSProtocol", "SystemSupport", "CShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The virtio-fs device: the FUSE server behind the vhost-user back end (SETLKW scheduling, DAX through SHMEM).
@@ -72,7 +72,8 @@ let package = Package(
         ]),
         // Mounts a share through /dev/fuse (needs root).
         .testTarget(name: "FuseMountTests", dependencies: [
-            "TestSupport", "FuseMount", "FuseServer", "Passthrough", "ScatterGather", "SystemSupport",
+            "TestSupport", "FuseMount", "FuseServer", "Passthrough", "ScatterGather", "SystemSupport", "SwiftFSProtocol",
+            "CShim",
         ]),
         .testTarget(name: "PassthroughTests", dependencies: [
             "TestSupport", "Passthrough", "FuseServer", "SystemSupport", "SwiftFSProtocol", "CShim",

@@ -18,6 +18,7 @@
 #include <syslog.h>
 #include <unistd.h>
 #include <linux/audit.h>
+#include <linux/io_uring.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 
@@ -104,6 +105,63 @@ int shim_prctl(int option, unsigned long a, unsigned long b, unsigned long c, un
 }
 
 int shim_ioctl_fuse_clone(int fd, uint32_t session_fd) { return ioctl(fd, _IOR(229, 0, uint32_t), &session_fd); }
+
+int shim_io_uring_setup(unsigned entries, unsigned flags, struct shim_uring_layout *layout) {
+    struct io_uring_params params;
+    memset(&params, 0, sizeof params);
+    params.flags = flags;
+    int fd = (int)syscall(__NR_io_uring_setup, entries, &params);
+    if (fd < 0) return -1;
+    *layout = (struct shim_uring_layout){
+        .sq_entries = params.sq_entries, .cq_entries = params.cq_entries, .features = params.features,
+        .sq_head = params.sq_off.head, .sq_tail = params.sq_off.tail,
+        .sq_ring_mask = params.sq_off.ring_mask, .sq_array = params.sq_off.array,
+        .cq_head = params.cq_off.head, .cq_tail = params.cq_off.tail,
+        .cq_ring_mask = params.cq_off.ring_mask, .cq_cqes = params.cq_off.cqes,
+    };
+    return fd;
+}
+int shim_io_uring_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags) {
+    return (int)syscall(__NR_io_uring_enter, fd, to_submit, min_complete, flags, NULL, 0);
+}
+void shim_uring_prep_cmd(void *sqe, int fd, uint32_t cmd_op, const void *cmd, size_t cmd_length,
+                         uint64_t addr, uint32_t length, uint64_t user_data) {
+    struct io_uring_sqe *e = sqe;
+    memset(e, 0, 2 * sizeof *e); // SQE128: the command area runs into the second half
+    e->opcode = IORING_OP_URING_CMD;
+    e->fd = fd;
+    e->cmd_op = cmd_op;
+    e->addr = addr;
+    e->len = length;
+    e->user_data = user_data;
+    if (cmd_length > 80) cmd_length = 80;
+    memcpy(e->cmd, cmd, cmd_length);
+}
+void shim_uring_prep_read(void *sqe, int fd, void *buffer, uint32_t length, uint64_t user_data) {
+    struct io_uring_sqe *e = sqe;
+    memset(e, 0, 2 * sizeof *e);
+    e->opcode = IORING_OP_READ;
+    e->fd = fd;
+    e->addr = (uint64_t)(uintptr_t)buffer;
+    e->len = length;
+    e->off = (uint64_t)-1; // the file position (an eventfd has none)
+    e->user_data = user_data;
+}
+const unsigned shim_IORING_SETUP_SQE128 = IORING_SETUP_SQE128;
+const unsigned shim_IORING_SETUP_SINGLE_ISSUER = IORING_SETUP_SINGLE_ISSUER;
+const unsigned shim_IORING_SETUP_DEFER_TASKRUN = IORING_SETUP_DEFER_TASKRUN;
+const unsigned shim_IORING_SETUP_COOP_TASKRUN = IORING_SETUP_COOP_TASKRUN;
+const unsigned shim_IORING_ENTER_GETEVENTS = IORING_ENTER_GETEVENTS;
+const unsigned shim_IORING_FEAT_SINGLE_MMAP = IORING_FEAT_SINGLE_MMAP;
+const uint64_t shim_IORING_OFF_SQ_RING = IORING_OFF_SQ_RING;
+const uint64_t shim_IORING_OFF_CQ_RING = IORING_OFF_CQ_RING;
+const uint64_t shim_IORING_OFF_SQES = IORING_OFF_SQES;
+int shim_pin_to_cpu(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set);
+}
 
 int shim_mount(const char *source, const char *target, const char *type, unsigned long flags, const char *data) {
     return mount(source, target, type, flags, data);

@@ -2,6 +2,7 @@ import CShim
 import FuseServer
 import Glibc
 import Logging
+import SwiftFSProtocol
 import Synchronization
 import SystemSupport
 
@@ -23,6 +24,10 @@ import SystemSupport
 ///   the unlock).
 /// - `bufferSize`: per-thread request and reply buffer (allocated once);
 ///   must hold the largest request: FuseServerOptions.requestBufferSize.
+/// - `ioUring`: serve requests through FUSE over io_uring (Linux 6.14+, with
+///   /sys/module/fuse/parameters/enable_uring set): one queue thread per
+///   CPU, each with `queueDepth` ring entries. INIT, FORGET and INTERRUPT
+///   still come through read(); `run` fails if the kernel does not allow it.
 ///
 /// Mounting uses mount(2), so the daemon must run as root (CAP_SYS_ADMIN).
 /// `run` blocks SIGINT and SIGTERM in the calling thread and the workers and
@@ -36,7 +41,11 @@ public final class FuseMountSession: Sendable {
     let threadCount: Int
     let bufferSize: Int
     let logger: Logger
+    let ioUring: FuseUringSettings?
     private let mounted = Atomic<Bool>(false)
+    let workers = FuseWorkerSet()
+    /// Why the session could not serve as asked (io_uring refused): `run` throws it.
+    let failure = Mutex<String?>(nil)
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -44,6 +53,7 @@ public final class FuseMountSession: Sendable {
 
     public init(mountPoint: String, handler: any FuseRequestHandler, options: [String] = [], threads: Int = 4,
                 bufferSize: Int = FuseServerOptions().requestBufferSize,
+                ioUring: FuseUringSettings? = nil,
                 logger: Logger = Logger(label: "swiftfs.fuse-mount")) throws {
         self.mountPoint = mountPoint
         self.handler = handler
@@ -51,6 +61,7 @@ public final class FuseMountSession: Sendable {
         self.threadCount = max(1, threads)
         self.bufferSize = max(bufferSize, FuseProtocolLimits.minimumReadBuffer)
         self.logger = logger
+        self.ioUring = ioUring
     }
 
     /// Mounts, serves until the file system is unmounted (by `unmount()`, a
@@ -62,25 +73,22 @@ public final class FuseMountSession: Sendable {
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
+        if ioUring != nil { try FuseUringSettings.checkKernel() }
         // Each worker holds the device it reads (its own clone, or the session's):
         // if run gives up on busy workers, they keep theirs until they end.
         let session = try mount()
 
-        let done = Atomic<Int>(0)
-        var workers: [NativeThread] = []
         for index in 0..<threadCount {
             let device = index == 0 ? session : session.clone(logger: logger) ?? session
-            let worker = NativeThread.start(name: "swiftfs-fuse-\(index)") { [self] in
-                withExtendedLifetime(device) { serve(fd: device.fd, worker: index) }
-                done.add(1, ordering: .releasing)
+            let started = workers.start(name: "swiftfs-fuse-\(index)") { [self] in
+                withExtendedLifetime(device) { serve(fd: device.fd, worker: index, session: session) }
             }
-            guard let worker else {
+            guard started else {
                 logger.warning("could not start worker \(index); serving with \(workers.count)")
                 break
             }
-            workers.append(worker)
         }
-        if workers.isEmpty {
+        if workers.count == 0 {
             unmount()
             throw Failure(description: "no worker thread could be started")
         }
@@ -92,7 +100,7 @@ public final class FuseMountSession: Sendable {
         var pause = timespec(tv_sec: 0, tv_nsec: 200_000_000)
         var stopRequested: ContinuousClock.Instant?
         var aborted = false
-        while done.load(ordering: .acquiring) < workers.count {
+        while !workers.allEnded {
             let signal = sigtimedwait(&signals, nil, &pause)
             if signal == SIGINT || signal == SIGTERM {
                 logger.info("signal \(signal): unmounting \(mountPoint)")
@@ -108,12 +116,14 @@ public final class FuseMountSession: Sendable {
             }
             if ContinuousClock.now - since > .seconds(3) {
                 logger.warning("workers still busy; leaving them (and their descriptors) to process exit")
+                if let failure = failure.withLock({ $0 }) { throw Failure(description: failure) }
                 return
             }
         }
-        for worker in workers { worker.join() }
+        workers.joinAll()
         unmount()
         logger.info("unmounted \(mountPoint)")
+        if let failure = failure.withLock({ $0 }) { throw Failure(description: failure) }
     }
 
     /// Detaches the mount; the kernel then ends the connection (once nothing
@@ -141,7 +151,7 @@ public final class FuseMountSession: Sendable {
     }
 
     /// One worker: read a request, let the handler answer, write the reply.
-    private func serve(fd: Int32, worker: Int) {
+    private func serve(fd: Int32, worker: Int, session: FuseDevice) {
         let request = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
         let reply = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
         defer {
@@ -160,6 +170,12 @@ public final class FuseMountSession: Sendable {
                 }
             }
             if count == 0 { return }
+            if ioUring != nil && count >= FuseInHeader.wireSize
+                && request.load(fromByteOffset: 4, as: UInt32.self) == FuseUringSettings.initOpcode {
+                answerInitForIoUring(fd: fd, request: UnsafeRawBufferPointer(start: request, count: count),
+                                     reply: UnsafeMutableRawBufferPointer(start: reply, count: bufferSize), session: session)
+                continue
+            }
             let length = handler.handle(request: UnsafeRawBufferPointer(start: request, count: count),
                                         reply: UnsafeMutableRawBufferPointer(start: reply, count: bufferSize))
             guard length > 0 else { continue }

@@ -78,6 +78,10 @@ struct DaemonSettings: Sendable {
     var fuseMountPoint: String?
     /// -o options that are not daemon settings: kernel mount options for --fuse-mount.
     var mountOptions: [String] = []
+    /// `-o io_uring` (libfuse's name): serve --fuse-mount through FUSE over io_uring.
+    var fuseIoUring = false
+    /// `-o io_uring_q_depth=N`: ring entries per queue (libfuse's default 8).
+    var fuseIoUringQueueDepth: Int?
     /// `--dax-window`: the shared window file (QEMU 7.2 ivshmem); `--dax-size`: its size in bytes.
     var daxWindow: String?
     var daxSize: UInt64?
@@ -152,6 +156,10 @@ struct DaemonSettings: Sendable {
                 guard let seconds = Double(v), seconds >= 0, seconds < 1e9 else { throw ValidationError("bad timeout '\(v)'") }
                 timeout = seconds
             case ("announce_submounts", nil): announceSubmounts = true
+            case ("io_uring", nil): fuseIoUring = true
+            case ("io_uring_q_depth", let v?):
+                guard let n = Int(v), n >= 1, n <= 128 else { throw ValidationError("bad io_uring_q_depth '\(v)' (1...128)") }
+                fuseIoUringQueueDepth = n
             case ("syslog", nil): syslog = true
             case ("modcaps", let v?): modcaps = v
             // The defaults, which are also virtiofsd's: nothing to change.

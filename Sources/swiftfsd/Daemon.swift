@@ -115,13 +115,15 @@ struct Daemon {
     private func serveFuseMount(at mountPoint: String) throws {
         let handler = try FileSystemFactory.makeHandler(settings: settings, dax: nil, logger: logger)
         // Each /dev/fuse worker holds two request-sized buffers: keep the session's default unless asked.
+        let ioUring = settings.fuseIoUring
+            ? FuseUringSettings(queueDepth: settings.fuseIoUringQueueDepth ?? FuseUringSettings.defaultQueueDepth) : nil
         let session: FuseMountSession
         if let threads = settings.threadPoolSize {
             session = try FuseMountSession(mountPoint: mountPoint, handler: handler, options: settings.mountOptions,
-                                           threads: max(1, threads), logger: logger)
+                                           threads: max(1, threads), ioUring: ioUring, logger: logger)
         } else {
             session = try FuseMountSession(mountPoint: mountPoint, handler: handler, options: settings.mountOptions,
-                                           logger: logger)
+                                           ioUring: ioUring, logger: logger)
         }
         try session.run()
     }

@@ -189,6 +189,12 @@ struct Swiftfsd: ParsableCommand {
             }
             do { _ = try CapabilitySet.passthrough.modified(by: modcaps) } catch { throw ValidationError("\(error)") }
         }
+        if settings.fuseMountPoint == nil && (settings.fuseIoUring || settings.fuseIoUringQueueDepth != nil) {
+            throw ValidationError("-o io_uring / io_uring_q_depth: only for --fuse-mount (FUSE over io_uring on /dev/fuse)")
+        }
+        if settings.fuseIoUringQueueDepth != nil && !settings.fuseIoUring {
+            throw ValidationError("-o io_uring_q_depth needs -o io_uring")
+        }
         if settings.fuseMountPoint == nil, let unknown = settings.mountOptions.first {
             throw ValidationError("unknown -o option '\(unknown)' (only --fuse-mount passes -o options to the kernel)")
         }

@@ -18,18 +18,23 @@ struct FuseMountSessionTests {
         let mountPoint: String
         let session: FuseMountSession
         let finished = Atomic<Bool>(false)
+        let runError = Mutex<String?>(nil)
 
-        init(options: [String] = [], threads: Int = 3) throws {
+        init(options: [String] = [], threads: Int = 3, ioUring: FuseUringSettings? = nil) throws {
             var shareTemplate = Array("/tmp/swiftfs-share.XXXXXX".utf8CString)
             var mountTemplate = Array("/tmp/swiftfs-mnt.XXXXXX".utf8CString)
             share = String(cString: mkdtemp(&shareTemplate)!)
             mountPoint = String(cString: mkdtemp(&mountTemplate)!)
             let server = try makePassthroughServer(options: PassthroughOptions(sharedDir: share))
-            session = try FuseMountSession(mountPoint: mountPoint, handler: server, options: options, threads: threads)
+            session = try FuseMountSession(mountPoint: mountPoint, handler: server, options: options, threads: threads,
+                                           ioUring: ioUring)
             let started = Atomic<Bool>(false)
             NativeThread(name: "fuse-session") { [self] in
                 started.store(true, ordering: .releasing)
-                do { try session.run() } catch { print("run failed: \(error)") }
+                do { try session.run() } catch {
+                    print("run failed: \(error)")
+                    runError.withLock { $0 = "\(error)" }
+                }
                 finished.store(true, ordering: .releasing)
             }.detach()
             while !started.load(ordering: .acquiring) { usleep(1000) }

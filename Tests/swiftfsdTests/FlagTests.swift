@@ -19,6 +19,8 @@ import Testing
             (["-o", "killpriv_v2", "--dax-size", "2M"], "killpriv_v2"), (["-o", "allow_root"], "allow_root"),
             (["-o", "max_idle_threads=10"], "max_idle_threads"), (["--seccomp", "sometimes"], "--seccomp"),
             (["-o", "security_label"], "security_label"),
+            // FUSE over io_uring is for --fuse-mount only, and its depth needs it and a sane value.
+            (["-o", "io_uring"], "io_uring"), (["-o", "io_uring_q_depth=4"], "io_uring_q_depth"),
         ]
         for (extra, flag) in refused {
             let (status, message) = try DaemonProcess.run(arguments(extra))
@@ -26,6 +28,15 @@ import Testing
             #expect(message.contains(flag), "\(extra): \(message)")
         }
         #expect(access(work.path + "/vhost.sock", F_OK) != 0, "a refused command line creates no socket")
+    }
+
+    @Test func ioUringDepthIsCheckedBeforeMounting() throws {
+        let mount = ["--fuse-mount", work.path, "--shared-dir", work.path, "--sandbox", "none"]
+        for extra in [["-o", "io_uring,io_uring_q_depth=0"], ["-o", "io_uring_q_depth=4"], ["-o", "io_uring_q_depth=x,io_uring"]] {
+            let (status, message) = try DaemonProcess.run(mount + extra)
+            #expect(status != 0, "\(extra) accepted")
+            #expect(message.contains("io_uring_q_depth"), "\(extra): \(message)")
+        }
     }
 
     /// Bits of a /proc/PID/status capability line.

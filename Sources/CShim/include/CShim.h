@@ -135,6 +135,38 @@ int shim_prctl(int option, unsigned long a, unsigned long b, unsigned long c, un
 /// existing session, so each worker thread reads from its own descriptor.
 int shim_ioctl_fuse_clone(int fd, uint32_t session_fd);
 
+// FUSE over io_uring (--fuse-mount -o io_uring): io_uring_setup(2) and
+// io_uring_enter(2) have no glibc wrapper and syscall(2) is variadic; the
+// SQE and params structs hold unions, so they are filled here. CShim.c sees
+// <linux/io_uring.h>; this header does not (it clashes with <sys/mount.h>).
+
+/// Where io_uring_setup put the ring fields (byte offsets into the two mmaps).
+struct shim_uring_layout {
+    uint32_t sq_entries, cq_entries, features;
+    uint32_t sq_head, sq_tail, sq_ring_mask, sq_array;
+    uint32_t cq_head, cq_tail, cq_ring_mask, cq_cqes;
+};
+/// io_uring_setup with `flags`; returns the ring descriptor or -1 and errno.
+int shim_io_uring_setup(unsigned entries, unsigned flags, struct shim_uring_layout *layout);
+int shim_io_uring_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags);
+/// Fills a 128-byte SQE: IORING_OP_URING_CMD on `fd` with `cmd_op` and up to
+/// 80 bytes of command (`cmd`), an address and length, and user data.
+void shim_uring_prep_cmd(void *sqe, int fd, uint32_t cmd_op, const void *cmd, size_t cmd_length,
+                         uint64_t addr, uint32_t length, uint64_t user_data);
+/// Fills a 128-byte SQE: IORING_OP_READ of `length` bytes into `buffer`.
+void shim_uring_prep_read(void *sqe, int fd, void *buffer, uint32_t length, uint64_t user_data);
+extern const unsigned shim_IORING_SETUP_SQE128;
+extern const unsigned shim_IORING_SETUP_SINGLE_ISSUER;
+extern const unsigned shim_IORING_SETUP_DEFER_TASKRUN;
+extern const unsigned shim_IORING_SETUP_COOP_TASKRUN;
+extern const unsigned shim_IORING_ENTER_GETEVENTS;
+extern const unsigned shim_IORING_FEAT_SINGLE_MMAP;
+extern const uint64_t shim_IORING_OFF_SQ_RING;
+extern const uint64_t shim_IORING_OFF_CQ_RING;
+extern const uint64_t shim_IORING_OFF_SQES;
+/// Pins the calling thread to one CPU (sched_setaffinity and CPU_SET are GNU-only).
+int shim_pin_to_cpu(int cpu);
+
 /// mount(2) and umount2(2) for /dev/fuse mounts.
 int shim_mount(const char *source, const char *target, const char *type, unsigned long flags, const char *data);
 int shim_umount2(const char *target, int flags);
@@ -168,6 +200,8 @@ int shim_seccomp_install(struct sock_filter *filter, unsigned short count);
 // on the request path, and need nothing GNU-only.
 static inline uint16_t shim_load_acquire_u16(const void *p) { return __atomic_load_n((const uint16_t *)p, __ATOMIC_ACQUIRE); }
 static inline void shim_store_release_u16(void *p, uint16_t v) { __atomic_store_n((uint16_t *)p, v, __ATOMIC_RELEASE); }
+static inline uint32_t shim_load_acquire_u32(const void *p) { return __atomic_load_n((const uint32_t *)p, __ATOMIC_ACQUIRE); }
+static inline void shim_store_release_u32(void *p, uint32_t v) { __atomic_store_n((uint32_t *)p, v, __ATOMIC_RELEASE); }
 static inline void shim_fence_seq_cst(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 
 #endif
