@@ -61,10 +61,10 @@ struct PidFile {
     }
 
     private static func readPid(_ fd: Int32) -> Int32? {
-        var buffer = [CChar](repeating: 0, count: 16)
+        var buffer = [UInt8](repeating: 0, count: 16)
         let n = pread(fd, &buffer, 15, 0)
         guard n > 0 else { return nil }
-        return Int32(String(cString: buffer).trimmingWhitespace)
+        return Int32(String(decoding: buffer[..<n], as: UTF8.self).trimmingWhitespace)
     }
 
     /// In the sandboxed child: the parent keeps the lock and removes the file.
