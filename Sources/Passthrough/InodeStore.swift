@@ -60,7 +60,9 @@ final class Inode: Sendable {
     /// A readable descriptor (regular files and directories) kept in `readableCache`
     /// for the calls O_PATH refuses (f*xattr): reopening one through /proc costs
     /// several times the call itself, and `ls -l` asks two xattrs of every file.
-    private let readableSlot = DescriptorSlot()
+    /// Made on first use: most inodes never see an xattr call, and an empty slot
+    /// cost every new inode an allocation and every forgotten one a discard.
+    private let readableSlot = AtomicLazyReference<DescriptorSlot>()
     private let readableCache: DescriptorCache?
     /// Of a directory: whether the next lookup in it stats the name before
     /// opening it (PassthroughFileSystem.lookupEntry keeps it up to date).
@@ -72,7 +74,7 @@ final class Inode: Sendable {
     }
 
     deinit {
-        readableCache?.discard(readableSlot)
+        if let slot = readableSlot.load() { readableCache?.discard(slot) }
         if case .handle(let reopening) = access { reopening.resolver.cache.discard(reopening.slot) }
     }
 
@@ -84,7 +86,8 @@ final class Inode: Sendable {
             let fd = try reopen()
             return try body(fd.rawValue)
         }
-        let descriptor = try readableCache.borrow(readableSlot, open: reopen)
+        let slot = readableSlot.load() ?? readableSlot.storeIfNil(DescriptorSlot())
+        let descriptor = try readableCache.borrow(slot, open: reopen)
         return try withExtendedLifetime(descriptor) { () throws(Errno) -> R in try body(descriptor.fd) }
     }
 
