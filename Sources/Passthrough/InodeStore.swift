@@ -148,6 +148,13 @@ final class InodeStore: Sendable {
         var byNode: [NodeID: Record] = [:]
         var byKey: [InodeKey: NodeID] = [:]
         var nextNode: UInt64 = NodeID.root.rawValue + 1
+
+        /// Counts one lookup of `node` in place; nil if the node is not in the table.
+        mutating func countLookup(of node: NodeID) -> Inode? {
+            guard let index = byNode.index(forKey: node) else { return nil }
+            byNode.values[index].lookups += 1
+            return byNode.values[index].inode
+        }
     }
 
     /// How new inodes are identified: by file handle (with the resolver) or by a kept descriptor.
@@ -191,10 +198,8 @@ final class InodeStore: Sendable {
     func referenceIfKnown(_ key: InodeKey) -> Inode? {
         if key == root.key { return root }
         let found = tables.withLock { tables -> Inode? in
-            guard let node = tables.byKey[key], var record = tables.byNode[node] else { return nil }
-            record.lookups += 1
-            tables.byNode[node] = record
-            return record.inode
+            guard let node = tables.byKey[key] else { return nil }
+            return tables.countLookup(of: node)
         }
         guard let found else { return nil }
         // (st_dev, st_ino) names one file only while something keeps it alive: once
@@ -245,11 +250,7 @@ final class InodeStore: Sendable {
             access = .pinned(descriptor)
         }
         let found = tables.withLock { tables -> (Inode, Bool)? in
-            if let node = tables.byKey[key], var record = tables.byNode[node] {
-                record.lookups += 1
-                tables.byNode[node] = record
-                return (record.inode, false)
-            }
+            if let node = tables.byKey[key], let inode = tables.countLookup(of: node) { return (inode, false) }
             guard tables.byNode.count < nodeLimit else { return nil }
             let node = NodeID(tables.nextNode)
             tables.nextNode += 1
@@ -284,11 +285,7 @@ final class InodeStore: Sendable {
         if inode.node == .root { return inode }
         return tables.withLock { tables in
             let node = tables.byKey[inode.key] ?? inode.node
-            if var record = tables.byNode[node] {
-                record.lookups += 1
-                tables.byNode[node] = record
-                return record.inode
-            }
+            if let counted = tables.countLookup(of: node) { return counted }
             tables.byNode[inode.node] = Record(inode: inode, lookups: 1)
             tables.byKey[inode.key] = inode.node
             return inode
@@ -303,15 +300,16 @@ final class InodeStore: Sendable {
         if node == .root { return false }
         // The inode is released after the lock (its deinit closes a descriptor).
         let removed: Inode? = tables.withLock { tables in
-            guard var record = tables.byNode[node] else { return nil }
-            record.lookups -= min(count, record.lookups)
-            if record.lookups > 0 {
-                tables.byNode[node] = record
-                return nil
+            // Counted down in place (one lookup of the node, not a read, a write and a removal).
+            guard let index = tables.byNode.index(forKey: node) else { return nil }
+            let remaining = tables.byNode.values[index].lookups
+            guard remaining > count else {
+                let record = tables.byNode.remove(at: index).value
+                if tables.byKey[record.inode.key] == node { tables.byKey[record.inode.key] = nil }
+                return record.inode
             }
-            tables.byNode[node] = nil
-            if tables.byKey[record.inode.key] == node { tables.byKey[record.inode.key] = nil }
-            return record.inode
+            tables.byNode.values[index].lookups = remaining - count
+            return nil
         }
         return removed != nil
     }
