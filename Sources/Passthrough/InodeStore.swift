@@ -62,7 +62,8 @@ final class Inode: Sendable {
     /// several times the call itself, and `ls -l` asks two xattrs of every file.
     /// Made on first use: most inodes never see an xattr call, and an empty slot
     /// cost every new inode an allocation and every forgotten one a discard.
-    private let readableSlot = AtomicLazyReference<DescriptorSlot>()
+    /// (A Mutex, not AtomicLazyReference: its load ran unspecialized, ~570 instructions.)
+    private let readableSlot = Mutex<DescriptorSlot?>(nil)
     private let readableCache: DescriptorCache?
     /// Of a directory: whether the next lookup in it stats the name before
     /// opening it (PassthroughFileSystem.lookupEntry keeps it up to date).
@@ -74,7 +75,7 @@ final class Inode: Sendable {
     }
 
     deinit {
-        if let slot = readableSlot.load() { readableCache?.discard(slot) }
+        if let slot = readableSlot.withLock({ $0 }) { readableCache?.discard(slot) }
         if case .handle(let reopening) = access { reopening.resolver.cache.discard(reopening.slot) }
     }
 
@@ -86,7 +87,12 @@ final class Inode: Sendable {
             let fd = try reopen()
             return try body(fd.rawValue)
         }
-        let slot = readableSlot.load() ?? readableSlot.storeIfNil(DescriptorSlot())
+        let slot = readableSlot.withLock { slot in
+            if let slot { return slot }
+            let made = DescriptorSlot()
+            slot = made
+            return made
+        }
         let descriptor = try readableCache.borrow(slot, open: reopen)
         return try withExtendedLifetime(descriptor) { () throws(Errno) -> R in try body(descriptor.fd) }
     }
