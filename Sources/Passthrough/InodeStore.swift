@@ -36,27 +36,21 @@ final class Inode: Sendable {
         case pinned(PathDescriptor)
         /// Reopened from the handle (taken when the cache first closes the
         /// descriptor); the cached descriptor lives in the slot.
-        case handle(Reopening)
-    }
-
-    /// What an inode named by its file handle is reopened with, in one object:
-    /// every use of `access` copies its payload, and three references there cost
-    /// three retains and releases per descriptor borrowed (~5 % of the daemon's
-    /// instructions per request; docs/benchmarks.md), one reference one.
-    final class Reopening: Sendable {
-        let handle: LazyFileHandle
-        let slot: DescriptorSlot
-        let resolver: HandleResolver
-        init(handle: LazyFileHandle, slot: DescriptorSlot, resolver: HandleResolver) {
-            self.handle = handle; self.slot = slot; self.resolver = resolver
-        }
+        case handle(LazyFileHandle, DescriptorSlot, HandleResolver)
     }
 
     let node: NodeID
     let key: InodeKey
     /// st_mode & S_IFMT when looked up (a file's type never changes).
     let fileType: UInt32
-    let access: Access
+    // `Access` kept as plain fields: binding the enum's payload on every use copied
+    // its references (a retain and a release each per descriptor borrowed, ~5 % of
+    // the daemon's instructions per request; docs/benchmarks.md), reading a `let` does not.
+    /// Set for `.pinned`; the other three for `.handle`.
+    private let pinned: PathDescriptor?
+    private let lazyHandle: LazyFileHandle?
+    private let slot: DescriptorSlot?
+    private let resolver: HandleResolver?
     /// A readable descriptor (regular files and directories) kept in `readableCache`
     /// for the calls O_PATH refuses (f*xattr): reopening one through /proc costs
     /// several times the call itself, and `ls -l` asks two xattrs of every file.
@@ -70,13 +64,19 @@ final class Inode: Sendable {
     private let statFirst = Atomic<Bool>(true)
 
     init(node: NodeID, access: Access, key: InodeKey, fileType: UInt32, readableCache: DescriptorCache? = nil) {
-        self.node = node; self.access = access; self.key = key; self.fileType = fileType
+        self.node = node; self.key = key; self.fileType = fileType
         self.readableCache = readableCache
+        switch access {
+        case .pinned(let descriptor):
+            (pinned, lazyHandle, slot, resolver) = (descriptor, nil, nil, nil)
+        case .handle(let handle, let slot, let resolver):
+            (pinned, lazyHandle, self.slot, self.resolver) = (nil, handle, slot, resolver)
+        }
     }
 
     deinit {
         if let slot = readableSlot.withLock({ $0 }) { readableCache?.discard(slot) }
-        if case .handle(let reopening) = access { reopening.resolver.cache.discard(reopening.slot) }
+        if let slot, let resolver { resolver.cache.discard(slot) }
     }
 
     /// Runs `body` with a readable descriptor of this file: the cached one, or
@@ -100,22 +100,19 @@ final class Inode: Sendable {
     /// Runs `body` with an O_PATH descriptor of this file, valid until it returns.
     @inline(__always)
     func withDescriptor<R>(_ body: (Int32) throws(Errno) -> R) throws(Errno) -> R {
-        switch access {
-        case .pinned(let descriptor):
-            return try body(descriptor.fd)
-        case .handle(let reopening):
-            let descriptor = try reopening.resolver.cache.borrow(reopening.slot) { () throws(Errno) in
-                // The cache takes the handle before it closes the descriptor, so there is one.
-                guard let handle = reopening.handle.handle else { throw Errno(ESTALE) }
-                return try reopening.resolver.open(handle, expecting: key)
-            }
-            return try withExtendedLifetime(descriptor) { () throws(Errno) -> R in try body(descriptor.fd) }
+        if let pinned { return try body(pinned.fd) }
+        // Not pinned: init set all three.
+        let descriptor = try resolver!.cache.borrow(slot!) { () throws(Errno) in
+            // The cache takes the handle before it closes the descriptor, so there is one.
+            guard let handle = lazyHandle!.handle else { throw Errno(ESTALE) }
+            return try resolver!.open(handle, expecting: key)
         }
+        return try withExtendedLifetime(descriptor) { () throws(Errno) -> R in try body(descriptor.fd) }
     }
 
     /// Whether the file is gone: its handle no longer opens (a kept descriptor never goes stale).
     var isStale: Bool {
-        guard case .handle = access else { return false }
+        guard pinned == nil else { return false }
         do throws(Errno) {
             try withDescriptor { _ in }
             return false
@@ -128,8 +125,7 @@ final class Inode: Sendable {
     /// diagnostics): once its descriptor was first evicted, or at once with
     /// mandatory handles.
     var usesFileHandle: Bool {
-        if case .handle(let reopening) = access { return reopening.handle.handle != nil }
-        return false
+        lazyHandle?.handle != nil
     }
 
     var lookupsStatFirst: Bool {
@@ -251,7 +247,7 @@ final class InodeStore: Sendable {
             // Cached before anyone can borrow it: the handle is taken only when the cache closes it.
             resolver.cache.install(descriptor, in: newSlot)
             slot = newSlot
-            access = .handle(Inode.Reopening(handle: handle, slot: newSlot, resolver: resolver))
+            access = .handle(handle, newSlot, resolver)
         } else {
             access = .pinned(descriptor)
         }
