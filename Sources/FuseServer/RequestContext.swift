@@ -21,9 +21,10 @@ public struct NodeID: Hashable, Sendable, CustomStringConvertible {
 
     // Node tables are looked up on almost every request. The daemon hands out
     // node ids in sequence, so the guest chooses none of the keys a table holds
-    // and a multiplicative hash cannot be flooded: it spreads a run of ids over
-    // distinct buckets in a few instructions (SipHash of the word took ~95, 5 %
-    // of the daemon's instructions per request; docs/benchmarks.md).
+    // (only which of them to forget, within the node limit), and a multiplicative
+    // hash spreads a run of ids over distinct buckets in a few instructions
+    // (SipHash of the word took ~95, 5 % of the daemon's instructions per
+    // request; docs/benchmarks.md).
     @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
     @inlinable public func _rawHashValue(seed: Int) -> Int { sequentialIDHash(rawValue, seed: seed) }
 }
