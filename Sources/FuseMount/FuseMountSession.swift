@@ -6,6 +6,11 @@ import SwiftFSProtocol
 import Synchronization
 import SystemSupport
 
+/// Why a mount session could not start or serve as asked (one type for every handler).
+public struct FuseMountError: Error, CustomStringConvertible {
+    public let description: String
+}
+
 /// Serves the host kernel through /dev/fuse: mounts, runs worker threads
 /// that read requests and write replies, unmounts on SIGINT/SIGTERM and
 /// when `run` ends.
@@ -34,9 +39,12 @@ import SystemSupport
 /// waits for them there: call it from the main thread before other threads
 /// exist (or block those signals in them). `unmount()` may be called from
 /// any thread to end the session.
-public final class FuseMountSession: Sendable {
+///
+/// Generic over the handler so the workers' calls into it are specialized
+/// (an `any FuseRequestHandler` left the FUSE core unspecialized).
+public final class FuseMountSession<Handler: FuseRequestHandler>: Sendable {
     public let mountPoint: String
-    let handler: any FuseRequestHandler
+    let handler: Handler
     let mountOptions: FuseMountOptions
     let threadCount: Int
     let bufferSize: Int
@@ -47,17 +55,25 @@ public final class FuseMountSession: Sendable {
     /// Why the session could not serve as asked (io_uring refused): `run` throws it.
     let failure = Mutex<String?>(nil)
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
+    public typealias Failure = FuseMountError
+
+    /// Parses the options before any stored property is set (a convenience init): the compiler's
+    /// cross-module optimization crashed specializing a throw after `mounted` was initialized.
+    public convenience init(mountPoint: String, handler: Handler, options: [String] = [], threads: Int = 4,
+                            bufferSize: Int = FuseServerOptions().requestBufferSize,
+                            ioUring: FuseUringSettings? = nil,
+                            logger: Logger = Logger(label: "swiftfs.fuse-mount")) throws {
+        let parsed: FuseMountOptions
+        do { parsed = try FuseMountOptions(options) } catch { throw Failure(description: error.description) }
+        self.init(mountPoint: mountPoint, handler: handler, mountOptions: parsed, threads: threads,
+                  bufferSize: bufferSize, ioUring: ioUring, logger: logger)
     }
 
-    public init(mountPoint: String, handler: any FuseRequestHandler, options: [String] = [], threads: Int = 4,
-                bufferSize: Int = FuseServerOptions().requestBufferSize,
-                ioUring: FuseUringSettings? = nil,
-                logger: Logger = Logger(label: "swiftfs.fuse-mount")) throws {
+    private init(mountPoint: String, handler: Handler, mountOptions: FuseMountOptions, threads: Int,
+                 bufferSize: Int, ioUring: FuseUringSettings?, logger: Logger) {
         self.mountPoint = mountPoint
         self.handler = handler
-        do { self.mountOptions = try FuseMountOptions(options) } catch { throw Failure(description: error.description) }
+        self.mountOptions = mountOptions
         self.threadCount = max(1, threads)
         self.bufferSize = max(bufferSize, FuseProtocolLimits.minimumReadBuffer)
         self.logger = logger

@@ -19,13 +19,13 @@ public struct FuseUringSettings: Sendable {
     static let parameterPath = "/sys/module/fuse/parameters/enable_uring"
 
     /// Refuses before mounting when the kernel cannot or will not serve io_uring.
-    static func checkKernel() throws(FuseMountSession.Failure) {
+    static func checkKernel() throws(FuseMountError) {
         guard let file = fopen(parameterPath, "r") else {
-            throw FuseMountSession.Failure(description: "FUSE over io_uring: this kernel has none (no \(parameterPath); needs Linux 6.14+ with CONFIG_FUSE_IO_URING)")
+            throw FuseMountError(description: "FUSE over io_uring: this kernel has none (no \(parameterPath); needs Linux 6.14+ with CONFIG_FUSE_IO_URING)")
         }
         defer { fclose(file) }
         guard fgetc(file) == Int32(UInt8(ascii: "Y")) else {
-            throw FuseMountSession.Failure(description: "FUSE over io_uring is disabled in this kernel: as root, echo Y > \(parameterPath)")
+            throw FuseMountError(description: "FUSE over io_uring is disabled in this kernel: as root, echo Y > \(parameterPath)")
         }
     }
 

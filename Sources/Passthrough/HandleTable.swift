@@ -10,7 +10,7 @@ import Synchronization
 /// gets EMFILE, and the descriptors the daemon itself needs stay available.
 final class HandleTable<Handle: AnyObject & Sendable>: Sendable {
     private struct State {
-        var handles: [UInt64: Handle] = [:]
+        var handles: [FileHandle: Handle] = [:]
         var next: UInt64 = 1
     }
     private let state = Mutex(State())
@@ -20,30 +20,30 @@ final class HandleTable<Handle: AnyObject & Sendable>: Sendable {
 
     /// EMFILE when `limit` handles are open (`handle` is then released).
     func insert(_ handle: Handle) throws(Errno) -> FileHandle {
-        let id: UInt64? = state.withLock { state in
+        let id: FileHandle? = state.withLock { state in
             guard state.handles.count < limit else { return nil }
-            let id = state.next
+            let id = FileHandle(state.next)
             state.next += 1
             state.handles[id] = handle
             return id
         }
         guard let id else { throw Errno(EMFILE) }
-        return FileHandle(id)
+        return id
     }
 
     /// EBADF for handles never opened or already released.
     func get(_ handle: FileHandle) throws(Errno) -> Handle {
-        guard let value = state.withLock({ $0.handles[handle.rawValue] }) else { throw Errno.EBADF }
+        guard let value = state.withLock({ $0.handles[handle] }) else { throw Errno.EBADF }
         return value
     }
 
     func remove(_ handle: FileHandle) throws(Errno) -> Handle {
-        guard let value = state.withLock({ $0.handles.removeValue(forKey: handle.rawValue) }) else { throw Errno.EBADF }
+        guard let value = state.withLock({ $0.handles.removeValue(forKey: handle) }) else { throw Errno.EBADF }
         return value
     }
 
     func removeAll() {
-        let old = state.withLock { state -> [UInt64: Handle] in
+        let old = state.withLock { state -> [FileHandle: Handle] in
             let old = state.handles
             state.handles = [:]
             return old

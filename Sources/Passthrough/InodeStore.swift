@@ -10,6 +10,14 @@ struct InodeKey: Hashable, Sendable {
     var device: UInt64
     var inode: UInt64
     init(_ st: stat) { device = UInt64(st.st_dev); inode = UInt64(st.st_ino) }
+
+    // Looked up on every LOOKUP and new inode: the two words folded into one and
+    // hashed through UInt64's single-word SipHash (seeded, as the host picks the
+    // numbers), instead of a streaming Hasher's setup, two rounds and finalization.
+    // Equality still compares both words.
+    private var folded: UInt64 { inode ^ (device &* 0x9E37_79B9_7F4A_7C15) }
+    func hash(into hasher: inout Hasher) { hasher.combine(folded) }
+    func _rawHashValue(seed: Int) -> Int { folded._rawHashValue(seed: seed) }
 }
 
 /// A host file the guest knows. Operations reach it through an O_PATH
@@ -35,24 +43,40 @@ final class Inode: Sendable {
     let key: InodeKey
     /// st_mode & S_IFMT when looked up (a file's type never changes).
     let fileType: UInt32
-    let access: Access
+    // `Access` kept as plain fields: binding the enum's payload on every use copied
+    // its references (a retain and a release each per descriptor borrowed, ~5 % of
+    // the daemon's instructions per request; docs/benchmarks.md), reading a `let` does not.
+    /// Set for `.pinned`; the other three for `.handle`.
+    private let pinned: PathDescriptor?
+    private let lazyHandle: LazyFileHandle?
+    private let slot: DescriptorSlot?
+    private let resolver: HandleResolver?
     /// A readable descriptor (regular files and directories) kept in `readableCache`
     /// for the calls O_PATH refuses (f*xattr): reopening one through /proc costs
     /// several times the call itself, and `ls -l` asks two xattrs of every file.
-    private let readableSlot = DescriptorSlot()
+    /// Made on first use: most inodes never see an xattr call, and an empty slot
+    /// cost every new inode an allocation and every forgotten one a discard.
+    /// (A Mutex, not AtomicLazyReference: its load ran unspecialized, ~570 instructions.)
+    private let readableSlot = Mutex<DescriptorSlot?>(nil)
     private let readableCache: DescriptorCache?
     /// Of a directory: whether the next lookup in it stats the name before
     /// opening it (PassthroughFileSystem.lookupEntry keeps it up to date).
     private let statFirst = Atomic<Bool>(true)
 
     init(node: NodeID, access: Access, key: InodeKey, fileType: UInt32, readableCache: DescriptorCache? = nil) {
-        self.node = node; self.access = access; self.key = key; self.fileType = fileType
+        self.node = node; self.key = key; self.fileType = fileType
         self.readableCache = readableCache
+        switch access {
+        case .pinned(let descriptor):
+            (pinned, lazyHandle, slot, resolver) = (descriptor, nil, nil, nil)
+        case .handle(let handle, let slot, let resolver):
+            (pinned, lazyHandle, self.slot, self.resolver) = (nil, handle, slot, resolver)
+        }
     }
 
     deinit {
-        readableCache?.discard(readableSlot)
-        if case .handle(_, let slot, let resolver) = access { resolver.cache.discard(slot) }
+        if let slot = readableSlot.withLock({ $0 }) { readableCache?.discard(slot) }
+        if let slot, let resolver { resolver.cache.discard(slot) }
     }
 
     /// Runs `body` with a readable descriptor of this file: the cached one, or
@@ -63,29 +87,32 @@ final class Inode: Sendable {
             let fd = try reopen()
             return try body(fd.rawValue)
         }
-        let descriptor = try readableCache.borrow(readableSlot, open: reopen)
+        let slot = readableSlot.withLock { slot in
+            if let slot { return slot }
+            let made = DescriptorSlot()
+            slot = made
+            return made
+        }
+        let descriptor = try readableCache.borrow(slot, open: reopen)
         return try withExtendedLifetime(descriptor) { () throws(Errno) -> R in try body(descriptor.fd) }
     }
 
     /// Runs `body` with an O_PATH descriptor of this file, valid until it returns.
     @inline(__always)
     func withDescriptor<R>(_ body: (Int32) throws(Errno) -> R) throws(Errno) -> R {
-        switch access {
-        case .pinned(let descriptor):
-            return try body(descriptor.fd)
-        case .handle(let lazy, let slot, let resolver):
-            let descriptor = try resolver.cache.borrow(slot) { () throws(Errno) in
-                // The cache takes the handle before it closes the descriptor, so there is one.
-                guard let handle = lazy.handle else { throw Errno(ESTALE) }
-                return try resolver.open(handle, expecting: key)
-            }
-            return try withExtendedLifetime(descriptor) { () throws(Errno) -> R in try body(descriptor.fd) }
+        if let pinned { return try body(pinned.fd) }
+        // Not pinned: init set all three.
+        let descriptor = try resolver!.cache.borrow(slot!) { () throws(Errno) in
+            // The cache takes the handle before it closes the descriptor, so there is one.
+            guard let handle = lazyHandle!.handle else { throw Errno(ESTALE) }
+            return try resolver!.open(handle, expecting: key)
         }
+        return try withExtendedLifetime(descriptor) { () throws(Errno) -> R in try body(descriptor.fd) }
     }
 
     /// Whether the file is gone: its handle no longer opens (a kept descriptor never goes stale).
     var isStale: Bool {
-        guard case .handle = access else { return false }
+        guard pinned == nil else { return false }
         do throws(Errno) {
             try withDescriptor { _ in }
             return false
@@ -98,8 +125,7 @@ final class Inode: Sendable {
     /// diagnostics): once its descriptor was first evicted, or at once with
     /// mandatory handles.
     var usesFileHandle: Bool {
-        if case .handle(let lazy, _, _) = access { return lazy.handle != nil }
-        return false
+        lazyHandle?.handle != nil
     }
 
     var lookupsStatFirst: Bool {
@@ -124,6 +150,13 @@ final class InodeStore: Sendable {
         var byNode: [NodeID: Record] = [:]
         var byKey: [InodeKey: NodeID] = [:]
         var nextNode: UInt64 = NodeID.root.rawValue + 1
+
+        /// Counts one lookup of `node` in place; nil if the node is not in the table.
+        mutating func countLookup(of node: NodeID) -> Inode? {
+            guard let index = byNode.index(forKey: node) else { return nil }
+            byNode.values[index].lookups += 1
+            return byNode.values[index].inode
+        }
     }
 
     /// How new inodes are identified: by file handle (with the resolver) or by a kept descriptor.
@@ -167,10 +200,8 @@ final class InodeStore: Sendable {
     func referenceIfKnown(_ key: InodeKey) -> Inode? {
         if key == root.key { return root }
         let found = tables.withLock { tables -> Inode? in
-            guard let node = tables.byKey[key], var record = tables.byNode[node] else { return nil }
-            record.lookups += 1
-            tables.byNode[node] = record
-            return record.inode
+            guard let node = tables.byKey[key] else { return nil }
+            return tables.countLookup(of: node)
         }
         guard let found else { return nil }
         // (st_dev, st_ino) names one file only while something keeps it alive: once
@@ -221,11 +252,7 @@ final class InodeStore: Sendable {
             access = .pinned(descriptor)
         }
         let found = tables.withLock { tables -> (Inode, Bool)? in
-            if let node = tables.byKey[key], var record = tables.byNode[node] {
-                record.lookups += 1
-                tables.byNode[node] = record
-                return (record.inode, false)
-            }
+            if let node = tables.byKey[key], let inode = tables.countLookup(of: node) { return (inode, false) }
             guard tables.byNode.count < nodeLimit else { return nil }
             let node = NodeID(tables.nextNode)
             tables.nextNode += 1
@@ -260,11 +287,7 @@ final class InodeStore: Sendable {
         if inode.node == .root { return inode }
         return tables.withLock { tables in
             let node = tables.byKey[inode.key] ?? inode.node
-            if var record = tables.byNode[node] {
-                record.lookups += 1
-                tables.byNode[node] = record
-                return record.inode
-            }
+            if let counted = tables.countLookup(of: node) { return counted }
             tables.byNode[inode.node] = Record(inode: inode, lookups: 1)
             tables.byKey[inode.key] = inode.node
             return inode
@@ -279,15 +302,16 @@ final class InodeStore: Sendable {
         if node == .root { return false }
         // The inode is released after the lock (its deinit closes a descriptor).
         let removed: Inode? = tables.withLock { tables in
-            guard var record = tables.byNode[node] else { return nil }
-            record.lookups -= min(count, record.lookups)
-            if record.lookups > 0 {
-                tables.byNode[node] = record
-                return nil
+            // Counted down in place (one lookup of the node, not a read, a write and a removal).
+            guard let index = tables.byNode.index(forKey: node) else { return nil }
+            let remaining = tables.byNode.values[index].lookups
+            guard remaining > count else {
+                let record = tables.byNode.remove(at: index).value
+                if tables.byKey[record.inode.key] == node { tables.byKey[record.inode.key] = nil }
+                return record.inode
             }
-            tables.byNode[node] = nil
-            if tables.byKey[record.inode.key] == node { tables.byKey[record.inode.key] = nil }
-            return record.inode
+            tables.byNode.values[index].lookups = remaining - count
+            return nil
         }
         return removed != nil
     }

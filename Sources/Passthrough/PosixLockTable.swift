@@ -85,7 +85,13 @@ final class PosixLockTable: Sendable {
         }
     }
 
-    func removeNode(_ node: NodeID) { state.withLock { $0.replace(node, with: []) } }
+    func removeNode(_ node: NodeID) {
+        // Every FORGET that drops a node comes here; with no locks held (the usual case) nothing to look up.
+        state.withLock { state in
+            guard !state.byNode.isEmpty else { return }
+            state.replace(node, with: [])
+        }
+    }
     func removeAll() { state.withLock { $0 = State() } }
 
     /// Records held by `owner` (nil: by all owners).

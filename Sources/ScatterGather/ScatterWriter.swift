@@ -58,6 +58,11 @@ public struct ScatterWriter {
     @discardableResult
     public func patch<T: WireRecord>(_ value: T, at position: Int) -> Bool {
         guard position >= 0, position + T.wireSize <= capacity else { return false }
+        // The reply header, at 0 in the first segment: stored without a cursor.
+        if let first = cursor.segments.first, let base = first.iov_base, position + T.wireSize <= first.iov_len {
+            (base + position).storeBytes(of: value, as: T.self)
+            return true
+        }
         var copy = value
         var target = SegmentCursor(segments: cursor.segments)
         target.advance(position)

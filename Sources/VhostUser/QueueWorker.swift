@@ -200,13 +200,23 @@ final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
     /// Processes everything available (`nextHead` re-arms notifications
     /// when the ring runs empty).
     private func drain(_ buffers: inout ChainBuffers, _ memory: inout GuestMemoryCache) {
-        while let head = nextHead() {
+        var next = nextHead()
+        while let head = next {
             // The pools are bound only where used: binding one per request cost a retain and a release.
             if case .pool(let pool) = scheduling {
                 pool.submit(RequestPool<Device>.Item(worker: self, head: head))
-            } else if let requestHead = process(head: head, buffers: &buffers, memory: &memory, pooled: false),
-                      case .inline(let blocking) = scheduling {
-                blocking.submit(RequestPool<Device>.Item(worker: self, head: head, requestHead: requestHead))
+                next = nextHead()
+                continue
+            }
+            // Inline: the completion takes the next head in the same critical section.
+            switch serveInline(head: head, buffers: &buffers, memory: &memory) {
+            case .next(let following):
+                next = following
+            case .blocks(let requestHead):
+                if case .inline(let blocking) = scheduling {
+                    blocking.submit(RequestPool<Device>.Item(worker: self, head: head, requestHead: requestHead))
+                }
+                next = nextHead()
             }
         }
     }
@@ -215,21 +225,48 @@ final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
     /// and checks once more (in the same critical section) so a request that
     /// raced with re-arming is not lost. nil: sleep until the next kick.
     private func nextHead() -> UInt16? {
-        monitor.withLock {
-            guard !broken && !stopping else { return nil }
-            do {
-                var next = try queue.popAvailable()
-                if next == nil && queue.enableNotification() { next = try queue.popAvailable() }
-                guard let head = next else { return nil }
-                if case .pool = scheduling { inFlight += 1 }
-                return head
-            } catch {
-                // The ring itself is corrupt: stop using it, tell QEMU, keep the daemon up.
-                broken = true
-                logger.error("queue \(index): broken ring (\(error)); queue stopped")
-                if let fd = err?.rawValue { EventNotifier.signal(fd) }
-                return nil
-            }
+        monitor.withLock { popNextLocked() }
+    }
+
+    /// nextHead's work; `monitor` is held.
+    private func popNextLocked() -> UInt16? {
+        guard !broken && !stopping else { return nil }
+        do {
+            var next = try queue.popAvailable()
+            if next == nil && queue.enableNotification() { next = try queue.popAvailable() }
+            guard let head = next else { return nil }
+            if case .pool = scheduling { inFlight += 1 }
+            return head
+        } catch {
+            // The ring itself is corrupt: stop using it, tell QEMU, keep the daemon up.
+            broken = true
+            logger.error("queue \(index): broken ring (\(error)); queue stopped")
+            if let fd = err?.rawValue { EventNotifier.signal(fd) }
+            return nil
+        }
+    }
+
+    /// What serving a request on the queue's thread led to.
+    private enum InlineOutcome {
+        /// Completed; the next available head (nil: the ring is empty, notifications re-armed).
+        case next(UInt16?)
+        /// Not run: it may block (its head, copied once, goes to the blocking pool).
+        case blocks(Device.RequestHead)
+    }
+
+    /// Runs one request on the queue's thread and completes it, taking the
+    /// next head under the same lock (one lock round per request fewer).
+    private func serveInline(head: UInt16, buffers: inout ChainBuffers, memory cache: inout GuestMemoryCache) -> InlineOutcome {
+        let taken = tracing ? QueueTrace.now() : 0
+        switch serve(head: head, prefetched: nil, buffers: &buffers, memory: &cache, pooled: false) {
+        case .blocks(let requestHead):
+            monitor.withLock { inFlight += 1 }
+            return .blocks(requestHead)
+        case .reply(let length):
+            return .next(monitor.withLock { () -> UInt16? in
+                completeLocked(head: head, length: length, pooled: false, taken: taken)
+                return popNextLocked()
+            })
         }
     }
 
@@ -242,19 +279,35 @@ final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
     func process(head: UInt16, requestHead prefetched: Device.RequestHead? = nil, buffers: inout ChainBuffers,
                  memory cache: inout GuestMemoryCache, pooled: Bool) -> Device.RequestHead? {
         let taken = tracing ? QueueTrace.now() : 0
+        switch serve(head: head, prefetched: prefetched, buffers: &buffers, memory: &cache, pooled: pooled) {
+        case .blocks(let requestHead):
+            monitor.withLock { inFlight += 1 }
+            return requestHead
+        case .reply(let length):
+            monitor.withLock { completeLocked(head: head, length: length, pooled: pooled, taken: taken) }
+            return nil
+        }
+    }
+
+    private enum Served {
+        /// The reply's length (0 for none, or a refused chain): complete the chain.
+        case reply(UInt32)
+        /// May block and not on a pool thread: not run.
+        case blocks(Device.RequestHead)
+    }
+
+    /// Walks the chain and lets the device serve it; nothing under `monitor`.
+    @inline(__always)
+    private func serve(head: UInt16, prefetched: Device.RequestHead?, buffers: inout ChainBuffers,
+                       memory cache: inout GuestMemoryCache, pooled: Bool) -> Served {
         cache.refresh(memoryMap)
         var replyLength = 0
         do {
             try walker.walk(head: head, memory: cache.memory, into: &buffers)
             let requestHead = prefetched ?? buffers.readable.withUnsafeBufferPointer { device.readHead($0) }
-            if !pooled && device.mayBlock(requestHead) {
-                monitor.withLock { inFlight += 1 }
-                return requestHead
-            }
-            replyLength = buffers.readable.withUnsafeBufferPointer { readable in
-                buffers.writable.withUnsafeBufferPointer { writable in
-                    device.handle(head: requestHead, readable: readable, writable: writable)
-                }
+            if !pooled && device.mayBlock(requestHead) { return .blocks(requestHead) }
+            replyLength = buffers.withSegments { readable, writable in
+                device.handle(head: requestHead, readable: readable, writable: writable)
             }
             replyLength = max(0, min(replyLength, buffers.writableBytes))
         } catch {
@@ -263,24 +316,22 @@ final class QueueWorker<Device: VirtioDeviceHandler>: @unchecked Sendable {
                 logger.warning("queue \(index): descriptor chain \(head) refused: \(error) (\(count) so far)")
             }
         }
-        complete(head: head, length: UInt32(replyLength), pooled: pooled, taken: taken)
-        return nil
+        return .reply(UInt32(replyLength))
     }
 
-    private func complete(head: UInt16, length: UInt32, pooled: Bool, taken: UInt64) {
-        monitor.withLock {
-            queue.pushUsed(head: head, length: length)
-            if tracing { trace.recordRequest(nanoseconds: QueueTrace.now() &- taken) }
-            if pooled {
-                inFlight -= 1
-                if inFlight == 0 { monitor.broadcast() }
-            }
-            // Signalling under the lock: the call descriptor may be swapped concurrently.
-            // Without one, the notification stays pending for the next completion.
-            if let fd = call?.rawValue, queue.needsNotification() {
-                EventNotifier.signal(fd)
-                trace.notifications &+= 1
-            }
+    /// Returns the chain on the used ring and notifies the guest; `monitor` is held.
+    private func completeLocked(head: UInt16, length: UInt32, pooled: Bool, taken: UInt64) {
+        queue.pushUsed(head: head, length: length)
+        if tracing { trace.recordRequest(nanoseconds: QueueTrace.now() &- taken) }
+        if pooled {
+            inFlight -= 1
+            if inFlight == 0 { monitor.broadcast() }
+        }
+        // Signalling under the lock: the call descriptor may be swapped concurrently.
+        // Without one, the notification stays pending for the next completion.
+        if let fd = call?.rawValue, queue.needsNotification() {
+            EventNotifier.signal(fd)
+            trace.notifications &+= 1
         }
     }
 }

@@ -7,21 +7,16 @@ import VhostUser
 /// is one FUSE request for `handler`. The FUSE knowledge the back end must
 /// not have lives here: a FUSE_SETLKW may block (the handler decides from
 /// the header it copied), and the DAX cache window is shared memory region 0.
-public struct VirtioFSDevice: VirtioDeviceHandler {
-    /// DAX through vhost-user SHMEM: the front end creates the cache window and
-    /// maps files into it on the back end's SHMEM_MAP requests.
-    public struct SharedMemoryOffer: Sendable {
-        /// Bytes of the cache window (GET_SHMEM_CONFIG).
-        public var size: UInt64
-        /// Gets a SharedMemoryDaxMapper once the front end takes SHMEM and hands over its channel.
-        public var mappers: DaxMapperSlot
-        public init(size: UInt64, mappers: DaxMapperSlot) { self.size = size; self.mappers = mappers }
-    }
+///
+/// Generic over the handler, not holding `any FuseRequestHandler`: with the
+/// concrete FuseServer<PassthroughFileSystem> the whole request path (back end,
+/// FUSE core, filesystem) is specialized across modules; through an existential
+/// the FUSE core ran unspecialized, every FileSystem call a witness-table call.
+public struct VirtioFSDevice<Handler: FuseRequestHandler>: VirtioDeviceHandler {
+    public let handler: Handler
+    public let sharedMemory: VirtioFSSharedMemoryOffer?
 
-    public let handler: any FuseRequestHandler
-    public let sharedMemory: SharedMemoryOffer?
-
-    public init(handler: any FuseRequestHandler, sharedMemory: SharedMemoryOffer? = nil) {
+    public init(handler: Handler, sharedMemory: VirtioFSSharedMemoryOffer? = nil) {
         self.handler = handler
         self.sharedMemory = sharedMemory
     }

@@ -3,6 +3,7 @@ import FuseMount
 import FuseServer
 import Glibc
 import Logging
+import Passthrough
 import SystemSupport
 import VhostUser
 import VhostUserFS
@@ -49,7 +50,7 @@ struct Daemon {
         }
 
         // Everything that can fail before serving; a failure leaves no socket file behind.
-        let handler: any FuseRequestHandler
+        let handler: FuseServer<PassthroughFileSystem>
         let dax: DaxMapperSlot?
         var userNamespace = false
         do {
@@ -91,7 +92,7 @@ struct Daemon {
         }
         logger.info("front end connected\(settings.tag.map { " (tag \($0))" } ?? "")")
         // --dax-size without a window file: offer the standard mechanism (a front end with SHMEM maps files itself).
-        var sharedMemory: VirtioFSDevice.SharedMemoryOffer?
+        var sharedMemory: VirtioFSSharedMemoryOffer?
         if let dax, settings.daxWindow == nil, let size = settings.daxSize {
             sharedMemory = .init(size: size, mappers: dax)
         }
@@ -117,7 +118,7 @@ struct Daemon {
         // Each /dev/fuse worker holds two request-sized buffers: keep the session's default unless asked.
         let ioUring = settings.fuseIoUring
             ? FuseUringSettings(queueDepth: settings.fuseIoUringQueueDepth ?? FuseUringSettings.defaultQueueDepth) : nil
-        let session: FuseMountSession
+        let session: FuseMountSession<FuseServer<PassthroughFileSystem>>
         if let threads = settings.threadPoolSize {
             session = try FuseMountSession(mountPoint: mountPoint, handler: handler, options: settings.mountOptions,
                                            threads: max(1, threads), ioUring: ioUring, logger: logger)

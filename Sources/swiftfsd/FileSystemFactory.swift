@@ -22,7 +22,9 @@ enum FileSystemFactory {
         }
     }
 
-    static func makeHandler(settings: DaemonSettings, dax: DaxMapperSlot?, logger: Logger) throws -> any FuseRequestHandler {
+    /// The concrete server type (not `any FuseRequestHandler`), so the transports
+    /// generic over their handler are specialized for it.
+    static func makeHandler(settings: DaemonSettings, dax: DaxMapperSlot?, logger: Logger) throws -> FuseServer<PassthroughFileSystem> {
         var options = PassthroughOptions(sharedDir: settings.sharedDirectory!)
         options.dax = dax
         options.cache = CachePolicy(rawValue: settings.cache.rawValue) ?? .auto

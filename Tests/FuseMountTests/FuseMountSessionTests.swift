@@ -16,7 +16,7 @@ struct FuseMountSessionTests {
     final class MountedShare: @unchecked Sendable {
         let share: String
         let mountPoint: String
-        let session: FuseMountSession
+        let session: FuseMountSession<FuseServer<PassthroughFileSystem>>
         let finished = Atomic<Bool>(false)
         let runError = Mutex<String?>(nil)
 
@@ -190,7 +190,7 @@ struct FuseMountSessionTests {
     }
 
     @Test func reservedMountOptionsAreRefused() {
-        #expect(throws: FuseMountSession.Failure.self) {
+        #expect(throws: FuseMountSession<NoHandler>.Failure.self) {
             _ = try FuseMountSession(mountPoint: "/tmp", handler: NoHandler(), options: ["fd=3"])
         }
     }

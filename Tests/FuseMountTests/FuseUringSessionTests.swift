@@ -96,7 +96,7 @@ extension FuseMountSessionTests {
         let mountPoint = String(cString: mkdtemp(&mountTemplate)!)
         defer { rmdir(mountPoint) }
         let session = try FuseMountSession(mountPoint: mountPoint, handler: NoHandler(), ioUring: FuseUringSettings())
-        let error = #expect(throws: FuseMountSession.Failure.self) { try session.run() }
+        let error = #expect(throws: FuseMountError.self) { try session.run() }
         #expect(error?.description.contains("enable_uring") == true)
     }
 

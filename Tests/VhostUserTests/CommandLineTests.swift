@@ -82,7 +82,7 @@ import Testing
         func fileSystem(_ arguments: [String]) throws -> PassthroughFileSystem {
             let settings = try Swiftfsd.parse(["--socket-path", "/s", "--shared-dir", share] + arguments).settings()
             let handler = try FileSystemFactory.makeHandler(settings: settings, dax: nil, logger: Logger(label: "test"))
-            return try #require(handler as? FuseServer<PassthroughFileSystem>).fileSystem
+            return handler.fileSystem
         }
         let everything = FuseInitFlags(rawValue: UInt64.max)
         let defaults = try fileSystem([]).initialize(offered: everything)

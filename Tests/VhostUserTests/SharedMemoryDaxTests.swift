@@ -38,7 +38,7 @@ import VhostUserFS
     }
 
     /// A front end that acked `protocolFeatures` and handed over one end of a channel socketpair.
-    static func connect(offer: VirtioFSDevice.SharedMemoryOffer?, protocolFeatures: UInt64,
+    static func connect(offer: VirtioFSSharedMemoryOffer?, protocolFeatures: UInt64,
                         handler: any FuseRequestHandler = MiniFuseHandler(), guest: TestGuest,
                         call: Int32, kick: Int32) -> (TestFrontEnd, channel: Int32) {
         let frontEnd = TestFrontEnd(handler: handler, sharedMemory: offer)

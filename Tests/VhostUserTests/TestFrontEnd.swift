@@ -31,8 +31,8 @@ final class TestFrontEnd {
     }
 
     /// A back end serving the virtio-fs device over `handler`.
-    convenience init(handler: any FuseRequestHandler, threadPoolSize: Int = 0,
-                     sharedMemory: VirtioFSDevice.SharedMemoryOffer? = nil) {
+    convenience init<Handler: FuseRequestHandler>(handler: Handler, threadPoolSize: Int = 0,
+                     sharedMemory: VirtioFSSharedMemoryOffer? = nil) {
         self.init(device: VirtioFSDevice(handler: handler, sharedMemory: sharedMemory), threadPoolSize: threadPoolSize)
     }
 
