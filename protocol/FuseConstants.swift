@@ -53,6 +53,14 @@ public struct FuseInitFlags: OptionSet, Sendable {
     public static let hasExpireOnly = FuseInitFlags(rawValue: 1 << 35)
     /// 7.39 (Linux 6.6+; older kernels ignore it): shared mmap of DIRECT_IO files.
     public static let directIOAllowMmap = FuseInitFlags(rawValue: 1 << 36)
+    /// 7.42 (Linux 6.14+, while /sys/module/fuse/parameters/enable_uring is Y): requests through io_uring.
+    public static let overIoUring = FuseInitFlags(rawValue: 1 << 41)
+
+    /// The flags fuse_init_in/out carry: `flags`, and `flags2` above them when INIT_EXT is set.
+    @inlinable public init(flags: UInt32, flags2: UInt32) {
+        let low = FuseInitFlags(rawValue: UInt64(flags))
+        self = low.contains(.initExt) ? low.union(FuseInitFlags(rawValue: UInt64(flags2) << 32)) : low
+    }
 }
 
 /// fuse_setattr_in.valid

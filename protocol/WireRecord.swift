@@ -48,6 +48,12 @@ public struct ByteReader {
         _offset += count
         return true
     }
+
+    /// A record at an absolute offset, cursor untouched (a field of a fixed-layout header), or nil if out of range.
+    @inlinable public func read<T: WireRecord>(_: T.Type = T.self, at position: Int) -> T? {
+        guard position >= 0, position <= bytes.count - T.wireSize else { return nil }
+        return bytes.loadUnaligned(fromByteOffset: position, as: T.self)
+    }
 }
 
 /// Writes records into one contiguous byte range; a write that does not fit

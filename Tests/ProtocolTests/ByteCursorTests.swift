@@ -29,6 +29,19 @@ import Testing
         }
     }
 
+    @Test func readsAtAnOffsetAreBoundsCheckedAndLeaveTheCursor() {
+        var bytes = [UInt8](repeating: 0, count: 20)
+        bytes[12] = 0x2A
+        bytes.withUnsafeBytes { raw in
+            let reader = ByteReader(raw)
+            #expect(reader.read(FuseForgetIn.self, at: 12)?.nlookup == 0x2A)
+            #expect(reader.read(FuseForgetIn.self, at: 13) == nil) // 8 > 7 left
+            #expect(reader.read(FuseForgetIn.self, at: -1) == nil)
+            #expect(reader.read(FuseForgetIn.self, at: Int.max) == nil)
+            #expect(reader.offset == 0)
+        }
+    }
+
     @Test func shortWritesReturnFalseAndLeaveTheBufferAlone() {
         var storage = [UInt8](repeating: 0xEE, count: 20)
         storage.withUnsafeMutableBytes { raw in

@@ -122,6 +122,27 @@ import Testing
         expectSameLayout(FuseRemoveMappingOne.self, fuse_removemapping_one.self, [(\.moffset, \.moffset), (\.len, \.len)])
     }
 
+    /// FUSE over io_uring (7.42): the installed header predates it, so the kernel's numbers are spelled out.
+    @Test func ioUringRecordsHaveTheKernelLayout() {
+        #expect(FuseUringReqHeader.opInOffset == 128 && FuseUringReqHeader.opInSize == 128)
+        #expect(FuseUringReqHeader.entInOutOffset == 256 && FuseUringReqHeader.wireSize == 288)
+        #expect(FuseUringEntInOut.wireSize == 32)
+        #expect(MemoryLayout<FuseUringEntInOut>.offset(of: \.commitID) == 8)
+        #expect(MemoryLayout<FuseUringEntInOut>.offset(of: \.payloadSize) == 16)
+        #expect(MemoryLayout<FuseUringEntInOut>.offset(of: \.reserved) == 24)
+        #expect(FuseUringCmdReq.wireSize == 24)
+        #expect(MemoryLayout<FuseUringCmdReq>.offset(of: \.commitID) == 8)
+        #expect(MemoryLayout<FuseUringCmdReq>.offset(of: \.qid) == 16)
+        #expect(FuseUringCommand.register.rawValue == 1 && FuseUringCommand.commitAndFetch.rawValue == 2)
+        #expect(FuseInitFlags.overIoUring.rawValue == 1 << 41)
+    }
+
+    @Test func initFlagsTakeFlags2OnlyWithInitExt() {
+        let flags2 = UInt32(truncatingIfNeeded: FuseInitFlags.overIoUring.rawValue >> 32)
+        #expect(FuseInitFlags(flags: UInt32(FuseInitFlags.initExt.rawValue), flags2: flags2).contains(.overIoUring))
+        #expect(!FuseInitFlags(flags: UInt32(FuseInitFlags.maxPages.rawValue), flags2: flags2).contains(.overIoUring))
+    }
+
     @Test func constantsMatchTheHeader() {
         #expect(FuseProtocol.kernelMajor == UInt32(FUSE_KERNEL_VERSION))
         #expect(FuseProtocol.kernelMinor == UInt32(FUSE_KERNEL_MINOR_VERSION))
