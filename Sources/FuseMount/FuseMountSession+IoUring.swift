@@ -10,34 +10,29 @@ extension FuseMountSession {
     func answerInitForIoUring(fd: Int32, request: UnsafeRawBufferPointer, reply: UnsafeMutableRawBufferPointer,
                               session: FuseDevice) {
         guard let settings = ioUring else { return }
-        let unique = request.load(fromByteOffset: 8, as: UInt64.self)
-        let initAt = FuseInHeader.wireSize
-        let offered = request.count >= initAt + 20
-            && request.load(fromByteOffset: initAt + 12, as: UInt32.self) & FuseUringLayout.initFlagInitExt != 0
-            && request.load(fromByteOffset: initAt + 16, as: UInt32.self) & FuseUringLayout.initFlags2OverIoUring != 0
-        guard offered else {
+        let fields = ByteReader(request)
+        let unique = fields.read(FuseInHeader.self, at: 0)?.unique ?? 0
+        guard let initIn = fields.read(FuseInitIn.self, at: FuseInHeader.wireSize),
+              FuseInitFlags(flags: initIn.flags, flags2: initIn.flags2).contains(.overIoUring) else {
             refuse(fd: fd, unique: unique, reply: reply,
                    "FUSE over io_uring: the kernel did not offer FUSE_OVER_IO_URING in INIT (is \(FuseUringSettings.parameterPath) Y?)")
             return
         }
         let length = handler.handle(request: request, reply: reply)
-        let outAt = FuseOutHeader.wireSize
-        guard length >= outAt + 36, reply.load(fromByteOffset: 4, as: Int32.self) == 0 else {
+        let answer = ByteReader(UnsafeRawBufferPointer(rebasing: reply[..<min(max(length, 0), reply.count)]))
+        guard answer.read(FuseOutHeader.self, at: 0)?.error == 0,
+              var initOut = answer.read(FuseInitOut.self, at: FuseOutHeader.wireSize) else {
             refuse(fd: fd, unique: unique, reply: reply, "FUSE over io_uring: INIT failed in the file system")
             return
         }
-        let flags = reply.load(fromByteOffset: outAt + 12, as: UInt32.self)
-        guard flags & FuseUringLayout.initFlagInitExt != 0 else {
+        let granted = FuseInitFlags(flags: initOut.flags, flags2: initOut.flags2)
+        guard granted.contains(.initExt) else {
             refuse(fd: fd, unique: unique, reply: reply, "FUSE over io_uring: INIT reply without FUSE_INIT_EXT")
             return
         }
-        let flags2 = reply.load(fromByteOffset: outAt + 32, as: UInt32.self) | FuseUringLayout.initFlags2OverIoUring
-        reply.storeBytes(of: flags2, toByteOffset: outAt + 32, as: UInt32.self)
-        // The kernel's ring payload size: max(FUSE_MIN_READ_BUFFER, max_write, max_pages pages).
-        let maxWrite = Int(reply.load(fromByteOffset: outAt + 20, as: UInt32.self))
-        let maxPages = flags & FuseUringLayout.initFlagMaxPages != 0
-            ? Int(reply.load(fromByteOffset: outAt + 28, as: UInt16.self)) : FuseUringLayout.defaultMaxPages
-        let payload = max(FuseUringLayout.minimumPayload, (maxWrite + 4095) & ~4095, max(maxPages, FuseUringLayout.defaultMaxPages) * 4096)
+        initOut.flags2 |= UInt32(truncatingIfNeeded: FuseInitFlags.overIoUring.rawValue >> 32)
+        ByteWriter(reply).patch(initOut, at: FuseOutHeader.wireSize)
+        let payload = FuseUringSettings.payloadSize(grantedIn: initOut)
         guard Glibc.write(fd, reply.baseAddress, length) == length else {
             fail("FUSE over io_uring: writing the INIT reply: errno \(errno)")
             return
@@ -64,9 +59,11 @@ extension FuseMountSession {
 
     /// Answers INIT with an error (the kernel then refuses every access) and ends the session.
     private func refuse(fd: Int32, unique: UInt64, reply: UnsafeMutableRawBufferPointer, _ reason: String) {
-        reply.storeBytes(of: UInt32(FuseOutHeader.wireSize), toByteOffset: 0, as: UInt32.self)
-        reply.storeBytes(of: -EPROTO, toByteOffset: 4, as: Int32.self)
-        reply.storeBytes(of: unique, toByteOffset: 8, as: UInt64.self)
+        var header = FuseOutHeader()
+        header.len = UInt32(FuseOutHeader.wireSize)
+        header.error = -EPROTO
+        header.unique = unique
+        ByteWriter(reply).patch(header, at: 0)
         _ = Glibc.write(fd, reply.baseAddress, FuseOutHeader.wireSize)
         fail(reason)
     }

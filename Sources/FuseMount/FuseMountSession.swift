@@ -186,8 +186,9 @@ public final class FuseMountSession<Handler: FuseRequestHandler>: Sendable {
                 }
             }
             if count == 0 { return }
-            if ioUring != nil && count >= FuseInHeader.wireSize
-                && request.load(fromByteOffset: 4, as: UInt32.self) == FuseUringSettings.initOpcode {
+            if ioUring != nil,
+               ByteReader(UnsafeRawBufferPointer(start: request, count: count)).read(FuseInHeader.self, at: 0)?.opcode
+                == FuseOpcode.`init`.rawValue {
                 answerInitForIoUring(fd: fd, request: UnsafeRawBufferPointer(start: request, count: count),
                                      reply: UnsafeMutableRawBufferPointer(start: reply, count: bufferSize), session: session)
                 continue

@@ -62,15 +62,15 @@ final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blo
         let wake = shim_eventfd(0)
         guard wake >= 0 else { throw Failure(description: "eventfd: \(String(cString: strerror(errno)))") }
         wakeFd = wake
-        entryHeaders = .allocate(byteCount: depth * FuseUringLayout.headerSize, alignment: 4096)
-        entryHeaders.initializeMemory(as: UInt8.self, repeating: 0, count: depth * FuseUringLayout.headerSize)
+        entryHeaders = .allocate(byteCount: depth * FuseUringReqHeader.wireSize, alignment: 4096)
+        entryHeaders.initializeMemory(as: UInt8.self, repeating: 0, count: depth * FuseUringReqHeader.wireSize)
         entryPayloads = .allocate(byteCount: depth * payloadCapacity, alignment: 4096)
         iovecs = .allocate(capacity: depth * 2)
         requestCopy = .allocate(byteCount: Self.copiedRequestLimit, alignment: 16)
         replyCopy = .allocate(byteCount: payloadCapacity, alignment: 4096)
-        outHeader = .allocate(byteCount: depth * 16, alignment: 16)
+        outHeader = .allocate(byteCount: depth * FuseOutHeader.wireSize, alignment: 16)
         for entry in 0..<depth {
-            iovecs[entry * 2] = iovec(iov_base: header(entry), iov_len: FuseUringLayout.headerSize)
+            iovecs[entry * 2] = iovec(iov_base: header(entry).baseAddress, iov_len: FuseUringReqHeader.wireSize)
             iovecs[entry * 2 + 1] = iovec(iov_base: payload(entry), iov_len: payloadCapacity)
         }
     }
@@ -93,8 +93,20 @@ final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blo
         Glibc.close(wakeFd)
     }
 
-    func header(_ entry: Int) -> UnsafeMutableRawPointer { entryHeaders + entry * FuseUringLayout.headerSize }
+    /// The entry's header buffer: struct fuse_uring_req_header.
+    func header(_ entry: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: entryHeaders + entry * FuseUringReqHeader.wireSize, count: FuseUringReqHeader.wireSize)
+    }
     func payload(_ entry: Int) -> UnsafeMutableRawPointer { entryPayloads + entry * payloadCapacity }
+    /// Where the handler writes the entry's fuse_out_header (copied into the entry's header buffer last).
+    private func replyHeader(_ entry: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: outHeader + entry * FuseOutHeader.wireSize, count: FuseOutHeader.wireSize)
+    }
+
+    /// An iovec over `count` bytes of `buffer` from `offset` (the slice traps outside the buffer).
+    private static func segment(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int, count: Int) -> iovec {
+        iovec(iov_base: UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + count]).baseAddress, iov_len: count)
+    }
 
     /// Serves until the kernel ends every entry. Returns nil then, or why the
     /// queue could not start (the session then fails: nothing is served).
@@ -112,7 +124,7 @@ final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blo
         defer { ring.close() }
         for entry in 0..<depth {
             guard let sqe = ring.nextSubmission() else { return "queue \(queueId): submission ring too small" }
-            prepare(sqe, command: FuseUringLayout.commandRegister, commitId: 0, entry: entry,
+            prepare(sqe, command: .register, commitId: 0, entry: entry,
                     iovecs: iovecs.baseAddress! + entry * 2)
         }
         armWake(ring)
@@ -177,11 +189,13 @@ final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blo
         return error == 0 ? nil : String(cString: strerror(error))
     }
 
-    private func prepare(_ sqe: UnsafeMutableRawPointer, command: UInt32, commitId: UInt64, entry: Int,
+    private func prepare(_ sqe: UnsafeMutableRawPointer, command: FuseUringCommand, commitId: UInt64, entry: Int,
                          iovecs: UnsafeMutablePointer<iovec>?) {
-        var request = FuseUringLayout.command(commitId: commitId, queue: queueId)
+        var request = FuseUringCmdReq()
+        request.commitID = commitId
+        request.qid = queueId
         withUnsafeBytes(of: &request) { bytes in
-            shim_uring_prep_cmd(sqe, fuseFd, command, bytes.baseAddress, bytes.count,
+            shim_uring_prep_cmd(sqe, fuseFd, command.rawValue, bytes.baseAddress, bytes.count,
                                 UInt64(UInt(bitPattern: iovecs)), iovecs == nil ? 0 : 2, UInt64(entry))
         }
     }
@@ -201,26 +215,28 @@ final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blo
     /// kernel wrote is checked before use.
     func serve(entry: Int) -> Outcome {
         let head = header(entry)
-        let commitId = head.load(fromByteOffset: FuseUringLayout.commitIdOffset, as: UInt64.self)
-        let payloadSize = Int(head.load(fromByteOffset: FuseUringLayout.payloadSizeOffset, as: UInt32.self))
-        let length = Int(head.load(fromByteOffset: FuseUringLayout.inOutOffset, as: UInt32.self))
+        let written = ByteReader(UnsafeRawBufferPointer(head))
+        // Both lie inside the buffer; a zero default would fail the length checks anyway.
+        let ringEntry = written.read(FuseUringEntInOut.self, at: FuseUringReqHeader.entInOutOffset) ?? FuseUringEntInOut()
+        let commitId = ringEntry.commitID
+        let payloadSize = Int(ringEntry.payloadSize)
+        let length = Int(written.read(FuseInHeader.self, at: FuseUringReqHeader.inOutOffset)?.len ?? 0)
         let argumentSize = length - FuseInHeader.wireSize - payloadSize
-        guard payloadSize <= payloadCapacity, argumentSize >= 0, argumentSize <= FuseUringLayout.opInSize else {
+        guard payloadSize <= payloadCapacity, argumentSize >= 0, argumentSize <= FuseUringReqHeader.opInSize else {
             logger.warning("queue \(queueId): malformed ring request (len \(length), payload \(payloadSize))")
             return .reply(errorReply(entry: entry, unique: commitId, error: EIO))
         }
         let copied = payloadSize <= Self.copiedRequestLimit
         if copied { requestCopy.copyMemory(from: payload(entry), byteCount: payloadSize) }
-        var requestSegments = [iovec(iov_base: head, iov_len: FuseInHeader.wireSize)]
+        var requestSegments = [Self.segment(head, at: FuseUringReqHeader.inOutOffset, count: FuseInHeader.wireSize)]
         if argumentSize > 0 {
-            requestSegments.append(iovec(iov_base: head + FuseUringLayout.opInOffset, iov_len: argumentSize))
+            requestSegments.append(Self.segment(head, at: FuseUringReqHeader.opInOffset, count: argumentSize))
         }
         if payloadSize > 0 {
             requestSegments.append(iovec(iov_base: copied ? requestCopy : payload(entry), iov_len: payloadSize))
         }
         let replyPayload = copied ? payload(entry) : replyCopy
-        let replyHeader = outHeader + entry * 16
-        let replySegments = [iovec(iov_base: replyHeader, iov_len: FuseOutHeader.wireSize),
+        let replySegments = [iovec(iov_base: replyHeader(entry).baseAddress, iov_len: FuseOutHeader.wireSize),
                              iovec(iov_base: replyPayload, iov_len: payloadCapacity)]
 
         let segments = Segments(request: requestSegments, reply: replySegments)
@@ -261,7 +277,6 @@ final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blo
 
     /// Moves the handler's reply into the entry; returns the payload length.
     private func finishReply(entry: Int, unique: UInt64, length: Int, payloadIsEntry: Bool) -> Int {
-        let replyHeader = outHeader + entry * 16
         guard length >= FuseOutHeader.wireSize, length - FuseOutHeader.wireSize <= payloadCapacity else {
             // Every ring request needs an answer; the handler gave none.
             return errorReply(entry: entry, unique: unique, error: EIO)
@@ -271,26 +286,30 @@ final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blo
             // Only a large request came in place; its reply was written aside.
             payload(entry).copyMemory(from: replyCopy, byteCount: payloadLength)
         }
-        header(entry).copyMemory(from: replyHeader, byteCount: FuseOutHeader.wireSize)
+        let out = ByteReader(UnsafeRawBufferPointer(replyHeader(entry))).read(FuseOutHeader.self, at: 0) ?? FuseOutHeader()
+        ByteWriter(header(entry)).patch(out, at: FuseUringReqHeader.inOutOffset)
         return payloadLength
     }
 
     private func errorReply(entry: Int, unique: UInt64, error: Int32) -> Int {
-        let head = header(entry)
-        head.storeBytes(of: UInt32(FuseOutHeader.wireSize), toByteOffset: 0, as: UInt32.self)
-        head.storeBytes(of: -error, toByteOffset: 4, as: Int32.self)
-        head.storeBytes(of: unique, toByteOffset: 8, as: UInt64.self)
+        var out = FuseOutHeader()
+        out.len = UInt32(FuseOutHeader.wireSize)
+        out.error = -error
+        out.unique = unique
+        ByteWriter(header(entry)).patch(out, at: FuseUringReqHeader.inOutOffset)
         return 0
     }
 
     private func commit(_ ring: IoUring, entry: Int, replyLength payloadLength: Int) {
         let head = header(entry)
-        let commitId = head.load(fromByteOffset: FuseUringLayout.commitIdOffset, as: UInt64.self)
-        head.storeBytes(of: UInt32(payloadLength), toByteOffset: FuseUringLayout.payloadSizeOffset, as: UInt32.self)
+        var ringEntry = ByteReader(UnsafeRawBufferPointer(head)).read(FuseUringEntInOut.self, at: FuseUringReqHeader.entInOutOffset)
+            ?? FuseUringEntInOut()
+        ringEntry.payloadSize = UInt32(payloadLength)
+        ByteWriter(head).patch(ringEntry, at: FuseUringReqHeader.entInOutOffset)
         guard let sqe = ring.nextSubmission() else {
             logger.error("queue \(queueId): submission ring full; entry \(entry) lost")
             return
         }
-        prepare(sqe, command: FuseUringLayout.commandCommitAndFetch, commitId: commitId, entry: entry, iovecs: nil)
+        prepare(sqe, command: .commitAndFetch, commitId: ringEntry.commitID, entry: entry, iovecs: nil)
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import SwiftFSProtocol
 
 /// How a session serves FUSE over io_uring (libfuse names the options
 /// `-o io_uring` and `-o io_uring_q_depth=N`, depth 8 by default).
@@ -15,7 +16,6 @@ public struct FuseUringSettings: Sendable {
         self.queueDepth = min(max(1, queueDepth), Self.maximumQueueDepth)
     }
 
-    static let initOpcode: UInt32 = 26
     static let parameterPath = "/sys/module/fuse/parameters/enable_uring"
 
     /// Refuses before mounting when the kernel cannot or will not serve io_uring.
@@ -27,6 +27,16 @@ public struct FuseUringSettings: Sendable {
         guard fgetc(file) == Int32(UInt8(ascii: "Y")) else {
             throw FuseMountError(description: "FUSE over io_uring is disabled in this kernel: as root, echo Y > \(parameterPath)")
         }
+    }
+
+    /// The payload buffer the kernel expects of every ring entry, from the
+    /// INIT reply: max(FUSE_MIN_READ_BUFFER, max_write, max_pages pages), with
+    /// max_pages at least FUSE_DEFAULT_MAX_PAGES_PER_REQ (32, also its value without FUSE_MAX_PAGES).
+    static func payloadSize(grantedIn reply: FuseInitOut) -> Int {
+        let defaultMaxPages = 32
+        let granted = FuseInitFlags(flags: reply.flags, flags2: reply.flags2)
+        let maxPages = granted.contains(.maxPages) ? Int(reply.maxPages) : defaultMaxPages
+        return max(FuseProtocol.minReadBuffer, (Int(reply.maxWrite) + 4095) & ~4095, max(maxPages, defaultMaxPages) * 4096)
     }
 
     /// CPU ids 0..<n the kernel keeps queues for (num_possible_cpus), from

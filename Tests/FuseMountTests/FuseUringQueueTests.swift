@@ -22,22 +22,24 @@ struct FuseUringQueueTests {
     func fill(_ queue: FuseUringQueue, entry: Int, opcode: UInt32, unique: UInt64, nodeId: UInt64 = 1,
               argument: [UInt8], payload: [UInt8], len: UInt32? = nil, payloadSize: UInt32? = nil) {
         let head = queue.header(entry)
-        head.initializeMemory(as: UInt8.self, repeating: 0, count: FuseUringLayout.headerSize)
+        head.initializeMemory(as: UInt8.self, repeating: 0)
         var header = FuseInHeader()
         header.len = len ?? UInt32(FuseInHeader.wireSize + argument.count + payload.count)
         header.opcode = opcode
         header.unique = unique
         header.nodeID = nodeId
-        withUnsafeBytes(of: header) { head.copyMemory(from: $0.baseAddress!, byteCount: FuseInHeader.wireSize) }
-        argument.withUnsafeBytes { (head + FuseUringLayout.opInOffset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        let writer = ByteWriter(head)
+        writer.patch(header, at: FuseUringReqHeader.inOutOffset)
+        argument.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: head[FuseUringReqHeader.opInOffset...]).copyMemory(from: $0) }
         payload.withUnsafeBytes { queue.payload(entry).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        head.storeBytes(of: unique, toByteOffset: FuseUringLayout.commitIdOffset, as: UInt64.self)
-        head.storeBytes(of: payloadSize ?? UInt32(payload.count), toByteOffset: FuseUringLayout.payloadSizeOffset, as: UInt32.self)
+        var ringEntry = FuseUringEntInOut()
+        ringEntry.commitID = unique
+        ringEntry.payloadSize = payloadSize ?? UInt32(payload.count)
+        writer.patch(ringEntry, at: FuseUringReqHeader.entInOutOffset)
     }
 
-    func outHeader(_ queue: FuseUringQueue, entry: Int) -> (len: UInt32, error: Int32, unique: UInt64) {
-        let head = queue.header(entry)
-        return (head.load(as: UInt32.self), head.load(fromByteOffset: 4, as: Int32.self), head.load(fromByteOffset: 8, as: UInt64.self))
+    func outHeader(_ queue: FuseUringQueue, entry: Int) -> FuseOutHeader {
+        ByteReader(UnsafeRawBufferPointer(queue.header(entry))).read(FuseOutHeader.self, at: FuseUringReqHeader.inOutOffset) ?? FuseOutHeader()
     }
 
     @Test func aLookupIsRebuiltFromHeaderAndPayloadAndAnsweredInTheEntry() throws {

@@ -115,7 +115,7 @@ extension FuseMountSessionTests {
         var initIn = FuseInitIn()
         initIn.major = 7
         initIn.minor = 42
-        initIn.flags = FuseUringLayout.initFlagInitExt // flags2 without FUSE_OVER_IO_URING
+        initIn.flags = UInt32(FuseInitFlags.initExt.rawValue) // flags2 without FUSE_OVER_IO_URING
         let request = withUnsafeBytes(of: header) { Array($0) } + withUnsafeBytes(of: initIn) { Array($0) }
         var reply = [UInt8](repeating: 0, count: 4096)
         request.withUnsafeBytes { requestBytes in
