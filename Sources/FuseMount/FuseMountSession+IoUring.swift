@@ -43,7 +43,7 @@ extension FuseMountSession {
         for queue in 0..<queues {
             let started = workers.start(name: "swiftfs-uring-\(queue)") { [self] in
                 withExtendedLifetime(session) {
-                    do throws(FuseUringQueue.Failure) {
+                    do throws(FuseMountError) {
                         let ring = try FuseUringQueue(queueId: UInt16(queue), pinToCpu: queue < online, fuseFd: session.fd,
                                                       depth: settings.queueDepth, payloadCapacity: payload,
                                                       handler: handler, logger: logger)

@@ -19,20 +19,23 @@ import SystemSupport
 ///
 /// `run` returns once every entry is gone: the kernel ends them all with
 /// ENOTCONN when the connection ends (unmount, abort).
-final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blocked-request threads touch only their entry
+///
+/// Generic over the handler, as FuseMountSession is, so the calls into it
+/// are specialized rather than dispatched through an existential.
+final class FuseUringQueue<Handler: FuseRequestHandler>: @unchecked Sendable { // used by its own thread; blocked-request threads touch only their entry
     let queueId: UInt16
     let pinToCpu: Bool
     let fuseFd: Int32
     let depth: Int
     let payloadCapacity: Int
-    let handler: any FuseRequestHandler
+    let handler: Handler
     let logger: Logger
 
     /// Requests smaller than this are copied out of the entry, so the reply
     /// can be written straight into it; larger ones (writes) are read in
     /// place and their (small) reply copied in afterwards.
-    static let copiedRequestLimit = 4096
-    private static let wakeUserData = UInt64.max
+    static var copiedRequestLimit: Int { 4096 }
+    private static var wakeUserData: UInt64 { UInt64.max }
 
     private let entryHeaders: UnsafeMutableRawPointer
     private let entryPayloads: UnsafeMutableRawPointer
@@ -46,12 +49,12 @@ final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blo
     /// The eventfd read's target: the kernel writes it while the read is queued.
     private let wakeCounter = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
+    /// Not nested in the generic class: the 6.3 optimizer crashes on a typed
+    /// throw of such a type (FunctionSignatureOpts, `!type.hasTypeParameter()`).
+    typealias Failure = FuseMountError
 
     init(queueId: UInt16, pinToCpu: Bool, fuseFd: Int32, depth: Int, payloadCapacity: Int,
-         handler: any FuseRequestHandler, logger: Logger) throws(Failure) {
+         handler: Handler, logger: Logger) throws(Failure) {
         self.queueId = queueId
         self.pinToCpu = pinToCpu
         self.fuseFd = fuseFd
@@ -264,7 +267,7 @@ final class FuseUringQueue: @unchecked Sendable { // used by its own thread; blo
         let request: [iovec]
         let reply: [iovec]
 
-        func handle(with handler: any FuseRequestHandler) -> Int {
+        func handle(with handler: some FuseRequestHandler) -> Int {
             request.withUnsafeBufferPointer { requestBuffers in
                 reply.withUnsafeBufferPointer { replyBuffers in
                     var reader = ScatterReader(segments: requestBuffers)

@@ -13,13 +13,13 @@ import Testing
 struct FuseUringQueueTests {
     static let capacity = 16384
 
-    func makeQueue(handler: any FuseRequestHandler) throws -> FuseUringQueue {
+    func makeQueue<Handler: FuseRequestHandler>(handler: Handler) throws -> FuseUringQueue<Handler> {
         try FuseUringQueue(queueId: 0, pinToCpu: false, fuseFd: -1, depth: 2, payloadCapacity: Self.capacity,
                            handler: handler, logger: .init(label: "test"))
     }
 
     /// Writes a request into `entry` the way fs/fuse/dev_uring.c does.
-    func fill(_ queue: FuseUringQueue, entry: Int, opcode: UInt32, unique: UInt64, nodeId: UInt64 = 1,
+    func fill(_ queue: FuseUringQueue<some FuseRequestHandler>, entry: Int, opcode: UInt32, unique: UInt64, nodeId: UInt64 = 1,
               argument: [UInt8], payload: [UInt8], len: UInt32? = nil, payloadSize: UInt32? = nil) {
         let head = queue.header(entry)
         head.initializeMemory(as: UInt8.self, repeating: 0)
@@ -38,7 +38,7 @@ struct FuseUringQueueTests {
         writer.patch(ringEntry, at: FuseUringReqHeader.entInOutOffset)
     }
 
-    func outHeader(_ queue: FuseUringQueue, entry: Int) -> FuseOutHeader {
+    func outHeader(_ queue: FuseUringQueue<some FuseRequestHandler>, entry: Int) -> FuseOutHeader {
         ByteReader(UnsafeRawBufferPointer(queue.header(entry))).read(FuseOutHeader.self, at: FuseUringReqHeader.inOutOffset) ?? FuseOutHeader()
     }
 
