@@ -53,10 +53,12 @@ LINUX_DESC = {
     "swiftfsd-tp64": "swiftfsd --thread-pool-size=64 (every request through a 64-thread pool, like the C virtiofsd's default)",
 }
 LAT_OPS = ["open_close", "stat", "stat_cold", "read_4k", "write_4k", "create_unlink"]
-HOST_ORDER = ["fuse-swiftfsd", "fuse-passthrough_ll", "native", "fuse-passthrough_ll-same", "fuse-swiftfsd-noxattr"]
+HOST_ORDER = ["fuse-swiftfsd", "fuse-passthrough_ll", "native", "fuse-passthrough_ll-same", "fuse-swiftfsd-noxattr",
+              "fuse-swiftfsd-uring"]
 HOST_DESC = {"fuse-swiftfsd": "swiftfsd --fuse-mount", "fuse-passthrough_ll": "libfuse passthrough_ll",
              "native": "the directory itself (no FUSE)",
-             "fuse-passthrough_ll-same": "passthrough_ll with swiftfsd's defaults (-o xattr,default_permissions,allow_other)", "fuse-swiftfsd-noxattr": "swiftfsd -o no_xattr"}
+             "fuse-passthrough_ll-same": "passthrough_ll with swiftfsd's defaults (-o xattr,default_permissions,allow_other)", "fuse-swiftfsd-noxattr": "swiftfsd -o no_xattr",
+             "fuse-swiftfsd-uring": "swiftfsd -o io_uring (FUSE over io_uring)"}
 HOST_METRICS = FIO_METRICS + [
     ("create_per_s", "create empty files (/s)"),
     ("stat_per_s", "stat, fresh mount (/s)"),
@@ -661,7 +663,8 @@ def main():
         pairs = [(a, b) for a, b in (("fuse-swiftfsd", "fuse-passthrough_ll"), ("fuse-swiftfsd", "native"),
                                      ("fuse-passthrough_ll", "native"),
                                      ("fuse-swiftfsd", "fuse-passthrough_ll-same"),
-                                     ("fuse-swiftfsd-noxattr", "fuse-passthrough_ll"))
+                                     ("fuse-swiftfsd-noxattr", "fuse-passthrough_ll"),
+                                     ("fuse-swiftfsd-uring", "fuse-passthrough_ll-same"))
                  if a in hconfigs and b in hconfigs]
         rows = metric_table(runs, "host", hconfigs, HOST_METRICS, pairs, data["host"], data["host_ratios"])
         hp = p.get("host", {})
@@ -784,8 +787,13 @@ def main():
                          f"**{ceiling['median']:.2f}×** DAX (goal ≤ 2×: {'met' if ceiling['median'] <= 2 else 'not met'}).")
     # Issue 10's targets: the host (≥ 1.2× passthrough_ll on metadata and Postmark, ≥ 1.0× on throughput)
     # and the daemon's CPU seconds in the guest (no higher than the C virtiofsd's).
-    hr = data.get("host_ratios", {}).get("fuse-swiftfsd/fuse-passthrough_ll")
-    if hr:
+    for pair, key, what in (("fuse-swiftfsd/fuse-passthrough_ll", "host_vs_passthrough_ll",
+                             "swiftfsd --fuse-mount ÷ passthrough_ll"),
+                            ("fuse-swiftfsd-uring/fuse-passthrough_ll-same", "host_uring_vs_passthrough_ll_same",
+                             "swiftfsd -o io_uring ÷ passthrough_ll with swiftfsd's defaults")):
+        hr = data.get("host_ratios", {}).get(pair)
+        if not hr:
+            continue
         label = dict(HOST_METRICS)
         parts = []
         for k, v in hr.items():
@@ -794,8 +802,8 @@ def main():
             target = 1.0 if k.endswith(("MiBps", "iops")) else 1.2
             parts.append(f"{label[k].split(' (')[0]} {v['median']:.2f}× ({'met' if v['median'] >= target else 'not met'}, "
                          f"target {target}×)")
-        data["goals"]["host_vs_passthrough_ll"] = {k: v and v["median"] for k, v in hr.items()}
-        goals.append("- Host, swiftfsd --fuse-mount ÷ passthrough_ll: " + "; ".join(parts) + ".")
+        data["goals"][key] = {k: v and v["median"] for k, v in hr.items()}
+        goals.append(f"- Host, {what}: " + "; ".join(parts) + ".")
     cpu_sw, cpu_vf = data.get("cpu", {}).get("swiftfsd", {}), data.get("cpu", {}).get("virtiofsd", {})
     if cpu_sw and cpu_vf:
         parts = []
