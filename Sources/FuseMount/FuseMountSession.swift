@@ -75,7 +75,7 @@ public final class FuseMountSession<Handler: FuseRequestHandler>: Sendable {
         self.handler = handler
         self.mountOptions = mountOptions
         self.threadCount = max(1, threads)
-        self.bufferSize = max(bufferSize, FuseProtocolLimits.minimumReadBuffer)
+        self.bufferSize = max(bufferSize, FuseProtocol.minReadBuffer)
         self.logger = logger
         self.ioUring = ioUring
     }
@@ -205,9 +205,4 @@ public final class FuseMountSession<Handler: FuseRequestHandler>: Sendable {
             }
         }
     }
-}
-
-enum FuseProtocolLimits {
-    /// FUSE_MIN_READ_BUFFER: the kernel refuses smaller reads.
-    static let minimumReadBuffer = 8192
 }

@@ -43,8 +43,7 @@ extension FuseServer {
             fileSystem.destroy()
         }
 
-        var offered = FuseInitFlags(rawValue: UInt64(initIn.flags))
-        if offered.contains(.initExt) { offered.formUnion(FuseInitFlags(rawValue: UInt64(initIn.flags2) << 32)) }
+        let offered = FuseInitFlags(flags: initIn.flags, flags2: initIn.flags2)
         let wanted = try fileSystem.initialize(offered: offered)
         let granted = offered.intersection(wanted.union(Self.serverFlags))
 
