@@ -50,7 +50,7 @@ LINUX_DESC = {
     "9p": "QEMU 9p, cache=loose",
     "9p-none": "QEMU 9p, cache=none",
     "swiftfsd-q2": "swiftfsd, 2 request queues",
-    "swiftfsd-tp64": "swiftfsd --thread-pool-size=64 (every request through a 64-thread pool, like the C virtiofsd's default)",
+    "swiftfsd-tp64": "swiftfsd --thread-pool-size=64 (every request through a 64-thread pool; both daemons' defaults serve on the queue's thread)",
 }
 LAT_OPS = ["open_close", "stat", "stat_cold", "read_4k", "write_4k", "create_unlink"]
 HOST_ORDER = ["fuse-swiftfsd", "fuse-passthrough_ll", "native", "fuse-passthrough_ll-same", "fuse-swiftfsd-noxattr",
