@@ -21,6 +21,12 @@ extension PassthroughFileSystem {
 
     func file(_ handle: FileHandle) throws(Errno) -> OpenFile { try files.get(handle) }
 
+    /// The open file for a new handle: one the guest opened with O_APPEND keeps its writes in order.
+    func openFile(_ fd: consuming OwnedDescriptor, node: NodeID, flags: OpenFlags) -> OpenFile {
+        let appends = flags.rawValue & LinuxOpenFlags.append != 0
+        return OpenFile(fd, node: node, appendOrder: appends ? AppendOrder(limit: options.appendOrderWait) : nil)
+    }
+
     /// A write, truncation or O_TRUNC of a guest caller without CAP_FSETID
     /// (`kill`, FUSE_HANDLE_KILLPRIV_V2) runs so that the host clears suid/sgid.
     func killingSuidgid<R: ~Copyable>(if kill: Bool, _ body: () throws(Errno) -> R) throws(Errno) -> R {
@@ -35,7 +41,7 @@ extension PassthroughFileSystem {
         if inode.isSymlink { throw Errno(ELOOP) }
         guard inode.isRegularFile else { throw Errno.EACCES }
         let fd = try killingSuidgid(if: flags.killSuidgid) { () throws(Errno) in try reopen(inode, flags: hostOpenFlags(flags)) }
-        let handle = try files.insert(OpenFile(fd, node: node))
+        let handle = try files.insert(openFile(fd, node: node, flags: flags))
         // Close-to-open: window copies of a file the host changed are refreshed.
         do throws(Errno) { try dax?.revalidate(node: node) } catch {
             _ = try? files.remove(handle)
@@ -55,7 +61,7 @@ extension PassthroughFileSystem {
         let entry = try lookupEntry(in: dir, name: name.pointer, statFirst: false)
         let handle: FileHandle
         do throws(Errno) {
-            handle = try files.insert(OpenFile(fd, node: entry.node))
+            handle = try files.insert(openFile(fd, node: entry.node, flags: flags))
         } catch {
             forget(node: entry.node, count: 1) // the kernel never learns of this lookup
             throw error
@@ -113,12 +119,18 @@ extension PassthroughFileSystem {
     public func write(_ context: RequestContext, node: NodeID, handle: FileHandle, offset: UInt64,
                       from source: WriteSource, flags: UInt32) throws(Errno) -> Int {
         let file = try file(handle)
+        // O_APPEND ignores the offset: the pieces of one split write go in offset order.
+        file.appendOrder?.waitForTurn(offset: offset) { () -> UInt64? in
+            var st = stat()
+            return fstat(file.fd, &st) == 0 ? UInt64(st.st_size) : nil
+        }
         let before = dax?.identityBeforeChange(node: file.node, file: file)
         let written = try killingSuidgid(if: flags & FuseFlag.writeKillSuidgid != 0) { () throws(Errno) in
             try source.drain { (iovecs) throws(Errno) -> Int in
                 try systemCall { pwritev(file.fd, iovecs.baseAddress, Int32(iovecs.count), off_t(offset)) }
             }
         }
+        file.appendOrder?.wrote(offset: offset, length: written)
         // A read after a write sees the written bytes, also through the window.
         dax?.fileChanged(node: file.node, offset: offset, length: UInt64(written), before: before)
         return written

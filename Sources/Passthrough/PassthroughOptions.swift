@@ -29,6 +29,9 @@ public struct PassthroughOptions: Sendable {
     public var killprivV2 = false
     /// `--xattrmap`: which guest xattr names reach the host, and as what.
     public var xattrMap = XattrMap.default
+    /// How long a WRITE of an O_APPEND handle that starts beyond the end of the
+    /// file waits for the piece before it (AppendOrder) before appending anyway.
+    public var appendOrderWait: Duration = .milliseconds(250)
     /// How long a SETLKW may wait before answering EINTR.
     public var lockWaitLimit: Duration = .seconds(60)
     /// Largest READ/WRITE (the INIT reply's max_write, with MAX_PAGES).

@@ -216,6 +216,162 @@ static int cmd_sparse(int argc, char **argv) {
     return 0;
 }
 
+/* --- large direct I/O -------------------------------------------------------------------------------- */
+/* direct-io FILE SIZE SEED: FILE ends up holding SIZE bytes of the pattern (as `pattern` writes it: each
+ * byte a function of its block index and offset in the block, that is of its file offset), written and
+ * read back with O_DIRECT in 1 MiB blocks. A Linux FUSE client granted FUSE_ASYNC_DIO splits each block
+ * into several requests (virtio-fs: 496 + 496 + 32 KiB) and sends them all before waiting, so the daemon
+ * may serve them in any order and must put every piece at its own offset. In turn:
+ *   write   blocks 0..n-11 (n = SIZE / 1 MiB) with pwrite, the last of them first (it sets the size, so
+ *           the others overwrite inside the file and are not serialized as extending writes), then from
+ *           both ends inwards;
+ *   append  the last 10 blocks through O_DIRECT|O_APPEND, in writes of 1, 1, 4 and 4 blocks, the size
+ *           checked before and after each: a 4 MiB append is split too (also where a request holds 1 MiB,
+ *           as on a host FUSE mount), and each piece carries its offset while the daemon's file is
+ *           O_APPEND, so pieces served out of order must still land at their own offsets;
+ *   tail    the rest of SIZE: its 4 KiB-aligned part appended with O_DIRECT, the last bytes (< 4 KiB)
+ *           with an ordinary write, so the size is not a multiple of 4096;
+ *   read    with O_DIRECT: 1 MiB blocks from the last (a short read) to the first, and odd aligned
+ *           chunks in turn (12 KiB, 508 KiB, 4 KiB, 4 MiB + 4 KiB); then without O_DIRECT through the
+ *           page cache (dropped first with POSIX_FADV_DONTNEED, so the data comes from the daemon).
+ *           Every read must return exactly the bytes up to EOF, and 0 at or past it.
+ * Reads count mismatches instead of stopping at the first; a failed write stops. Prints a tally; exits 1
+ * on any error. SIZE must be at least 11 MiB. */
+enum { DIO_BLOCK = 1 << 20, DIO_ALIGN = 4096 };
+static long dio_errors;
+#define DIO_ERR(...) do { if (dio_errors++ < 5) { fprintf(stderr, "direct-io: "); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
+
+static void *aligned_alloc_or_fail(size_t len) {
+    void *p = NULL;
+    int e = posix_memalign(&p, DIO_ALIGN, len);
+    if (e) fail("posix_memalign %zu: %s", len, strerror(e));
+    return p;
+}
+
+/* Where the wrong bytes at file offset AT came from: the offset of the same 8-byte word in the expected
+ * file (a piece put at the wrong offset), or none (stale, zero or poison bytes). */
+static void dio_explain(const unsigned char *got, uint64_t at, const unsigned char *want, uint64_t size,
+                        char *out, size_t outlen) {
+    uint64_t word = at & ~(uint64_t)7;
+    snprintf(out, outlen, "not pattern data");
+    if (word + 8 > size) return;
+    const unsigned char *w = got + (word - at);
+    for (uint64_t p = 0; p + 8 <= size; p += 8)
+        if (memcmp(want + p, w, 8) == 0) {
+            snprintf(out, outlen, "the data of offset %" PRIu64 " (%+" PRId64 ")", p, (int64_t)(p - word));
+            return;
+        }
+}
+
+/* One pread of LEN bytes at OFF, compared with the expected file (WANT, SIZE bytes). */
+static void dio_read_check(const char *how, int fd, unsigned char *buf, size_t len, uint64_t off,
+                           const unsigned char *want, uint64_t size, long *reads) {
+    size_t expect = off >= size ? 0 : size - off < len ? (size_t)(size - off) : len;
+    memset(buf, 0xa5, len); /* poison: a piece nobody filled shows */
+    (*reads)++;
+    ssize_t n = pread(fd, buf, len, (off_t)off);
+    if (n < 0) { DIO_ERR("%s: pread of %zu at %" PRIu64 ": %s", how, len, off, strerror(errno)); return; }
+    if ((size_t)n != expect)
+        DIO_ERR("%s: pread of %zu at %" PRIu64 " returned %zd, expected %zu", how, len, off, n, expect);
+    size_t same = (size_t)n < expect ? (size_t)n : expect;
+    if (memcmp(buf, want + off, same) == 0) return;
+    size_t i = 0;
+    while (buf[i] == want[off + i]) i++;
+    size_t bad = 0;
+    for (size_t j = i; j < same; j++) bad += buf[j] != want[off + j];
+    char from[96];
+    dio_explain(buf + i - (off + i) % 8, off + i - (off + i) % 8, want, size, from, sizeof from);
+    DIO_ERR("%s: pread of %zu at %" PRIu64 ": %zu bytes differ, the first at %" PRIu64 " (block %" PRIu64
+            " + %" PRIu64 ") is 0x%02x, expected 0x%02x; its word is %s", how, len, off, bad, off + i,
+            (off + i) / DIO_BLOCK, (off + i) % DIO_BLOCK, buf[i], want[off + i], from);
+}
+
+static void dio_expect_size(int fd, uint64_t size, const char *when) {
+    struct stat st;
+    SYS(fstat(fd, &st));
+    CHECK((uint64_t)st.st_size == size, "size %lld %s, expected %" PRIu64, (long long)st.st_size, when, size);
+}
+
+static int cmd_direct_io(int argc, char **argv) {
+    if (argc < 4) fail("usage: direct-io FILE SIZE SEED");
+    const char *f = argv[1];
+    uint64_t size = num(argv[2]), seed = num(argv[3]);
+    CHECK(size >= 11 * DIO_BLOCK, "SIZE %" PRIu64 " is less than 11 MiB", size);
+    static const uint64_t appends[] = {1, 1, 4, 4}; /* blocks per O_APPEND write */
+    uint64_t blocks = size / DIO_BLOCK, placed = blocks - 10, tail = size % DIO_BLOCK;
+    uint64_t tail_direct = tail & ~(uint64_t)(DIO_ALIGN - 1);
+    static const size_t chunks[] = {3 * 4096, 508 * 1024, 4096, 4 * DIO_BLOCK + 4096};
+    unsigned char *want = aligned_alloc_or_fail(size), *buf = aligned_alloc_or_fail(5 * DIO_BLOCK);
+    fill_pattern(want, 0, size, seed);
+    long writes = 0, direct_reads = 0, chunk_reads = 0, cached_reads = 0;
+
+    /* write: the last placed block, then from both ends inwards (n-3, 0, n-4, 1, ...). */
+    int fd = SYS(open(f, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0644));
+    for (uint64_t i = 0; i < placed; i++) {
+        uint64_t b = i % 2 == 0 ? placed - 1 - i / 2 : i / 2;
+        ssize_t n = SYS(pwrite(fd, want + b * DIO_BLOCK, DIO_BLOCK, (off_t)(b * DIO_BLOCK)));
+        CHECK(n == DIO_BLOCK, "pwrite of block %" PRIu64 " wrote %zd bytes", b, n);
+        writes++;
+    }
+    dio_expect_size(fd, placed * DIO_BLOCK, "after the placed blocks");
+    SYS(close(fd));
+
+    /* append: each O_APPEND write lands at the end and grows the file by exactly its length. */
+    fd = SYS(open(f, O_WRONLY | O_APPEND | O_DIRECT));
+    for (uint64_t k = 0, b = placed; k < sizeof appends / sizeof appends[0]; b += appends[k++]) {
+        size_t len = appends[k] * DIO_BLOCK;
+        dio_expect_size(fd, b * DIO_BLOCK, "before an append");
+        ssize_t n = SYS(write(fd, want + b * DIO_BLOCK, len));
+        CHECK((size_t)n == len, "append of blocks %" PRIu64 "..%" PRIu64 " wrote %zd bytes", b, b + appends[k] - 1, n);
+        dio_expect_size(fd, b * DIO_BLOCK + len, "after an append");
+        writes++;
+    }
+    if (tail_direct) {
+        ssize_t n = SYS(write(fd, want + blocks * DIO_BLOCK, tail_direct));
+        CHECK((uint64_t)n == tail_direct, "append of the tail's %" PRIu64 " aligned bytes wrote %zd", tail_direct, n);
+        dio_expect_size(fd, blocks * DIO_BLOCK + tail_direct, "after the tail's aligned append");
+        writes++;
+    }
+    SYS(close(fd));
+    fd = SYS(open(f, O_WRONLY | O_APPEND));
+    if (tail > tail_direct) {
+        ssize_t n = SYS(write(fd, want + blocks * DIO_BLOCK + tail_direct, tail - tail_direct));
+        CHECK((uint64_t)n == tail - tail_direct, "buffered append of the last %" PRIu64 " bytes wrote %zd",
+              tail - tail_direct, n);
+    }
+    SYS(fsync(fd));
+    dio_expect_size(fd, size, "after the tail");
+    SYS(close(fd));
+
+    /* read with O_DIRECT: whole blocks from past the end down to the first, then odd chunks in turn. */
+    fd = SYS(open(f, O_RDONLY | O_DIRECT));
+    for (uint64_t b = blocks + 2; b-- > 0;)
+        dio_read_check("O_DIRECT 1 MiB", fd, buf, DIO_BLOCK, b * DIO_BLOCK, want, size, &direct_reads);
+    uint64_t off = 0;
+    for (size_t k = 0; off < size; k++) { /* the last chunk crosses EOF: a short read */
+        size_t len = chunks[k % (sizeof chunks / sizeof chunks[0])];
+        dio_read_check("O_DIRECT odd chunks", fd, buf, len, off, want, size, &chunk_reads);
+        off += len;
+    }
+    SYS(close(fd));
+
+    /* read through the page cache, from the daemon: the pages are dropped first. */
+    fd = SYS(open(f, O_RDONLY));
+    int e = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    if (e) fail("posix_fadvise DONTNEED: %s", strerror(e));
+    for (off = 0; off <= size; off += DIO_BLOCK)
+        dio_read_check("page cache 1 MiB", fd, buf, DIO_BLOCK, off, want, size, &cached_reads);
+    SYS(close(fd));
+
+    printf("direct-io %s: %" PRIu64 " bytes (%" PRIu64 " blocks placed, %" PRIu64 " appended, tail %" PRIu64
+           "): %ld O_DIRECT writes; reads: %ld O_DIRECT of 1 MiB, %ld O_DIRECT in odd chunks, %ld through the "
+           "page cache; %ld errors\n", f, size, placed, blocks - placed, tail, writes, direct_reads, chunk_reads,
+           cached_reads, dio_errors);
+    free(want);
+    free(buf);
+    return dio_errors == 0 ? 0 : 1;
+}
+
 /* --- helpers for two-process lock checks ------------------------------------------------------------ */
 
 /* Runs fn(path, arg) in a forked child and returns its exit status (0 = child's checks passed). */
@@ -890,6 +1046,7 @@ static const struct {
     {"mmap-read", "FILE SIZE SEED", cmd_mmap_read},
     {"mmap-write", "FILE SIZE SEED", cmd_mmap_write},
     {"sparse", "FILE", cmd_sparse},
+    {"direct-io", "FILE SIZE SEED", cmd_direct_io},
     {"flock", "FILE", cmd_flock},
     {"flock-wait", "FILE", cmd_flock_wait},
     {"fcntl-lock", "FILE", cmd_fcntl_lock},
