@@ -17,16 +17,19 @@ public struct FuseMountError: Error, CustomStringConvertible {
 ///
 ///     let server = try makePassthroughServer(options: options, logger: logger)
 ///     let session = try FuseMountSession(mountPoint: "/mnt/share", handler: server,
-///                                        options: ["ro"], threads: 4, logger: logger)
+///                                        options: ["ro"], logger: logger)
 ///     try session.run()   // returns once the file system is unmounted
 ///
 /// - `options`: `-o` style mount options, each possibly comma-separated
 ///   (ro, noexec, allow_other, default_permissions, max_read=N, fsname=,
 ///   subtype=...). allow_other and default_permissions are on by default.
 /// - `threads`: worker threads; each beyond the first reads its own
-///   /dev/fuse descriptor cloned with FUSE_DEV_IOC_CLONE. Use at least 2 if
-///   the file system answers SETLKW by waiting (another worker must serve
-///   the unlock).
+///   /dev/fuse descriptor cloned with FUSE_DEV_IOC_CLONE. A request the
+///   handler says may block (SETLKW) runs on a thread of its own, so one
+///   worker is enough (the default): the kernel wakes the reader that has
+///   waited longest, so with several each request woke another, cold thread,
+///   which cost more CPU than the daemon's own work (docs/benchmarks.md).
+///   More workers serve requests of concurrent callers in parallel.
 /// - `bufferSize`: per-thread request and reply buffer (allocated once);
 ///   must hold the largest request: FuseServerOptions.requestBufferSize.
 /// - `ioUring`: serve requests through FUSE over io_uring (Linux 6.14+, with
@@ -59,7 +62,7 @@ public final class FuseMountSession<Handler: FuseRequestHandler>: Sendable {
 
     /// Parses the options before any stored property is set (a convenience init): the compiler's
     /// cross-module optimization crashed specializing a throw after `mounted` was initialized.
-    public convenience init(mountPoint: String, handler: Handler, options: [String] = [], threads: Int = 4,
+    public convenience init(mountPoint: String, handler: Handler, options: [String] = [], threads: Int = 1,
                             bufferSize: Int = FuseServerOptions().requestBufferSize,
                             ioUring: FuseUringSettings? = nil,
                             logger: Logger = Logger(label: "swiftfs.fuse-mount")) throws {
@@ -97,7 +100,7 @@ public final class FuseMountSession<Handler: FuseRequestHandler>: Sendable {
         for index in 0..<threadCount {
             let device = index == 0 ? session : session.clone(logger: logger) ?? session
             let started = workers.start(name: "swiftfs-fuse-\(index)") { [self] in
-                withExtendedLifetime(device) { serve(fd: device.fd, worker: index, session: session) }
+                serve(device, worker: index, session: session)
             }
             guard started else {
                 logger.warning("could not start worker \(index); serving with \(workers.count)")
@@ -167,7 +170,8 @@ public final class FuseMountSession<Handler: FuseRequestHandler>: Sendable {
     }
 
     /// One worker: read a request, let the handler answer, write the reply.
-    private func serve(fd: Int32, worker: Int, session: FuseDevice) {
+    private func serve(_ device: FuseDevice, worker: Int, session: FuseDevice) {
+        let fd = device.fd
         let request = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
         let reply = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
         defer {
@@ -193,7 +197,10 @@ public final class FuseMountSession<Handler: FuseRequestHandler>: Sendable {
                                      reply: UnsafeMutableRawBufferPointer(start: reply, count: bufferSize), session: session)
                 continue
             }
-            let length = handler.handle(request: UnsafeRawBufferPointer(start: request, count: count),
+            let requestBytes = UnsafeRawBufferPointer(start: request, count: count)
+            let head = handler.readHead(requestBytes)
+            if head.mayBlock && serveOnItsOwnThread(requestBytes, head: head, device: device) { continue }
+            let length = handler.handle(head: head, request: requestBytes,
                                         reply: UnsafeMutableRawBufferPointer(start: reply, count: bufferSize))
             guard length > 0 else { continue }
             if Glibc.write(fd, reply, length) < 0 {

@@ -56,13 +56,24 @@ extension FuseRequestHandler {
     /// One step for a request in one buffer and a reply into another (/dev/fuse
     /// reads whole requests; the fuzz target feeds byte strings).
     public func handle(request: UnsafeRawBufferPointer, reply: UnsafeMutableRawBufferPointer) -> Int {
+        handle(head: readHead(request), request: request, reply: reply)
+    }
+
+    /// The head of a request in one buffer.
+    public func readHead(_ request: UnsafeRawBufferPointer) -> FuseRequestHead {
+        var segment = iovec(iov_base: UnsafeMutableRawPointer(mutating: request.baseAddress), iov_len: request.count)
+        return withUnsafePointer(to: &segment) { readHead(ScatterReader(segments: UnsafeBufferPointer(start: $0, count: 1))) }
+    }
+
+    /// One step for a request in one buffer whose head the caller read (`readHead`) to schedule it.
+    public func handle(head: FuseRequestHead, request: UnsafeRawBufferPointer, reply: UnsafeMutableRawBufferPointer) -> Int {
         var requestSegment = iovec(iov_base: UnsafeMutableRawPointer(mutating: request.baseAddress), iov_len: request.count)
         var replySegment = iovec(iov_base: reply.baseAddress, iov_len: reply.count)
         return withUnsafePointer(to: &requestSegment) { requestSegments in
             withUnsafePointer(to: &replySegment) { replySegments in
                 var reader = ScatterReader(segments: UnsafeBufferPointer(start: requestSegments, count: 1))
                 var writer = ScatterWriter(segments: UnsafeBufferPointer(start: replySegments, count: 1))
-                return handle(request: &reader, reply: &writer)
+                return handle(head: head, request: &reader, reply: &writer)
             }
         }
     }

@@ -15,14 +15,14 @@ final class PathDescriptor: Sendable {
     var fd: Int32 { owned.rawValue }
 }
 
-/// Asked before the cache closes a slot's descriptor to make room for another.
-protocol EvictionCheck: AnyObject, Sendable {
-    /// Whether `fd` may be closed now (it can be reopened later). No keeps it
-    /// open for good, outside the cache's count. Called with the cache's locks held.
-    func mayClose(_ fd: Int32) -> Bool
-}
-
-/// Where one inode keeps its cached descriptor (if it has one now).
+/// Where one inode keeps its cached descriptor (if it has one now) and, for an
+/// inode named by its kernel file handle, that handle. The handle is taken only
+/// when the cache is about to close the descriptor: most inodes never get that
+/// far (the cache holds half the descriptor limit), so their lookup makes no
+/// name_to_handle_at. A file whose handle cannot stand in for its descriptor
+/// (on another mount than the share's, or the call fails) keeps the descriptor.
+/// (The handle lives in the slot's own state, not in an object of its own: one
+/// allocation and one lock fewer per inode, which a LOOKUP soon FORGOTTEN pays in full.)
 final class DescriptorSlot: Sendable {
     fileprivate struct State {
         var descriptor: PathDescriptor?
@@ -31,12 +31,36 @@ final class DescriptorSlot: Sendable {
         /// Index in the cache's ring while `descriptor` is set and counted (-1
         /// once kept for good); guarded by the cache's lock too.
         var position = -1
+        /// The file's handle, once taken (`handleMount` set).
+        var handle: KernelFileHandle?
     }
-    fileprivate let state = Mutex(State())
-    /// Consulted before eviction; nil: the descriptor may always be closed.
-    let evictionCheck: (any EvictionCheck)?
+    fileprivate let state: Mutex<State>
+    /// Set for an inode named by file handle: the mount its handle must be on
+    /// (the share's) for the descriptor to be closed. nil: the descriptor may
+    /// always be closed (its owner reopens it some other way).
+    let handleMount: Int32?
 
-    init(evictionCheck: (any EvictionCheck)? = nil) { self.evictionCheck = evictionCheck }
+    /// A slot whose descriptor may always be closed.
+    init() {
+        state = Mutex(State())
+        handleMount = nil
+    }
+
+    /// The slot of an inode named by file handle: `handle` if already taken, else taken before the first close.
+    init(handle: KernelFileHandle?, mount: Int32) {
+        state = Mutex(State(handle: handle))
+        handleMount = mount
+    }
+
+    /// The slot of a new inode named by file handle, holding `descriptor` outside
+    /// the cache's count until `DescriptorCache.admit` counts it in.
+    init(handle: KernelFileHandle?, mount: Int32, holding descriptor: PathDescriptor) {
+        state = Mutex(State(descriptor: descriptor, referenced: true, handle: handle))
+        handleMount = mount
+    }
+
+    /// The file handle, once taken (nil before, and for slots without `handleMount`).
+    var handle: KernelFileHandle? { state.withLock { $0.handle } }
 
     /// The cached descriptor, if any, marked as recently used.
     fileprivate func take() -> PathDescriptor? {
@@ -49,6 +73,17 @@ final class DescriptorSlot: Sendable {
 
     /// Whether a descriptor is cached now (for tests and diagnostics).
     var isOpen: Bool { state.withLock { $0.descriptor != nil } }
+}
+
+extension DescriptorSlot.State {
+    /// Whether the descriptor `fd` may be closed: its handle is (now) taken and on
+    /// `mount`. No keeps it open for good, outside the cache's count.
+    fileprivate mutating func takeHandle(of fd: Int32, mount: Int32) -> Bool {
+        if handle != nil { return true }
+        guard let (found, foundMount) = try? KernelFileHandle.of(fd), foundMount == mount else { return false }
+        handle = found
+        return true
+    }
 }
 
 /// A bounded set of open descriptors for inodes that can be reopened on
@@ -118,6 +153,27 @@ final class DescriptorCache: Sendable {
         return result
     }
 
+    /// Counts in a slot made holding its descriptor (`DescriptorSlot(handle:mount:holding:)`),
+    /// evicting another if the cache is full. Called once, by the slot's maker.
+    func admit(_ slot: DescriptorSlot) {
+        var evicted: PathDescriptor?
+        ring.withLock { ring in
+            let place: Int
+            if let free = ring.free.popLast() {
+                place = free
+            } else if ring.slots.count < capacity {
+                ring.slots.append(nil)
+                place = ring.slots.count - 1
+            } else {
+                place = Self.evictOne(&ring, evicted: &evicted)
+            }
+            ring.slots[place] = slot
+            ring.open += 1
+            slot.state.withLock { $0.position = place }
+        }
+        _ = evicted // closed here, after the locks (unless still borrowed)
+    }
+
     /// Sweeps the clock hand to a slot not used since its last pass, takes its
     /// descriptor and returns its position. The ring is full: every position
     /// holds a slot. After two full turns (hits racing the hand) the next slot goes anyway.
@@ -134,10 +190,10 @@ final class DescriptorCache: Sendable {
                     state.referenced = false
                     return false
                 }
-                // mayClose may make a system call (name_to_handle_at, once per inode in its
-                // life) under the ring's lock: outside it, the victim could be borrowed again
-                // between the check and the close.
-                if let check = victim.evictionCheck, let kept = state.descriptor, !check.mayClose(kept.fd) {
+                // The handle is taken (name_to_handle_at, once per inode in its life) under
+                // the ring's lock: outside it, the victim could be borrowed again between
+                // the check and the close.
+                if let mount = victim.handleMount, let kept = state.descriptor, !state.takeHandle(of: kept.fd, mount: mount) {
                     state.position = -1 // stays open, no longer counted: its place is free
                     return true
                 }

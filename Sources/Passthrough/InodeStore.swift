@@ -31,24 +31,17 @@ struct InodeKey: Hashable, Sendable {
 /// (no CAP_DAC_READ_SEARCH, a filesystem without handles, `--inode-file-handles
 /// never`) it keeps its descriptor open for its lifetime, as virtiofsd does.
 final class Inode: Sendable {
-    enum Access: Sendable {
-        /// Keeps this descriptor open until the inode goes.
-        case pinned(PathDescriptor)
-        /// Reopened from the handle (taken when the cache first closes the
-        /// descriptor); the cached descriptor lives in the slot.
-        case handle(LazyFileHandle, DescriptorSlot, HandleResolver)
-    }
-
     let node: NodeID
     let key: InodeKey
     /// st_mode & S_IFMT when looked up (a file's type never changes).
     let fileType: UInt32
-    // `Access` kept as plain fields: binding the enum's payload on every use copied
+    // Plain fields, not an enum: binding an enum's payload on every use copied
     // its references (a retain and a release each per descriptor borrowed, ~5 % of
     // the daemon's instructions per request; docs/benchmarks.md), reading a `let` does not.
-    /// Set for `.pinned`; the other three for `.handle`.
+    /// Kept open until the inode goes (no file handles): set, or else the other two.
     private let pinned: PathDescriptor?
-    private let lazyHandle: LazyFileHandle?
+    /// Where the descriptor is cached, with the handle it is reopened from
+    /// (taken when the cache first closes it).
     private let slot: DescriptorSlot?
     private let resolver: HandleResolver?
     /// A readable descriptor (regular files and directories) kept in `readableCache`
@@ -63,15 +56,20 @@ final class Inode: Sendable {
     /// opening it (PassthroughFileSystem.lookupEntry keeps it up to date).
     private let statFirst = Atomic<Bool>(true)
 
-    init(node: NodeID, access: Access, key: InodeKey, fileType: UInt32, readableCache: DescriptorCache? = nil) {
+    /// An inode that keeps `descriptor` open for its lifetime.
+    init(node: NodeID, pinned descriptor: PathDescriptor, key: InodeKey, fileType: UInt32,
+         readableCache: DescriptorCache? = nil) {
         self.node = node; self.key = key; self.fileType = fileType
         self.readableCache = readableCache
-        switch access {
-        case .pinned(let descriptor):
-            (pinned, lazyHandle, slot, resolver) = (descriptor, nil, nil, nil)
-        case .handle(let handle, let slot, let resolver):
-            (pinned, lazyHandle, self.slot, self.resolver) = (nil, handle, slot, resolver)
-        }
+        (pinned, slot, resolver) = (descriptor, nil, nil)
+    }
+
+    /// An inode named by file handle: its descriptor lives in `slot` of `resolver`'s cache.
+    init(node: NodeID, slot: DescriptorSlot, resolver: HandleResolver, key: InodeKey, fileType: UInt32,
+         readableCache: DescriptorCache? = nil) {
+        self.node = node; self.key = key; self.fileType = fileType
+        self.readableCache = readableCache
+        (pinned, self.slot, self.resolver) = (nil, slot, resolver)
     }
 
     deinit {
@@ -101,10 +99,10 @@ final class Inode: Sendable {
     @inline(__always)
     func withDescriptor<R>(_ body: (Int32) throws(Errno) -> R) throws(Errno) -> R {
         if let pinned { return try body(pinned.fd) }
-        // Not pinned: init set all three.
+        // Not pinned: init set both.
         let descriptor = try resolver!.cache.borrow(slot!) { () throws(Errno) in
             // The cache takes the handle before it closes the descriptor, so there is one.
-            guard let handle = lazyHandle!.handle else { throw Errno(ESTALE) }
+            guard let handle = slot!.handle else { throw Errno(ESTALE) }
             return try resolver!.open(handle, expecting: key)
         }
         return try withExtendedLifetime(descriptor) { () throws(Errno) -> R in try body(descriptor.fd) }
@@ -125,7 +123,7 @@ final class Inode: Sendable {
     /// diagnostics): once its descriptor was first evicted, or at once with
     /// mandatory handles.
     var usesFileHandle: Bool {
-        lazyHandle?.handle != nil
+        slot?.handle != nil
     }
 
     var lookupsStatFirst: Bool {
@@ -147,8 +145,11 @@ final class InodeStore: Sendable {
         var lookups: UInt64
     }
     private struct Tables {
-        var byNode: [NodeID: Record] = [:]
-        var byKey: [InodeKey: NodeID] = [:]
+        // Made with room at start-up: a table's first storage instantiates its
+        // generic metadata at run time (~240,000 instructions each, which the first
+        // requests of a session paid).
+        var byNode = [NodeID: Record](minimumCapacity: 64)
+        var byKey = [InodeKey: NodeID](minimumCapacity: 64)
         var nextNode: UInt64 = NodeID.root.rawValue + 1
 
         /// Counts one lookup of `node` in place; nil if the node is not in the table.
@@ -232,52 +233,81 @@ final class InodeStore: Sendable {
         _ = removed // released outside the lock
     }
 
+    /// What `reference` found in the table for a file.
+    private enum Entered {
+        /// The file's node, one lookup counted.
+        case known(Inode)
+        /// A new node, counted once; its slot (file handles) is not yet in the cache.
+        case new(Inode, DescriptorSlot?)
+        /// No room for another node.
+        case full
+    }
+
     /// Counts one lookup of the file `fd` (a new O_PATH descriptor) refers
     /// to, adding it if new (`isNew`). The store keeps `fd` (in the inode or its
     /// descriptor cache) only for a new inode; otherwise it is closed here.
     /// With mandatory file handles, a file without one cannot be added.
+    ///
+    /// One critical section finds the file's node or enters a new one, with one
+    /// probe of the key table (a lookup first and an insert later cost a lock
+    /// round and two more hashes of the key, on every new inode, which a LOOKUP
+    /// soon FORGOTTEN pays in full). A known file costs no allocation.
     func reference(_ fd: consuming OwnedDescriptor, stat st: stat) throws(Errno) -> (inode: Inode, isNew: Bool) {
         let key = InodeKey(st)
-        if let known = referenceIfKnown(key) { return (known, false) }
+        if key == root.key { return (root, false) }
         let descriptor = PathDescriptor(fd)
-        let access: Inode.Access
-        var slot: DescriptorSlot?
-        if let resolver = handles.resolver, let handle = try lazyHandle(descriptor.fd, resolver) {
-            let newSlot = DescriptorSlot(evictionCheck: handle)
-            // Cached before anyone can borrow it: the handle is taken only when the cache closes it.
-            resolver.cache.install(descriptor, in: newSlot)
-            slot = newSlot
-            access = .handle(handle, newSlot, resolver)
-        } else {
-            access = .pinned(descriptor)
+        // With mandatory handles the handle is taken now (a system call a known file need not make).
+        var handle: KernelFileHandle?
+        if handles.mandatory, let resolver = handles.resolver {
+            if let known = referenceIfKnown(key) { return (known, false) }
+            guard let taken = try resolver.handle(of: descriptor.fd) else { throw Errno(EXDEV) }
+            handle = taken
         }
-        let found = tables.withLock { tables -> (Inode, Bool)? in
-            if let node = tables.byKey[key], let inode = tables.countLookup(of: node) { return (inode, false) }
-            guard tables.byNode.count < nodeLimit else { return nil }
-            let node = NodeID(tables.nextNode)
-            tables.nextNode += 1
-            let inode = Inode(node: node, access: access, key: key, fileType: UInt32(st.st_mode) & LinuxFileMode.typeMask,
-                              readableCache: readableCache)
-            tables.byNode[node] = Record(inode: inode, lookups: 1)
-            tables.byKey[key] = node
-            return (inode, true)
+        let fileType = UInt32(st.st_mode) & LinuxFileMode.typeMask
+        while true {
+            let entered = tables.withLock { tables -> Entered in
+                guard tables.byNode.count < nodeLimit else {
+                    if let node = tables.byKey[key], let inode = tables.countLookup(of: node) { return .known(inode) }
+                    return .full
+                }
+                let candidate = NodeID(tables.nextNode)
+                let node = tables.byKey.valueOrInsert(candidate, for: key)
+                if node != candidate {
+                    if let inode = tables.countLookup(of: node) { return .known(inode) }
+                    tables.byKey[key] = candidate // a key left pointing at a removed node
+                }
+                tables.nextNode += 1
+                let made = makeInode(candidate, descriptor, handle: handle, key: key, fileType: fileType)
+                tables.byNode[candidate] = Record(inode: made.inode, lookups: 1)
+                return .new(made.inode, made.slot)
+            }
+            switch entered {
+            case .new(let inode, let slot):
+                // Counted in the cache now that the inode is in the table (it held the
+                // descriptor already, so a lookup racing with this one could use it).
+                if let slot { handles.resolver?.cache.admit(slot) }
+                return (inode, true)
+            case .known(let inode):
+                // (st_dev, st_ino) names one file only while something keeps it alive:
+                // a known inode whose file is gone gives up the key, and ours goes in.
+                guard inode.isStale else { return (inode, false) }
+                dropStale(inode)
+            case .full:
+                throw Errno.ENFILE
+            }
         }
-        // Lost a race with another lookup of the same file (or no room): `access` was never used.
-        guard let (inode, adopted) = found, adopted else {
-            if let slot { handles.resolver?.cache.discard(slot) }
-            guard let (inode, _) = found else { throw Errno.ENFILE }
-            return (inode, false)
-        }
-        return (inode, true)
     }
 
-    /// The handle `fd`'s inode will be reopened from. With mandatory handles
-    /// it is taken now, and a file without a usable one (another mount, a
-    /// filesystem without handles) cannot be added; otherwise later (LazyFileHandle).
-    private func lazyHandle(_ fd: Int32, _ resolver: HandleResolver) throws(Errno) -> LazyFileHandle? {
-        guard handles.mandatory else { return LazyFileHandle(nil, mountID: resolver.mountID) }
-        guard let handle = try resolver.handle(of: fd) else { throw Errno(EXDEV) }
-        return LazyFileHandle(handle, mountID: resolver.mountID)
+    /// A new inode holding `descriptor`: pinned, or (file handles) in a slot not yet
+    /// counted in the cache, whose handle is `handle` if taken already, else taken
+    /// when the cache first closes the descriptor.
+    private func makeInode(_ node: NodeID, _ descriptor: PathDescriptor, handle: KernelFileHandle?, key: InodeKey,
+                           fileType: UInt32) -> (inode: Inode, slot: DescriptorSlot?) {
+        guard let resolver = handles.resolver else {
+            return (Inode(node: node, pinned: descriptor, key: key, fileType: fileType, readableCache: readableCache), nil)
+        }
+        let slot = DescriptorSlot(handle: handle, mount: resolver.mountID, holding: descriptor)
+        return (Inode(node: node, slot: slot, resolver: resolver, key: key, fileType: fileType, readableCache: readableCache), slot)
     }
 
     /// Counts one more lookup of an inode the caller holds ("." and ".."),
@@ -307,7 +337,10 @@ final class InodeStore: Sendable {
             let remaining = tables.byNode.values[index].lookups
             guard remaining > count else {
                 let record = tables.byNode.remove(at: index).value
-                if tables.byKey[record.inode.key] == node { tables.byKey[record.inode.key] = nil }
+                // One probe of the key table (a read and a removal by key hashed it twice).
+                if let keyIndex = tables.byKey.index(forKey: record.inode.key), tables.byKey.values[keyIndex] == node {
+                    tables.byKey.remove(at: keyIndex)
+                }
                 return record.inode
             }
             tables.byNode.values[index].lookups = remaining - count
@@ -332,5 +365,14 @@ final class InodeStore: Sendable {
             return old
         }
         _ = old // released here, outside the lock
+    }
+}
+
+extension Dictionary {
+    /// The value for `key`, entering `value` first if there is none: one hash and
+    /// probe, where a lookup and then an insert take two.
+    fileprivate mutating func valueOrInsert(_ value: Value, for key: Key) -> Value {
+        func read(_ stored: inout Value) -> Value { stored }
+        return read(&self[key, default: value])
     }
 }

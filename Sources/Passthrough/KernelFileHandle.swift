@@ -2,7 +2,6 @@ import CShim
 import FuseServer
 import Glibc
 import SwiftFSProtocol
-import Synchronization
 import SystemSupport
 
 /// A file's kernel file handle (name_to_handle_at): names the file on its
@@ -20,33 +19,6 @@ struct KernelFileHandle: Sendable {
             count = Int(length)
         }
         return (KernelFileHandle(type: type, bytes: bytes), mountID)
-    }
-}
-
-/// An inode's file handle, taken only when first needed: when the descriptor
-/// cache is about to close the inode's descriptor. Most inodes never get that
-/// far (the cache holds half the descriptor limit), so their lookup makes no
-/// name_to_handle_at. A file whose handle cannot stand in for its descriptor
-/// (on another mount than the share's, or the call fails) keeps the descriptor.
-final class LazyFileHandle: EvictionCheck {
-    private let taken: Mutex<KernelFileHandle?>
-    private let mountID: Int32
-
-    init(_ handle: KernelFileHandle?, mountID: Int32) {
-        taken = Mutex(handle)
-        self.mountID = mountID
-    }
-
-    /// nil until the descriptor was first closed (or if it never may be).
-    var handle: KernelFileHandle? { taken.withLock { $0 } }
-
-    func mayClose(_ fd: Int32) -> Bool {
-        taken.withLock { handle in
-            if handle != nil { return true }
-            guard let (found, mount) = try? KernelFileHandle.of(fd), mount == mountID else { return false }
-            handle = found
-            return true
-        }
     }
 }
 

@@ -44,7 +44,7 @@ public final class PassthroughFileSystem: FileSystem {
         self.procSelf = proc
         // An eighth of the limit for readable descriptors (xattr calls), only if xattrs are served.
         let readable = options.xattr ? DescriptorCache(capacity: max(16, Self.openFileLimit / 8)) : nil
-        inodes = InodeStore(root: Inode(node: .root, access: .pinned(PathDescriptor(rootFD)), key: InodeKey(st),
+        inodes = InodeStore(root: Inode(node: .root, pinned: PathDescriptor(rootFD), key: InodeKey(st),
                                         fileType: LinuxFileMode.directory, readableCache: readable),
                             handles: handles, nodeLimit: options.limits.nodes, readableCache: readable)
         // An eighth of the limit each: with the inode cache's half and the readable

@@ -134,6 +134,38 @@ struct FuseMountSessionTests {
         #expect(status == 0, "child exit status \(status >> 8)")
     }
 
+    @Test func aWaitingLockDoesNotStallTheOneWorker() throws {
+        let mounted = try MountedShare(threads: 1)
+        defer { mounted.stop() }
+        HostFiles.write(mounted.path("waitlock"), "x")
+        let fd = open(mounted.path("waitlock"), O_RDWR)
+        defer { close(fd) }
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        #expect(fcntl(fd, F_SETLK, &lock) == 0)
+        // A child process (another lock owner) waits for the lock: its SETLKW waits in the daemon.
+        let child = fork()
+        if child == 0 {
+            alarm(20) // never hang the suite: the wait ends with EINTR, the child with 1
+            let fd2 = open(mounted.path("waitlock"), O_RDWR)
+            var wanted = flock()
+            wanted.l_type = Int16(F_WRLCK)
+            wanted.l_whence = Int16(SEEK_SET)
+            guard fcntl(fd2, F_SETLKW, &wanted) == 0 else { _exit(1) }
+            _exit(0)
+        }
+        usleep(300_000)
+        // The one worker still serves other requests, the unlock among them.
+        HostFiles.write(mounted.path("meanwhile"), "y")
+        #expect(HostFiles.readText(mounted.path("meanwhile")) == "y")
+        lock.l_type = Int16(F_UNLCK)
+        #expect(fcntl(fd, F_SETLK, &lock) == 0)
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
+        #expect(status == 0, "child exit status \(status >> 8)")
+    }
+
     @Test func unmountEndsRun() throws {
         let mounted = try MountedShare(options: ["noexec", "fsname=swiftfs-test"])
         mounted.stop()

@@ -129,25 +129,26 @@ import Testing
         #expect(slots.filter(\.isOpen).count == cache.openCount)
     }
 
-    /// Says yes or no to closing, and counts the questions.
-    final class Check: EvictionCheck, @unchecked Sendable {
-        let answer: Bool
-        var asked = 0
-        init(_ answer: Bool) { self.answer = answer }
-        func mayClose(_ fd: Int32) -> Bool { asked += 1; return answer }
+    /// A new O_PATH descriptor of /dev/shm (tmpfs: it has file handles).
+    static func openHandled() throws(Errno) -> OwnedDescriptor {
+        let fd = open("/dev/shm", shim_O_PATH | O_CLOEXEC)
+        if fd < 0 { throw Errno.current }
+        return OwnedDescriptor(fd)
     }
 
-    @Test func aSlotThatMayNotCloseStaysOpenOutsideTheCount() throws {
+    @Test func aSlotWhoseHandleCannotStandInStaysOpenOutsideTheCount() throws {
         let cache = DescriptorCache(capacity: 2)
-        let keep = Check(false), close = Check(true)
-        let kept = DescriptorSlot(evictionCheck: keep), closed = DescriptorSlot(evictionCheck: close)
-        let keptFD = try cache.borrow(kept, open: Self.openSomething).fd
-        _ = try cache.borrow(closed, open: Self.openSomething)
+        let probe = try Self.openHandled()
+        let mount = try KernelFileHandle.of(probe.rawValue).mountID
+        // A handle on another mount than the slot's cannot stand in for the descriptor.
+        let kept = DescriptorSlot(handle: nil, mount: mount &+ 1), closed = DescriptorSlot(handle: nil, mount: mount)
+        let keptFD = try cache.borrow(kept, open: Self.openHandled).fd
+        _ = try cache.borrow(closed, open: Self.openHandled)
         let others = (0..<4).map { _ in DescriptorSlot() }
         for slot in others { _ = try cache.borrow(slot, open: Self.openSomething) }
         #expect(kept.isOpen && Self.isOpen(keptFD), "kept for good")
-        #expect(!closed.isOpen && close.asked == 1)
-        #expect(keep.asked == 1, "asked once: a kept slot leaves the ring")
+        #expect(!closed.isOpen && closed.handle != nil, "its handle taken before the close")
+        #expect(kept.handle == nil)
         #expect(cache.openCount == 2 && others.filter(\.isOpen).count == 2)
         // Still served from the slot without opening.
         var opens = 0
@@ -156,5 +157,20 @@ import Testing
         cache.discard(kept)
         #expect(!kept.isOpen && !Self.isOpen(keptFD))
         #expect(cache.openCount == 2)
+    }
+
+    @Test func anAdmittedSlotCountsLikeAnInstalledOne() throws {
+        let cache = DescriptorCache(capacity: 2)
+        let probe = try Self.openHandled()
+        let mount = try KernelFileHandle.of(probe.rawValue).mountID
+        let slots = try (0..<3).map { _ throws(Errno) in
+            DescriptorSlot(handle: nil, mount: mount, holding: PathDescriptor(try Self.openHandled()))
+        }
+        #expect(slots.allSatisfy(\.isOpen) && cache.openCount == 0, "held, not yet counted")
+        for slot in slots { cache.admit(slot) }
+        #expect(cache.openCount == 2 && slots.filter(\.isOpen).count == 2)
+        #expect(!slots[0].isOpen && slots[0].handle != nil, "the oldest evicted, its handle taken")
+        for slot in slots { cache.discard(slot) }
+        #expect(cache.openCount == 0)
     }
 }
