@@ -13,6 +13,7 @@ Medians over the repetitions; the ratio columns are medians of the ratios taken 
 (the configurations of one repetition ran back to back, so they saw about the same machine).
 """
 import json
+import math
 import os
 import re
 import statistics
@@ -85,6 +86,10 @@ def parse_kv(text):
             out[key] = float(value)
         except ValueError:
             out[key] = value
+        else:
+            if not math.isfinite(out[key]):  # a measurement that failed (tps=inf): no value, not a record
+                del out[key]
+                out["error"] = 1.0
     return out
 
 
