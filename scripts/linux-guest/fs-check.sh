@@ -265,6 +265,14 @@ t_fcntl_lock() { "$GT" fcntl-lock "$W/fcntl-locked"; }
 t_fcntl_wait() { "$GT" fcntl-wait "$W/fcntl-waited"; }
 
 # Data the host verifies after the guest is gone (run-check: verify_guest_out).
+# Four processes writing disjoint pieces of one sized file at once (parallel direct writes under
+# cache=never|metadata); the host verifies it too.
+t_parallel_writes() {
+    "$GT" parallel-write "$OUT/parallel.bin" 2109441 13 4
+    drop_caches
+    "$GT" verify "$OUT/parallel.bin" 2109441 13
+}
+
 t_large_files() {
     "$GT" pattern "$OUT/pattern-1m.bin" 1048576 42
     "$GT" pattern "$OUT/pattern-odd.bin" 1000003 7 4093 # odd write sizes
@@ -352,6 +360,7 @@ check flock-blocking t_flock_wait
 check fcntl-lock t_fcntl_lock
 check fcntl-setlkw t_fcntl_wait
 check large-files t_large_files
+check parallel-writes t_parallel_writes
 check guest-files t_guest_files
 check host-made-file t_host_file
 check remove-tree t_remove_tree

@@ -218,6 +218,39 @@ static int cmd_mmap_write(int argc, char **argv) {
     return cmd_verify(4, args);
 }
 
+/* parallel-write FILE SIZE SEED WRITERS: FILE is sized first, so no write extends it (on a file opened
+ * FOPEN_DIRECT_IO with FOPEN_PARALLEL_DIRECT_WRITES the kernel then sends them under a shared inode lock,
+ * several in flight at once); then WRITERS processes, each with its own open, pwrite every WRITERS-th
+ * 64 KiB piece of the pattern at the same time, and the whole file is read back. */
+static int cmd_parallel_write(int argc, char **argv) {
+    if (argc < 5) fail("usage: parallel-write FILE SIZE SEED WRITERS");
+    uint64_t size = num(argv[2]), seed = num(argv[3]), writers = num(argv[4]);
+    const uint64_t piece = 65536;
+    CHECK(writers >= 1 && writers <= 64, "WRITERS must be 1-64");
+    int fd = SYS(open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644));
+    SYS(ftruncate(fd, (off_t)size));
+    SYS(close(fd));
+    for (uint64_t w = 0; w < writers; w++) {
+        if (SYS(fork()) != 0) continue;
+        int wfd = open(argv[1], O_WRONLY);
+        unsigned char *buf = malloc(piece);
+        if (wfd < 0 || !buf) _exit(2);
+        for (uint64_t off = w * piece; off < size; off += writers * piece) {
+            size_t n = (size_t)(size - off < piece ? size - off : piece);
+            fill_pattern(buf, off, n, seed);
+            if (pwrite(wfd, buf, n, (off_t)off) != (ssize_t)n) _exit(3);
+        }
+        _exit(close(wfd) == 0 ? 0 : 4);
+    }
+    for (uint64_t w = 0; w < writers; w++) {
+        int status;
+        SYS(wait(&status));
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a writer failed (wait status 0x%x)", status);
+    }
+    char *args[] = {argv[0], argv[1], argv[2], argv[3], NULL};
+    return cmd_verify(4, args);
+}
+
 /* sparse FILE: a write far beyond EOF leaves a hole that reads back as zeros. */
 static int cmd_sparse(int argc, char **argv) {
     if (argc < 2) fail("usage: sparse FILE");
@@ -913,6 +946,7 @@ static const struct {
     {"verify", "FILE SIZE SEED [CHUNK]", cmd_verify},
     {"mmap-read", "FILE SIZE SEED [direct-io]", cmd_mmap_read},
     {"mmap-write", "FILE SIZE SEED [direct-io]", cmd_mmap_write},
+    {"parallel-write", "FILE SIZE SEED WRITERS", cmd_parallel_write},
     {"sparse", "FILE", cmd_sparse},
     {"flock", "FILE", cmd_flock},
     {"flock-wait", "FILE", cmd_flock_wait},
