@@ -21,9 +21,16 @@ public enum CachePolicy: String, Sendable, CaseIterable {
         }
     }
 
+    /// With DIRECT_IO also PARALLEL_DIRECT_WRITES (Linux 6.0+; older guests
+    /// ignore it): the guest then sends direct writes to one file that do not
+    /// extend it under a shared inode lock, several at a time. Safe here
+    /// because WRITE is positional (pwritev at the request's offset, no
+    /// shared cursor), a handle is an immutable descriptor, size and
+    /// suid/sgid clearing happen in the host kernel under its own inode lock,
+    /// and KILL_SUIDGID drops CAP_FSETID for the serving thread only.
     var fileOpenFlags: FuseOpenOutFlags {
         switch self {
-        case .never, .metadata: return .directIO
+        case .never, .metadata: return [.directIO, .parallelDirectWrites]
         case .auto: return []
         case .always: return .keepCache
         }

@@ -1,5 +1,6 @@
 import FuseServer
 import Glibc
+import Passthrough
 import SwiftFSProtocol
 import TestSupport
 import Testing
@@ -340,5 +341,20 @@ import Testing
         #expect(entry?.entryValid == 0 && entry?.attrValid == 0)
         let open = try #require(session.open(entry!.nodeID).record(FuseOpenOut.self))
         #expect(FuseOpenOutFlags(rawValue: open.openFlags).contains(.directIO))
+    }
+
+    /// OPEN and CREATE answer with the same flags: DIRECT_IO with
+    /// PARALLEL_DIRECT_WRITES when file data is not cached, none of them otherwise.
+    @Test func openAndCreateReplyFlagsFollowTheCacheMode() throws {
+        let direct: FuseOpenOutFlags = [.directIO, .parallelDirectWrites]
+        for (cache, flags) in [(CachePolicy.never, direct), (.metadata, direct), (.auto, []), (.always, .keepCache)] {
+            let session = try FuseTestSession(cache: cache)
+            let (reply, entry, _) = session.create("f")
+            let created = try #require(reply.record(FuseOpenOut.self, at: FuseEntryOut.wireSize))
+            #expect(FuseOpenOutFlags(rawValue: created.openFlags) == flags, "CREATE, cache=\(cache)")
+            let node = try #require(entry).nodeID
+            let opened = try #require(session.open(node).record(FuseOpenOut.self))
+            #expect(FuseOpenOutFlags(rawValue: opened.openFlags) == flags, "OPEN, cache=\(cache)")
+        }
     }
 }

@@ -106,8 +106,9 @@ import Testing
     }
 
     @Test func cachePolicySetsTimeoutsAndOpenFlags() throws {
-        for (policy, seconds, flags) in [(CachePolicy.never, UInt64(0), FuseOpenOutFlags.directIO),
-                                         (.metadata, 1, .directIO), (.auto, 1, []), (.always, 86400, .keepCache)] {
+        let direct: FuseOpenOutFlags = [.directIO, .parallelDirectWrites]
+        for (policy, seconds, flags) in [(CachePolicy.never, UInt64(0), direct),
+                                         (.metadata, 1, direct), (.auto, 1, []), (.always, 86400, .keepCache)] {
             let t = try PassthroughFixture(cache: policy)
             let (entry, _) = try t.create("f")
             #expect(entry.entryTimeout.seconds == seconds && entry.attrTimeout.seconds == seconds)

@@ -6,7 +6,8 @@ Usage: report.py LOGDIR OUTDIR [--docs docs/benchmarks.md]
 
 LOGDIR holds run.json (parameters) and one log per run, named KIND-CONFIG-rREP.log with KIND in
 linux, unikernel, native. Every log is scanned for "RESULT <what> key=value ..." lines (anywhere in a line:
-a serial console may put other bytes in front), for fio's JSON between BENCH-FIO-JSON-BEGIN/END, and for
+a serial console may put other bytes in front), for fio's JSON between BENCH-FIO-JSON-BEGIN/END (several
+blocks: their jobs are merged), and for
 "HOST ..." lines that scripts/bench appends about the run itself.
 
 Medians over the repetitions; the ratio columns are medians of the ratios taken within each repetition
@@ -31,8 +32,13 @@ FIO_METRICS = [
     ("randread_iops", "fio rand read 4 KiB (IOPS)"),
     ("randwrite_iops", "fio rand write 4 KiB (IOPS)"),
 ]
+# The Linux guest's buffered part (--parts ...,buffered): fio without O_DIRECT. Rows only when measured.
+BUFFERED_METRICS = [
+    ("bufwrite_MiBps", "fio buffered seq write 1 MiB (MiB/s)"),
+    ("bufread_MiBps", "fio buffered seq read 1 MiB (MiB/s)"),
+]
 # Linux guest metrics, all "higher is better": (key, label).
-LINUX_METRICS = FIO_METRICS + [
+LINUX_METRICS = FIO_METRICS + BUFFERED_METRICS + [
     ("create_per_s", "create empty files (/s)"),
     ("stat_per_s", "stat, cold caches (/s)"),
     ("unlink_per_s", "unlink (/s)"),
@@ -43,7 +49,8 @@ LINUX_METRICS = FIO_METRICS + [
     ("tar_readback_fps", "source tree: read back, cold (files/s)"),
     ("tar_rmtree_fps", "source tree: remove (files/s)"),
 ]
-LINUX_ORDER = ["swiftfsd", "virtiofsd", "9p", "9p-none", "swiftfsd-tp64", "swiftfsd-q2"]
+LINUX_ORDER = ["swiftfsd", "virtiofsd", "9p", "9p-none", "swiftfsd-tp64", "swiftfsd-q2", "swiftfsd-never",
+               "virtiofsd-never", "swiftfsd-metadata"]
 TREE_FILES = [0]  # files in the source tarball (run.json), for files/s
 LINUX_DESC = {
     "swiftfsd": "swiftfsd with its default flags",
@@ -52,6 +59,9 @@ LINUX_DESC = {
     "9p-none": "QEMU 9p, cache=none",
     "swiftfsd-q2": "swiftfsd, 2 request queues",
     "swiftfsd-tp64": "swiftfsd --thread-pool-size=64 (every request through a 64-thread pool; both daemons' defaults serve on the queue's thread)",
+    "swiftfsd-never": "swiftfsd --cache never (timeouts 0; opens FOPEN_DIRECT_IO with FOPEN_PARALLEL_DIRECT_WRITES: file data bypasses the guest's page cache)",
+    "virtiofsd-never": "C virtiofsd -o cache=none (timeouts 0; opens FOPEN_DIRECT_IO)",
+    "swiftfsd-metadata": "swiftfsd --cache metadata (file data as with never, names and attributes cached for 1 s)",
 }
 LAT_OPS = ["open_close", "stat", "stat_cold", "read_4k", "write_4k", "create_unlink"]
 HOST_ORDER = ["fuse-swiftfsd", "fuse-passthrough_ll", "native", "fuse-passthrough_ll-same", "fuse-swiftfsd-noxattr",
@@ -72,7 +82,7 @@ HOST_METRICS = FIO_METRICS + [
     ("tar_rmtree_fps", "source tree: remove, fresh mount (files/s)"),
 ]
 # Workloads whose file-server CPU time is reported (phase names as the guest / host section print them).
-CPU_PHASES = ["fio", "meta", "postmark", "tar", "latency"]
+CPU_PHASES = ["fio", "buffered", "meta", "postmark", "tar", "latency"]
 HOST_CPU_PHASES = ["fio", "create", "stat", "ls_l", "unlink", "postmark", "untar", "readback", "rmtree", "latency"]
 
 
@@ -108,7 +118,11 @@ def parse_log(path):
             blob = "\n".join(fio_lines)
             start = blob.find("{")
             try:
-                fio = json.loads(blob[start:]) if start >= 0 else None
+                block = json.loads(blob[start:]) if start >= 0 else None
+                if fio and block:
+                    fio.setdefault("jobs", []).extend(block.get("jobs", []))
+                else:
+                    fio = fio or block
             except ValueError as error:
                 problems.append(f"fio JSON unreadable ({error})")
             continue
@@ -148,6 +162,10 @@ def fio_metrics(fio):
             metrics["seqwrite_MiBps"] = job["write"]["bw"] / 1024
         elif name == "seqread":
             metrics["seqread_MiBps"] = job["read"]["bw"] / 1024
+        elif name == "bufwrite":
+            metrics["bufwrite_MiBps"] = job["write"]["bw"] / 1024
+        elif name == "bufread":
+            metrics["bufread_MiBps"] = job["read"]["bw"] / 1024
         elif name == "randread":
             metrics["randread_iops"] = job["read"]["iops"]
             metrics["randread_lat_us"] = job["read"]["clat_ns"]["mean"] / 1000
@@ -378,10 +396,17 @@ def main():
             ratio_cols.append(("swiftfsd", "9p"))
         if "swiftfsd-tp64" in configs and "virtiofsd" in configs:
             ratio_cols.append(("swiftfsd-tp64", "virtiofsd"))
-        for variant in ("swiftfsd-tp64", "swiftfsd-q2"):
+        for variant in ("swiftfsd-tp64", "swiftfsd-q2", "swiftfsd-never", "swiftfsd-metadata"):
             if variant in configs and "swiftfsd" in configs:
                 ratio_cols.append((variant, "swiftfsd"))
-        rows = metric_table(runs, "linux", configs, LINUX_METRICS, ratio_cols, data["linux"], data["linux_ratios"])
+        # File data uncached: against the C virtiofsd's and 9p's uncached modes.
+        for a in ("swiftfsd-never", "swiftfsd-metadata"):
+            for b in ("virtiofsd-never", "9p-none"):
+                if a in configs and b in configs:
+                    ratio_cols.append((a, b))
+        buffered = any(m in r for k in runs if k[0] == "linux" for r in runs[k].values() for m, _ in BUFFERED_METRICS)
+        linux_metrics = [m for m in LINUX_METRICS if buffered or m not in BUFFERED_METRICS]
+        rows = metric_table(runs, "linux", configs, linux_metrics, ratio_cols, data["linux"], data["linux_ratios"])
         for c in configs:
             for metric in ("randread_lat_us", "randwrite_lat_us", "pm_total_s"):
                 data["linux"].setdefault(c, {})[metric] = metric_summary(runs, ("linux", c), metric)
@@ -389,7 +414,9 @@ def main():
         md += ["## 1. Linux guest: daemon comparison\n",
                f"Linux 6.1 guest, QEMU TCG, 1 vCPU, 1 GiB; share on the host's /dev/shm. fio: psync, O_DIRECT, "
                f"{p['fio_size_mib']} MiB file, sequential jobs {p['fio_seq_s']} s, random jobs "
-               f"{p['fio_rand_s']} s each; metadata: {p['meta_files']} empty files, guest caches dropped before each "
+               f"{p['fio_rand_s']} s each"
+               f"{'; fio buffered: the same sequential jobs without O_DIRECT' if buffered else ''}"
+               f"; metadata: {p['meta_files']} empty files, guest caches dropped before each "
                f"phase; Debian postmark {pm_desc(p)}. Higher is better everywhere. "
                "Configs: " + "; ".join(f"{c} = {LINUX_DESC.get(c, c)}" for c in configs) + ".\n",
                md_table(header, rows), ""]
@@ -411,6 +438,9 @@ def main():
         (("host", "fuse-passthrough_ll"), "host, Debian postmark over passthrough_ll", None),
         (("linux", "swiftfsd-tp64"), "Linux guest, Debian postmark over swiftfsd --thread-pool-size=64", None),
         (("linux", "swiftfsd-q2"), "Linux guest, Debian postmark over swiftfsd, 2 request queues", None),
+        (("linux", "swiftfsd-never"), "Linux guest, Debian postmark over swiftfsd --cache never", None),
+        (("linux", "virtiofsd-never"), "Linux guest, Debian postmark over virtiofsd -o cache=none", None),
+        (("linux", "swiftfsd-metadata"), "Linux guest, Debian postmark over swiftfsd --cache metadata", None),
     ]
     pm_rows = []
     native = ("native", "postmark")
@@ -472,6 +502,9 @@ def main():
         (("linux", "virtiofsd"), "host", "Linux virtiofsd"),
         (("linux", "9p"), "host", "Linux 9p loose"),
         (("linux", "9p-none"), "host", "Linux 9p none"),
+        (("linux", "swiftfsd-never"), "host", "Linux swiftfsd never"),
+        (("linux", "virtiofsd-never"), "host", "Linux virtiofsd never"),
+        (("linux", "swiftfsd-metadata"), "host", "Linux swiftfsd metadata"),
         (("native", "postmark"), "host", "host native"),
         (("host", "fuse-swiftfsd"), "host", "host swiftfsd FUSE"),
         (("host", "fuse-passthrough_ll"), "host", "host passthrough_ll"),

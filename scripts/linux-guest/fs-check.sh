@@ -13,6 +13,9 @@
 #   FSCHECK_KILLPRIV     1 = the daemon grants FUSE_HANDLE_KILLPRIV_V2: also check that open(O_TRUNC)
 #                        by a file's owner clears its setuid/setgid bits, and judge (else only print)
 #                        that an exec right after a user's write to a setuid-root file gets no euid 0
+#   FSCHECK_DIRECT_IO    1 = the daemon answers OPEN with FOPEN_DIRECT_IO (swiftfsd --cache never|metadata,
+#                        virtiofsd -o cache=none): a shared mapping may then be refused with ENODEV (Linux
+#                        before 6.6, or no FUSE_DIRECT_IO_ALLOW_MMAP); the mmap check accepts that error only
 # Output: "FSCHECK PASS name" / "FSCHECK FAIL name: why" per check, then
 # "FSCHECK SUMMARY: N passed, M failed"; the exit status is non-zero if any check failed.
 # Leaves DIR/guest-out/ for the driver's byte-for-byte checks: scripts/linux-guest/verify-share HOSTDIR.
@@ -249,8 +252,8 @@ t_sparse() { "$GT" sparse "$W/sparse"; }
 t_mmap() {
     "$GT" pattern "$W/mapped" 300000 11
     drop_caches
-    "$GT" mmap-read "$W/mapped" 300000 11
-    "$GT" mmap-write "$OUT/mmap-written.bin" 20000 12
+    "$GT" mmap-read "$W/mapped" 300000 11 ${FSCHECK_DIRECT_IO:+direct-io}
+    "$GT" mmap-write "$OUT/mmap-written.bin" 20000 12 ${FSCHECK_DIRECT_IO:+direct-io}
 }
 
 t_flock() { "$GT" flock "$W/flocked"; }
@@ -262,6 +265,14 @@ t_fcntl_lock() { "$GT" fcntl-lock "$W/fcntl-locked"; }
 t_fcntl_wait() { "$GT" fcntl-wait "$W/fcntl-waited"; }
 
 # Data the host verifies after the guest is gone (run-check: verify_guest_out).
+# Four processes writing disjoint pieces of one sized file at once (parallel direct writes under
+# cache=never|metadata); the host verifies it too.
+t_parallel_writes() {
+    "$GT" parallel-write "$OUT/parallel.bin" 2109441 13 4
+    drop_caches
+    "$GT" verify "$OUT/parallel.bin" 2109441 13
+}
+
 t_large_files() {
     "$GT" pattern "$OUT/pattern-1m.bin" 1048576 42
     "$GT" pattern "$OUT/pattern-odd.bin" 1000003 7 4093 # odd write sizes
@@ -355,6 +366,7 @@ check fcntl-lock t_fcntl_lock
 check fcntl-setlkw t_fcntl_wait
 check large-files t_large_files
 check direct-io t_direct_io
+check parallel-writes t_parallel_writes
 check guest-files t_guest_files
 check host-made-file t_host_file
 check remove-tree t_remove_tree

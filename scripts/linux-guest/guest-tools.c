@@ -159,16 +159,29 @@ static int cmd_verify(int argc, char **argv) {
     return 0;
 }
 
-/* mmap-read FILE SIZE SEED: a shared and a private read-only mapping both show the pattern. */
+/* direct-io (the daemon answers OPEN with FOPEN_DIRECT_IO): Linux before 6.6, or a daemon that does not
+ * grant FUSE_DIRECT_IO_ALLOW_MMAP, refuses MAP_SHARED of such a file with ENODEV (the kernel cannot keep a
+ * shared mapping coherent without a page cache). Only that error is accepted, and said on stdout. */
+static int shared_refused(int argc, char **argv, void *p) {
+    if (p != MAP_FAILED || argc < 5 || strcmp(argv[4], "direct-io") != 0 || errno != ENODEV) return 0;
+    printf("%s %s: MAP_SHARED refused with ENODEV (FOPEN_DIRECT_IO without FUSE_DIRECT_IO_ALLOW_MMAP)\n",
+           cmd_name, argv[1]);
+    return 1;
+}
+
+/* mmap-read FILE SIZE SEED [direct-io]: a shared and a private read-only mapping both show the pattern
+ * (direct-io: a shared mapping may be refused, see shared_refused). */
 static int cmd_mmap_read(int argc, char **argv) {
-    if (argc < 4) fail("usage: mmap-read FILE SIZE SEED");
+    if (argc < 4) fail("usage: mmap-read FILE SIZE SEED [direct-io]");
     uint64_t size = num(argv[2]), seed = num(argv[3]);
     unsigned char *want = malloc(size);
     fill_pattern(want, 0, size, seed);
     int fd = SYS(open(argv[1], O_RDONLY));
     int flags[2] = {MAP_SHARED, MAP_PRIVATE};
     for (int k = 0; k < 2; k++) {
+        errno = 0;
         unsigned char *p = mmap(NULL, size, PROT_READ, flags[k], fd, 0);
+        if (k == 0 && shared_refused(argc, argv, p)) continue;
         CHECK(p != MAP_FAILED, "mmap %s", k ? "private" : "shared");
         for (uint64_t i = 0; i < size; i++)
             if (p[i] != want[i]) fail("mapped byte %" PRIu64 " is 0x%02x, expected 0x%02x", i, p[i], want[i]);
@@ -178,18 +191,62 @@ static int cmd_mmap_read(int argc, char **argv) {
     return 0;
 }
 
-/* mmap-write FILE SIZE SEED: fill a new file through a shared writable mapping, msync, read it back. */
+/* mmap-write FILE SIZE SEED [direct-io]: fill a new file through a shared writable mapping, msync, read it
+ * back (direct-io: if the mapping is refused, see shared_refused, FILE is removed and FILE.refused made,
+ * which tells verify-share there is nothing to compare). */
 static int cmd_mmap_write(int argc, char **argv) {
-    if (argc < 4) fail("usage: mmap-write FILE SIZE SEED");
+    if (argc < 4) fail("usage: mmap-write FILE SIZE SEED [direct-io]");
     uint64_t size = num(argv[2]), seed = num(argv[3]);
     int fd = SYS(open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644));
     SYS(ftruncate(fd, (off_t)size));
+    errno = 0;
     unsigned char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (shared_refused(argc, argv, p)) {
+        SYS(close(fd));
+        SYS(unlink(argv[1]));
+        char marker[4096];
+        snprintf(marker, sizeof marker, "%s.refused", argv[1]);
+        SYS(close(SYS(open(marker, O_WRONLY | O_CREAT | O_TRUNC, 0644))));
+        return 0;
+    }
     CHECK(p != MAP_FAILED, "mmap shared writable");
     fill_pattern(p, 0, size, seed);
     SYS(msync(p, size, MS_SYNC));
     SYS(munmap(p, size));
     SYS(close(fd));
+    char *args[] = {argv[0], argv[1], argv[2], argv[3], NULL};
+    return cmd_verify(4, args);
+}
+
+/* parallel-write FILE SIZE SEED WRITERS: FILE is sized first, so no write extends it (on a file opened
+ * FOPEN_DIRECT_IO with FOPEN_PARALLEL_DIRECT_WRITES the kernel then sends them under a shared inode lock,
+ * several in flight at once); then WRITERS processes, each with its own open, pwrite every WRITERS-th
+ * 64 KiB piece of the pattern at the same time, and the whole file is read back. */
+static int cmd_parallel_write(int argc, char **argv) {
+    if (argc < 5) fail("usage: parallel-write FILE SIZE SEED WRITERS");
+    uint64_t size = num(argv[2]), seed = num(argv[3]), writers = num(argv[4]);
+    const uint64_t piece = 65536;
+    CHECK(writers >= 1 && writers <= 64, "WRITERS must be 1-64");
+    int fd = SYS(open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644));
+    SYS(ftruncate(fd, (off_t)size));
+    SYS(close(fd));
+    for (uint64_t w = 0; w < writers; w++) {
+        if (SYS(fork()) != 0) continue;
+        int wfd = open(argv[1], O_WRONLY);
+        unsigned char *buf = malloc(piece);
+        if (wfd < 0 || !buf) _exit(2);
+        for (uint64_t off = w * piece; off < size; off += writers * piece) {
+            size_t n = (size_t)(size - off < piece ? size - off : piece);
+            fill_pattern(buf, off, n, seed);
+            if (pwrite(wfd, buf, n, (off_t)off) != (ssize_t)n) _exit(3);
+        }
+        _exit(close(wfd) == 0 ? 0 : 4);
+    }
+    for (uint64_t w = 0; w < writers; w++) {
+        int status;
+        SYS(wait(&status));
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a writer failed (wait status 0x%x)", status);
+    }
     char *args[] = {argv[0], argv[1], argv[2], argv[3], NULL};
     return cmd_verify(4, args);
 }
@@ -1048,8 +1105,9 @@ static const struct {
 } cmds[] = {
     {"pattern", "FILE SIZE SEED [CHUNK]", cmd_pattern},
     {"verify", "FILE SIZE SEED [CHUNK]", cmd_verify},
-    {"mmap-read", "FILE SIZE SEED", cmd_mmap_read},
-    {"mmap-write", "FILE SIZE SEED", cmd_mmap_write},
+    {"mmap-read", "FILE SIZE SEED [direct-io]", cmd_mmap_read},
+    {"mmap-write", "FILE SIZE SEED [direct-io]", cmd_mmap_write},
+    {"parallel-write", "FILE SIZE SEED WRITERS", cmd_parallel_write},
     {"sparse", "FILE", cmd_sparse},
     {"direct-io", "FILE SIZE SEED", cmd_direct_io},
     {"flock", "FILE", cmd_flock},
