@@ -125,22 +125,14 @@ final class DescriptorCache: Sendable {
     func install(_ fresh: PathDescriptor, in slot: DescriptorSlot) -> PathDescriptor {
         var evicted: PathDescriptor?
         let result = ring.withLock { ring -> PathDescriptor in
-            let position: Int
-            if let free = ring.free.popLast() {
-                position = free
-            } else if ring.slots.count < capacity {
-                ring.slots.append(nil)
-                position = ring.slots.count - 1
-            } else {
-                position = -1
-            }
+            let position = unusedPlace(&ring)
             return slot.state.withLock { state -> PathDescriptor in
                 if let existing = state.descriptor {
-                    if position >= 0 { ring.free.append(position) }
+                    if let position { ring.free.append(position) }
                     state.referenced = true
                     return existing
                 }
-                let place = position >= 0 ? position : Self.evictOne(&ring, evicted: &evicted)
+                let place = position ?? Self.evictOne(&ring, evicted: &evicted)
                 ring.slots[place] = slot
                 ring.open += 1
                 state.descriptor = fresh
@@ -158,20 +150,20 @@ final class DescriptorCache: Sendable {
     func admit(_ slot: DescriptorSlot) {
         var evicted: PathDescriptor?
         ring.withLock { ring in
-            let place: Int
-            if let free = ring.free.popLast() {
-                place = free
-            } else if ring.slots.count < capacity {
-                ring.slots.append(nil)
-                place = ring.slots.count - 1
-            } else {
-                place = Self.evictOne(&ring, evicted: &evicted)
-            }
+            let place = unusedPlace(&ring) ?? Self.evictOne(&ring, evicted: &evicted)
             ring.slots[place] = slot
             ring.open += 1
             slot.state.withLock { $0.position = place }
         }
         _ = evicted // closed here, after the locks (unless still borrowed)
+    }
+
+    /// A place no slot holds: a freed one, or a new one while under capacity; nil when full.
+    private func unusedPlace(_ ring: inout Ring) -> Int? {
+        if let free = ring.free.popLast() { return free }
+        guard ring.slots.count < capacity else { return nil }
+        ring.slots.append(nil)
+        return ring.slots.count - 1
     }
 
     /// Sweeps the clock hand to a slot not used since its last pass, takes its
