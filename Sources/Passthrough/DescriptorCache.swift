@@ -46,12 +46,6 @@ final class DescriptorSlot: Sendable {
         handleMount = nil
     }
 
-    /// The slot of an inode named by file handle: `handle` if already taken, else taken before the first close.
-    init(handle: KernelFileHandle?, mount: Int32) {
-        state = Mutex(State(handle: handle))
-        handleMount = mount
-    }
-
     /// The slot of a new inode named by file handle, holding `descriptor` outside
     /// the cache's count until `DescriptorCache.admit` counts it in.
     init(handle: KernelFileHandle?, mount: Int32, holding descriptor: PathDescriptor) {

@@ -141,9 +141,12 @@ import Testing
         let probe = try Self.openHandled()
         let mount = try KernelFileHandle.of(probe.rawValue).mountID
         // A handle on another mount than the slot's cannot stand in for the descriptor.
-        let kept = DescriptorSlot(handle: nil, mount: mount &+ 1), closed = DescriptorSlot(handle: nil, mount: mount)
-        let keptFD = try cache.borrow(kept, open: Self.openHandled).fd
-        _ = try cache.borrow(closed, open: Self.openHandled)
+        let keptOwned = try Self.openHandled()
+        let keptFD = keptOwned.rawValue
+        let kept = DescriptorSlot(handle: nil, mount: mount &+ 1, holding: PathDescriptor(keptOwned))
+        let closed = DescriptorSlot(handle: nil, mount: mount, holding: PathDescriptor(try Self.openHandled()))
+        cache.admit(kept)
+        cache.admit(closed)
         let others = (0..<4).map { _ in DescriptorSlot() }
         for slot in others { _ = try cache.borrow(slot, open: Self.openSomething) }
         #expect(kept.isOpen && Self.isOpen(keptFD), "kept for good")
