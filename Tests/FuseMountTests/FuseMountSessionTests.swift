@@ -109,21 +109,13 @@ struct FuseMountSessionTests {
         HostFiles.write(mounted.path("lockfile"), "x")
         let fd = open(mounted.path("lockfile"), O_RDWR)
         defer { close(fd) }
-        var lock = flock()
-        lock.l_type = Int16(F_WRLCK)
-        lock.l_whence = Int16(SEEK_SET)
-        lock.l_start = 0
-        lock.l_len = 100
+        var lock = Self.writeLock(start: 0, length: 100)
         #expect(fcntl(fd, F_SETLK, &lock) == 0)
         // A child process (another lock owner) sees the lock and our pid.
         let child = fork()
         if child == 0 {
             let fd2 = open(mounted.path("lockfile"), O_RDWR)
-            var probe = flock()
-            probe.l_type = Int16(F_WRLCK)
-            probe.l_whence = Int16(SEEK_SET)
-            probe.l_start = 10
-            probe.l_len = 1
+            var probe = Self.writeLock(start: 10, length: 1)
             guard fcntl(fd2, F_GETLK, &probe) == 0, probe.l_type == Int16(F_WRLCK), probe.l_pid == getppid() else { _exit(1) }
             probe.l_type = Int16(F_WRLCK)
             guard fcntl(fd2, F_SETLK, &probe) == -1, errno == EAGAIN || errno == EACCES else { _exit(2) }
@@ -140,18 +132,14 @@ struct FuseMountSessionTests {
         HostFiles.write(mounted.path("waitlock"), "x")
         let fd = open(mounted.path("waitlock"), O_RDWR)
         defer { close(fd) }
-        var lock = flock()
-        lock.l_type = Int16(F_WRLCK)
-        lock.l_whence = Int16(SEEK_SET)
+        var lock = Self.writeLock()
         #expect(fcntl(fd, F_SETLK, &lock) == 0)
         // A child process (another lock owner) waits for the lock: its SETLKW waits in the daemon.
         let child = fork()
         if child == 0 {
             alarm(20) // never hang the suite: the wait ends with EINTR, the child with 1
             let fd2 = open(mounted.path("waitlock"), O_RDWR)
-            var wanted = flock()
-            wanted.l_type = Int16(F_WRLCK)
-            wanted.l_whence = Int16(SEEK_SET)
+            var wanted = Self.writeLock()
             guard fcntl(fd2, F_SETLKW, &wanted) == 0 else { _exit(1) }
             _exit(0)
         }
@@ -164,6 +152,16 @@ struct FuseMountSessionTests {
         var status: Int32 = 0
         waitpid(child, &status, 0)
         #expect(status == 0, "child exit status \(status >> 8)")
+    }
+
+    /// A POSIX write lock on [start, start + length) (length 0: to the end of the file).
+    static func writeLock(start: Int = 0, length: Int = 0) -> flock {
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = start
+        lock.l_len = length
+        return lock
     }
 
     @Test func unmountEndsRun() throws {
