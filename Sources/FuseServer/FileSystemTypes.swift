@@ -85,6 +85,8 @@ public struct OpenFlags: Sendable, Equatable {
     public init(_ rawValue: UInt32, killSuidgid: Bool = false) { self.rawValue = rawValue; self.killSuidgid = killSuidgid }
     public var accessMode: UInt32 { rawValue & LinuxOpenFlags.accessModeMask }
     public var writes: Bool { accessMode != LinuxOpenFlags.readOnly || rawValue & LinuxOpenFlags.truncate != 0 }
+    /// O_APPEND: every write goes to the end of the file.
+    public var appends: Bool { rawValue & LinuxOpenFlags.append != 0 }
 }
 
 /// RENAME2 flags (renameat2).

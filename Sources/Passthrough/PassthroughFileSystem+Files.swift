@@ -23,8 +23,7 @@ extension PassthroughFileSystem {
 
     /// The open file for a new handle: one the guest opened with O_APPEND keeps its writes in order.
     func openFile(_ fd: consuming OwnedDescriptor, node: NodeID, flags: OpenFlags) -> OpenFile {
-        let appends = flags.rawValue & LinuxOpenFlags.append != 0
-        return OpenFile(fd, node: node, appendOrder: appends ? AppendOrder(limit: options.appendOrderWait) : nil)
+        OpenFile(fd, node: node, appendOrder: flags.appends ? AppendOrder(limit: options.appendOrderWait) : nil)
     }
 
     /// A write, truncation or O_TRUNC of a guest caller without CAP_FSETID
